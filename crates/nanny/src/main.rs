@@ -1,0 +1,5 @@
+//! The `nanny` binary.
+
+fn main() {
+    println!("nanny {}", env!("CARGO_PKG_VERSION"));
+}

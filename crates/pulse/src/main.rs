@@ -1,0 +1,5 @@
+//! The `pulse` binary.
+
+fn main() {
+    println!("pulse {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,1 +1,39 @@
-//! placeholder
+//! The lvs.cf grammar, shared by every daemon and the web tool.
+//!
+//! Owns: reading lvs.cf (a nom line lexer, then keyword analysis), a
+//! lossless [`Document`] that writes back byte for byte, the typed
+//! [`Config`] with Piranha's defaults, semantic checks, diagnostics with
+//! file, line, column and a caret snippet, the editor (set/unset keys,
+//! add/remove/rename/move blocks, touching only the affected lines), the
+//! GUI-layout writer, key paths such as `virtual.web.server.r1.weight`, and
+//! the atomic file write every tool uses to save lvs.cf.
+//!
+//! Must not: resolve host names, touch the network, or act on the
+//! configuration. One parser for the whole suite, so that no two tools ever
+//! disagree about what lvs.cf says.
+
+pub mod analyze;
+pub mod diag;
+pub mod document;
+pub mod exec_policy;
+pub mod fsutil;
+pub mod keypath;
+pub mod keywords;
+pub mod model;
+pub mod syntax;
+pub mod validate;
+pub mod write;
+
+pub use diag::{Code, Diagnostic, Diagnostics, Severity};
+pub use document::{Document, EditError, Loaded, Target};
+pub use fsutil::{load_file, read_config_file, write_atomic, LoadError};
+pub use model::*;
+pub use write::write_config;
+
+/// Parses lvs.cf text. `file` is the name used in messages.
+///
+/// Returns the configuration with its warnings, or every diagnostic when
+/// the file has at least one error.
+pub fn parse(file: &str, text: &[u8]) -> Result<Loaded, Diagnostics> {
+    Document::parse(file, text.to_vec()).into_loaded()
+}

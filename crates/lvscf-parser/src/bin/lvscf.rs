@@ -1,1 +1,221 @@
-fn main() {}
+//! `lvscf`: check, show and edit lvs.cf from the command line.
+//!
+//! `check` is to lvs.cf what `nginx -t` is to nginx.conf; `get`, `set` and
+//! `unset` let scripts and configuration management edit the file without
+//! ever writing one that would not load.
+
+use clap::{Parser, Subcommand};
+use lvscf_parser::exec_policy::check_config_programs;
+use lvscf_parser::keypath::KeyPath;
+use lvscf_parser::{read_config_file, write_atomic, Document, Target, DEFAULT_CONFIG_PATH};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "lvscf", version, about = "Check, show and edit lvs.cf")]
+struct Cli {
+    /// The configuration file.
+    #[arg(short = 'c', long = "configfile", global = true, default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the file; exit 0 when it loads (warnings allowed), 1 when not.
+    Check {
+        /// Do not check the programs the file names (owner, mode, existence).
+        #[arg(long)]
+        syntax_only: bool,
+        /// Print only errors.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Print the effective configuration, defaults applied.
+    Dump {
+        /// As JSON (see the README for the shape).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective value of KEY (e.g. `virtual.web.port`).
+    Get {
+        /// Key path.
+        key: String,
+    },
+    /// Set KEY to VALUE, refusing to write a file that would not load.
+    Set {
+        /// Key path, e.g. `keepalive` or `virtual.web.server.web1.weight`.
+        key: String,
+        /// The value, without lvs.cf quoting (`"10.0.0.1 eth0:1"` for address).
+        value: String,
+    },
+    /// Remove KEY (back to its default), or a whole virtual/server block.
+    Unset {
+        /// Key path or block path.
+        key: String,
+    },
+    /// Rename a virtual, failover or server block.
+    Rename {
+        /// Block path, e.g. `virtual.web`.
+        block: String,
+        /// The new name.
+        new_name: String,
+    },
+    /// Move a block to a position among its siblings (0 = first).
+    Move {
+        /// Block path.
+        block: String,
+        /// New position.
+        index: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("lvscf: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(cli: &Cli) -> Result<Document, String> {
+    let bytes = read_config_file(&cli.config)
+        .map_err(|e| format!("failed to open {}: {e}", cli.config.display()))?;
+    Ok(Document::parse(cli.config.display().to_string(), bytes))
+}
+
+fn print_diagnostics(doc: &Document, quiet: bool) {
+    for d in doc.diagnostics() {
+        if quiet && !d.is_error() {
+            continue;
+        }
+        eprint!("{}", d.render(doc.name()));
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let doc = read(&cli)?;
+    match &cli.command {
+        Command::Check { syntax_only, quiet } => {
+            let mut diags: Vec<_> = doc.diagnostics().to_vec();
+            if !syntax_only && !doc.has_errors() {
+                diags.extend(check_config_programs(&doc));
+            }
+            diags.sort_by_key(|d| (d.line, d.column));
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let warnings = diags.len() - errors;
+            for d in &diags {
+                if *quiet && !d.is_error() {
+                    continue;
+                }
+                print!("{}", d.render(doc.name()));
+            }
+            if errors > 0 {
+                println!(
+                    "{}: {errors} error(s), {warnings} warning(s): the file does not load",
+                    doc.name()
+                );
+                Ok(ExitCode::FAILURE)
+            } else {
+                if !quiet {
+                    println!("{}: ok ({warnings} warning(s))", doc.name());
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+        Command::Dump { json } => {
+            let (config, _) = doc.load().map_err(|d| {
+                eprint!("{}", d.render());
+                "the file does not load".to_string()
+            })?;
+            if *json {
+                let text = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
+                println!("{text}");
+            } else {
+                let text = lvscf_parser::write::write_config_full(config).map_err(|e| e.to_string())?;
+                print!("{text}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Get { key } => {
+            let (config, _) = doc.load().map_err(|d| {
+                eprint!("{}", d.render());
+                "the file does not load".to_string()
+            })?;
+            let path = KeyPath::parse(key, &doc).map_err(|e| e.to_string())?;
+            match path.get(config).map_err(|e| e.to_string())? {
+                Some(value) => {
+                    println!("{value}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => Err(format!("`{key}` is not set")),
+            }
+        }
+        Command::Set { key, value } => {
+            let path = KeyPath::parse(key, &doc).map_err(|e| e.to_string())?;
+            let Some(name) = &path.key else {
+                return Err(format!("`{key}` names a block; give a keyword, e.g. `{key}.active`"));
+            };
+            let mut edited = doc.clone();
+            edited.set(&path.target, name, value).map_err(|e| e.to_string())?;
+            save(&cli, &doc, &edited)
+        }
+        Command::Unset { key } => {
+            let path = KeyPath::parse(key, &doc).map_err(|e| e.to_string())?;
+            let mut edited = doc.clone();
+            match &path.key {
+                Some(name) => {
+                    if !edited.unset(&path.target, name).map_err(|e| e.to_string())? {
+                        eprintln!("lvscf: `{key}` was not set");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                }
+                None => edited.remove(&path.target).map_err(|e| e.to_string())?,
+            }
+            save(&cli, &doc, &edited)
+        }
+        Command::Rename { block, new_name } => {
+            let path = block_path(block, &doc)?;
+            let mut edited = doc.clone();
+            edited.rename(&path, new_name).map_err(|e| e.to_string())?;
+            save(&cli, &doc, &edited)
+        }
+        Command::Move { block, index } => {
+            let path = block_path(block, &doc)?;
+            let mut edited = doc.clone();
+            edited.move_to(&path, *index).map_err(|e| e.to_string())?;
+            save(&cli, &doc, &edited)
+        }
+    }
+}
+
+fn block_path(text: &str, doc: &Document) -> Result<Target, String> {
+    let path = KeyPath::parse(text, doc).map_err(|e| e.to_string())?;
+    if path.key.is_some() || path.target == Target::Global {
+        return Err(format!("`{text}` is not a block path (virtual.NAME or virtual.NAME.server.NAME)"));
+    }
+    Ok(path.target)
+}
+
+/// Writes the edited document if it loads; otherwise explains and leaves the
+/// file untouched.
+fn save(cli: &Cli, before: &Document, edited: &Document) -> Result<ExitCode, String> {
+    if edited.has_errors() {
+        print_diagnostics(edited, true);
+        return Err(format!(
+            "not written: {} would not load after this change",
+            cli.config.display()
+        ));
+    }
+    if edited.as_bytes() == before.as_bytes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    write_atomic(&cli.config, edited.as_bytes())
+        .map_err(|e| format!("failed to write {}: {e}", cli.config.display()))?;
+    print_diagnostics(edited, false);
+    Ok(ExitCode::SUCCESS)
+}

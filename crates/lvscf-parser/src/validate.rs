@@ -1,0 +1,459 @@
+//! Semantic checks beyond Piranha's grammar: things each line gets right but
+//! the file as a whole gets wrong (CFG-M of the reliability catalogue).
+
+use crate::analyze::{column_of, line_text, Structure};
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::model::*;
+use crate::syntax::Lexed;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Compiled size limit for `expect` regular expressions.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+struct Reporter<'a> {
+    text: &'a [u8],
+    lexed: &'a Lexed,
+    structure: &'a Structure,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Reporter<'_> {
+    /// Reports at the value of `key` in `block` (or at the block header, or
+    /// line 1 for the global section when the key is absent).
+    fn at(
+        &mut self,
+        severity: Severity,
+        code: Code,
+        block: Option<usize>,
+        key: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
+        let (line, from, to) = match self.structure.key_line(block, key) {
+            Some(line) => {
+                let l = &self.lexed.lines[line];
+                let toks = &self.lexed.tokens
+                    [l.first_token as usize..(l.first_token + l.token_count) as usize];
+                match (toks.get(2), toks.last()) {
+                    (Some(first), Some(last)) => (line, first.start, last.end),
+                    _ => (line, l.start, l.end),
+                }
+            }
+            None => match block {
+                Some(b) => {
+                    let line = self.structure.blocks[b].header;
+                    let l = &self.lexed.lines[line];
+                    let toks = &self.lexed.tokens
+                        [l.first_token as usize..(l.first_token + l.token_count) as usize];
+                    match toks.get(1) {
+                        Some(t) => (line, t.start, t.end),
+                        None => (line, l.start, l.end),
+                    }
+                }
+                None => (0, 0, 0),
+            },
+        };
+        let (line_no, column, width, source_line) = if self.lexed.lines.is_empty() {
+            (1, 1, 1, String::new())
+        } else {
+            let source = line_text(self.text, self.lexed, line);
+            let start = self.lexed.lines[line].start;
+            let column = column_of(&source, (from - start) as usize);
+            let end = column_of(&source, (to - start) as usize);
+            (line + 1, column, end.saturating_sub(column).max(1), source)
+        };
+        self.diags.push(Diagnostic {
+            severity,
+            code,
+            line: line_no,
+            column,
+            width,
+            keyword: Some(key.to_string()),
+            message,
+            hint,
+            source_line,
+        });
+    }
+}
+
+fn same_family(a: IpAddr, b: IpAddr) -> bool {
+    a.is_ipv4() == b.is_ipv4()
+}
+
+/// Runs every semantic check, appending to `diags`.
+pub fn validate(
+    text: &[u8],
+    lexed: &Lexed,
+    config: &Config,
+    structure: &Structure,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut r = Reporter {
+        text,
+        lexed,
+        structure,
+        diags,
+    };
+    use Severity::{Error, Warning};
+
+    if let (Some(p), Some(b)) = (&config.primary, &config.backup) {
+        if p == b {
+            r.at(
+                Error,
+                Code::PrimaryIsBackup,
+                None,
+                "backup",
+                format!("backup is the same address as primary ({p})"),
+                Some("the two routers need different addresses".into()),
+            );
+        }
+    }
+    if config.deadtime <= config.keepalive {
+        r.at(
+            Warning,
+            Code::DeadtimeNotAboveKeepalive,
+            None,
+            "deadtime",
+            format!(
+                "deadtime ({} s) is not above keepalive ({} s): the routers will declare each other dead between heartbeats",
+                format_seconds(config.deadtime),
+                format_seconds(config.keepalive)
+            ),
+            Some("make deadtime at least 2-3 times keepalive".into()),
+        );
+    }
+    let backup_undefined = match &config.backup {
+        None => true,
+        Some(Host::Ip(ip)) => ip.is_unspecified(),
+        Some(Host::Name(_)) => false,
+    };
+    if config.backup_active && backup_undefined {
+        r.at(
+            Warning,
+            Code::UndefinedBackup,
+            None,
+            "backup_active",
+            "backup_active = 1 but no backup address is defined; pulse will treat backup_active as 0".into(),
+            Some("set `backup` to the backup router's address".into()),
+        );
+    }
+    if config.private_channel().is_some() && config.backup_private.is_none() {
+        r.at(
+            Warning,
+            Code::MissingBackupPrivate,
+            None,
+            "primary_private",
+            "primary_private is set but backup_private is not: the private heartbeat channel has no partner address".into(),
+            Some("set `backup_private` too, or remove `primary_private`".into()),
+        );
+    }
+    match config.service {
+        ServiceKind::Lvs => {
+            if !config.virtuals.iter().any(|v| v.active) {
+                r.at(
+                    Warning,
+                    Code::NoActiveService,
+                    None,
+                    "service",
+                    "no active virtual server: pulse will refuse to start with this file".into(),
+                    Some("set `active = 1` in at least one virtual block".into()),
+                );
+            }
+        }
+        ServiceKind::Fos => {
+            r.at(
+                Warning,
+                Code::FailoverUnsupported,
+                None,
+                "service",
+                "service = fos: failover blocks are kept and edited, but this suite does not run failover services".into(),
+                None,
+            );
+        }
+    }
+
+    check_blocks(&mut r, config, false, &config.virtuals);
+    check_blocks(&mut r, config, true, &config.failovers);
+}
+
+fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[VirtualServer]) {
+    use Severity::{Error, Warning};
+    let kind = if failover { "failover" } else { "virtual" };
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut services: HashMap<(IpAddr, u16, Protocol), &str> = HashMap::new();
+    let mut marks: HashMap<u32, &str> = HashMap::new();
+    for (index, v) in list.iter().enumerate() {
+        let Some(block) = r.structure.virtual_block(failover, index) else {
+            continue;
+        };
+        if let Some(first) = names.insert(&v.name, index) {
+            let line = r
+                .structure
+                .virtual_block(failover, first)
+                .map(|b| r.structure.blocks[b].header + 1)
+                .unwrap_or(0);
+            r.at(
+                Warning,
+                Code::DuplicateVirtualName,
+                Some(block),
+                "",
+                format!("another {kind} block is also named `{}` (line {line})", v.name),
+                Some("give each block its own name; tools address blocks by name".into()),
+            );
+            names.insert(&v.name, first);
+        }
+        if v.send_program.is_some() && v.send.is_some() {
+            r.at(
+                Warning,
+                Code::SendIgnored,
+                Some(block),
+                "send",
+                "`send` is ignored because `send_program` is set".into(),
+                None,
+            );
+        }
+        if v.use_regex {
+            if let Some(expect) = &v.expect {
+                if let Err(e) = regex::RegexBuilder::new(expect)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                {
+                    let first = e.to_string();
+                    let first = first.lines().last().unwrap_or("invalid").trim().to_string();
+                    r.at(
+                        Error,
+                        Code::InvalidRegex,
+                        Some(block),
+                        "expect",
+                        format!("expect is not a valid regular expression (use_regex = 1): {first}"),
+                        None,
+                    );
+                }
+            }
+        }
+        if failover && v.active && config.service == ServiceKind::Fos {
+            for key in ["start_cmd", "stop_cmd"] {
+                let missing = if key == "start_cmd" {
+                    v.start_cmd.is_none()
+                } else {
+                    v.stop_cmd.is_none()
+                };
+                if missing {
+                    r.at(
+                        Warning,
+                        Code::MissingFailoverCommand,
+                        Some(block),
+                        key,
+                        format!("active failover `{}` has no `{key}`", v.name),
+                        None,
+                    );
+                }
+            }
+        }
+        check_servers(r, v, block);
+        if !v.active {
+            continue;
+        }
+        let vip = match &v.address {
+            None => {
+                let (severity, why) = if v.fwmark.is_some() {
+                    (Warning, "there is no VIP to bring up on takeover")
+                } else {
+                    (Error, "it has nothing to listen on")
+                };
+                r.at(
+                    severity,
+                    Code::MissingAddress,
+                    Some(block),
+                    "address",
+                    format!("active {kind} `{}` has no `address`: {why}", v.name),
+                    Some("add `address = VIP DEVICE`, e.g. `address = 192.168.0.100 eth0:1`".into()),
+                );
+                None
+            }
+            Some(a) => match a.host {
+                Host::Ip(ip) if ip.is_unspecified() => {
+                    r.at(
+                        Error,
+                        Code::MissingAddress,
+                        Some(block),
+                        "address",
+                        format!("active {kind} `{}` has the address {ip}", v.name),
+                        Some("set the virtual IP address".into()),
+                    );
+                    None
+                }
+                Host::Ip(ip) => Some(ip),
+                Host::Name(_) => None,
+            },
+        };
+        if failover {
+            continue;
+        }
+        match v.fwmark {
+            Some(mark) => {
+                if let Some(first) = marks.insert(mark, &v.name) {
+                    r.at(
+                        Error,
+                        Code::DuplicateService,
+                        Some(block),
+                        "fwmark",
+                        format!("fwmark {mark} is already used by active virtual `{first}`"),
+                        Some("each firewall mark can be one IPVS service only".into()),
+                    );
+                }
+            }
+            None => {
+                if let Some(ip) = vip {
+                    if let Some(first) = services.insert((ip, v.port, v.protocol), &v.name) {
+                        r.at(
+                            Error,
+                            Code::DuplicateService,
+                            Some(block),
+                            "address",
+                            format!(
+                                "{ip} port {} {} is already the service of active virtual `{first}`",
+                                v.port, v.protocol
+                            ),
+                            Some("IPVS can hold one service per address, port and protocol".into()),
+                        );
+                    }
+                }
+            }
+        }
+        if let (Some(sorry), Some(ip)) = (v.sorry_server, vip) {
+            if sorry == ip {
+                r.at(
+                    Error,
+                    Code::SorryServerIsVip,
+                    Some(block),
+                    "sorry_server",
+                    "sorry_server is the virtual address itself".into(),
+                    Some("point it at a separate server".into()),
+                );
+            } else if !same_family(sorry, ip) {
+                r.at(
+                    Error,
+                    Code::AddressFamilyMismatch,
+                    Some(block),
+                    "sorry_server",
+                    format!("sorry_server {sorry} is not in the VIP's address family ({ip})"),
+                    None,
+                );
+            }
+        }
+        if v.protocol == Protocol::Udp && v.port == config.heartbeat_port {
+            r.at(
+                Warning,
+                Code::HeartbeatPortCollision,
+                Some(block),
+                "port",
+                format!(
+                    "UDP port {} is also the heartbeat port",
+                    config.heartbeat_port
+                ),
+                Some("change `heartbeat_port` on both routers, or the service's port".into()),
+            );
+        }
+        check_active_servers(r, v, block, vip);
+    }
+}
+
+fn check_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize) {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in v.servers.iter().enumerate() {
+        if let Some(first) = names.insert(&s.name, i) {
+            if let Some(block) = r.structure.server_block(vblock, i) {
+                let line = r
+                    .structure
+                    .server_block(vblock, first)
+                    .map(|b| r.structure.blocks[b].header + 1)
+                    .unwrap_or(0);
+                r.at(
+                    Severity::Warning,
+                    Code::DuplicateServerName,
+                    Some(block),
+                    "",
+                    format!(
+                        "another server of `{}` is also named `{}` (line {line})",
+                        v.name, s.name
+                    ),
+                    Some("give each server its own name".into()),
+                );
+            }
+            names.insert(&s.name, first);
+        }
+    }
+}
+
+fn check_active_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize, vip: Option<IpAddr>) {
+    use Severity::{Error, Warning};
+    let mut seen: HashMap<(IpAddr, u16), &str> = HashMap::new();
+    for (i, s) in v.servers.iter().enumerate() {
+        if !s.active {
+            continue;
+        }
+        let Some(block) = r.structure.server_block(vblock, i) else {
+            continue;
+        };
+        let ip = match &s.address {
+            None => {
+                r.at(
+                    Error,
+                    Code::MissingAddress,
+                    Some(block),
+                    "address",
+                    format!("active server `{}` of `{}` has no `address`", s.name, v.name),
+                    None,
+                );
+                continue;
+            }
+            Some(Host::Name(_)) => continue,
+            Some(Host::Ip(ip)) if ip.is_unspecified() => {
+                r.at(
+                    Error,
+                    Code::MissingAddress,
+                    Some(block),
+                    "address",
+                    format!("active server `{}` has the address {ip}", s.name),
+                    None,
+                );
+                continue;
+            }
+            Some(Host::Ip(ip)) => *ip,
+        };
+        if let Some(vip) = vip {
+            if !same_family(ip, vip) {
+                r.at(
+                    Error,
+                    Code::AddressFamilyMismatch,
+                    Some(block),
+                    "address",
+                    format!("server {ip} is not in the address family of its VIP {vip}"),
+                    None,
+                );
+            } else if ip == vip {
+                r.at(
+                    Warning,
+                    Code::VipIsRealServer,
+                    Some(block),
+                    "address",
+                    format!("server `{}` has the virtual address {vip} itself", s.name),
+                    None,
+                );
+            }
+        }
+        let port = v.server_port(s);
+        if let Some(first) = seen.insert((ip, port), &s.name) {
+            r.at(
+                Error,
+                Code::DuplicateRealServer,
+                Some(block),
+                "address",
+                format!("{ip} port {port} is already active server `{first}` of `{}`", v.name),
+                Some("IPVS holds each real server once per service".into()),
+            );
+        }
+    }
+}

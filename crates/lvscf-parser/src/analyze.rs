@@ -63,6 +63,8 @@ pub struct BlockInfo {
     pub keys: Vec<(&'static str, usize)>,
     /// Index in `Config::virtuals`/`failovers` or in the parent's `servers`.
     pub config_index: usize,
+    /// For a virtual or failover block, its server blocks in order.
+    pub children: Vec<usize>,
 }
 
 /// The keyword lines and blocks of a file.
@@ -72,6 +74,10 @@ pub struct Structure {
     pub global_keys: Vec<(&'static str, usize)>,
     /// Every block, in file order of their headers.
     pub blocks: Vec<BlockInfo>,
+    /// Block index of each `Config::virtuals` entry.
+    pub virtual_blocks: Vec<usize>,
+    /// Block index of each `Config::failovers` entry.
+    pub failover_blocks: Vec<usize>,
 }
 
 impl Structure {
@@ -86,23 +92,21 @@ impl Structure {
 
     /// The block describing `config.virtuals[index]` (or `failovers`).
     pub fn virtual_block(&self, failover: bool, index: usize) -> Option<usize> {
-        let kind = if failover {
-            BlockKind::Failover
+        let list = if failover {
+            &self.failover_blocks
         } else {
-            BlockKind::Virtual
+            &self.virtual_blocks
         };
-        self.blocks
-            .iter()
-            .position(|b| b.kind == kind && b.config_index == index)
+        list.get(index).copied()
     }
 
     /// The block of server `server` of the virtual block `virtual_block`.
     pub fn server_block(&self, virtual_block: usize, server: usize) -> Option<usize> {
-        self.blocks.iter().position(|b| {
-            b.kind == BlockKind::Server
-                && b.parent == Some(virtual_block)
-                && b.config_index == server
-        })
+        self.blocks
+            .get(virtual_block)?
+            .children
+            .get(server)
+            .copied()
     }
 }
 
@@ -121,6 +125,7 @@ pub struct Analysis {
 pub fn analyze(text: &[u8], lexed: &Lexed) -> Analysis {
     let mut a = Analyzer {
         text,
+        whole: std::str::from_utf8(text).ok(),
         lexed,
         diags: Vec::new(),
         config: Config::default(),
@@ -158,6 +163,8 @@ pub fn analyze(text: &[u8], lexed: &Lexed) -> Analysis {
 
 struct Analyzer<'a> {
     text: &'a [u8],
+    /// The text as `str` when the whole file is UTF-8 (the common case).
+    whole: Option<&'a str>,
     lexed: &'a Lexed,
     diags: Vec<Diagnostic>,
     config: Config,
@@ -208,7 +215,7 @@ impl Problem {
 }
 
 /// A parsed value, before it is stored in the config.
-enum Value {
+enum Value<'w> {
     Int(u64),
     Bool(bool),
     Host(Host),
@@ -217,7 +224,7 @@ enum Value {
     Netmask(Option<Netmask>),
     Port(u16),
     Seconds(Duration),
-    Text(String),
+    Text(&'w str),
     List(Vec<String>),
 }
 
@@ -245,9 +252,13 @@ impl<'a> Analyzer<'a> {
 
     fn token_text(&self, token: &Token) -> &'a str {
         // Token lines were validated as UTF-8 by the lexer.
-        std::str::from_utf8(&self.text[token.value_range()]).unwrap_or("")
+        match self.whole {
+            Some(w) => w.get(token.value_range()).unwrap_or(""),
+            None => std::str::from_utf8(&self.text[token.value_range()]).unwrap_or(""),
+        }
     }
 
+    #[allow(clippy::too_many_arguments)] // every argument is a distinct part of a diagnostic
     fn push(
         &mut self,
         severity: Severity,
@@ -277,6 +288,7 @@ impl<'a> Analyzer<'a> {
         });
     }
 
+    #[allow(clippy::too_many_arguments)] // every argument is a distinct part of a diagnostic
     fn at_token(
         &mut self,
         severity: Severity,
@@ -440,9 +452,8 @@ impl<'a> Analyzer<'a> {
             "failover" => BlockKind::Failover,
             _ => BlockKind::Server,
         };
-        let shape_ok = tokens.len() == 3
-            && tokens[2].quote == 0
-            && self.token_text(&tokens[2]) == "{";
+        let shape_ok =
+            tokens.len() == 3 && tokens[2].quote == 0 && self.token_text(&tokens[2]) == "{";
         if !shape_ok {
             let (code, at, message, hint) = match tokens.len() {
                 1 => (
@@ -532,10 +543,13 @@ impl<'a> Analyzer<'a> {
                     header: index,
                     close: None,
                     parent: Some(parent),
-                    keys: Vec::new(),
+                    keys: Vec::with_capacity(4),
                     config_index,
+                    children: Vec::new(),
                 });
-                self.current_server = Some(self.structure.blocks.len() - 1);
+                let block = self.structure.blocks.len() - 1;
+                self.structure.blocks[parent].children.push(block);
+                self.current_server = Some(block);
             }
             BlockKind::Virtual | BlockKind::Failover => {
                 if let Some(open) = self.current_virtual {
@@ -547,9 +561,7 @@ impl<'a> Analyzer<'a> {
                         index,
                         &tokens[0],
                         Some(word),
-                        format!(
-                            "{word} block inside {open_kind} `{open_name}`: a `}}` is missing"
-                        ),
+                        format!("{word} block inside {open_kind} `{open_name}`: a `}}` is missing"),
                         Some(format!("close `{open_kind} {open_name}` before this line")),
                     );
                     self.current_server = None;
@@ -567,10 +579,17 @@ impl<'a> Analyzer<'a> {
                     header: index,
                     close: None,
                     parent: None,
-                    keys: Vec::new(),
+                    keys: Vec::with_capacity(16),
                     config_index,
+                    children: Vec::new(),
                 });
-                self.current_virtual = Some(self.structure.blocks.len() - 1);
+                let block = self.structure.blocks.len() - 1;
+                if kind == BlockKind::Failover {
+                    self.structure.failover_blocks.push(block);
+                } else {
+                    self.structure.virtual_blocks.push(block);
+                }
+                self.current_virtual = Some(block);
             }
         }
     }
@@ -606,9 +625,11 @@ impl<'a> Analyzer<'a> {
         if tokens.len() == 1 || self.token_text(&tokens[1]) != "=" || tokens[1].quote != 0 {
             let at = tokens.get(1).copied().unwrap_or(tokens[0]);
             let hint = match tokens.get(1).map(|t| self.token_text(t)) {
-                Some(t) if t.starts_with('=') => {
-                    Some(format!("put a blank after the `=`: `{} = {}`", keyword.name, &t[1..]))
-                }
+                Some(t) if t.starts_with('=') => Some(format!(
+                    "put a blank after the `=`: `{} = {}`",
+                    keyword.name,
+                    &t[1..]
+                )),
                 _ => Some(format!("write `{} = VALUE`", keyword.name)),
             };
             self.at_token(
@@ -630,7 +651,10 @@ impl<'a> Analyzer<'a> {
                 index,
                 &tokens[1],
                 Some(keyword.name),
-                format!("missing arguments: a value is expected after `{} =`", keyword.name),
+                format!(
+                    "missing arguments: a value is expected after `{} =`",
+                    keyword.name
+                ),
                 None,
             );
             return;
@@ -661,9 +685,20 @@ impl<'a> Analyzer<'a> {
             Some(b) => self.structure.blocks[b].keys.push((keyword.name, index)),
             None => self.structure.global_keys.push((keyword.name, index)),
         }
-        let words: Vec<&str> = values.iter().map(|t| self.token_text(t)).collect();
+        // Most values are one or two words: avoid an allocation per line.
+        let mut inline = [""; 4];
+        let heap: Vec<&str>;
+        let words: &[&str] = if values.len() <= inline.len() {
+            for (slot, t) in inline.iter_mut().zip(values) {
+                *slot = self.token_text(t);
+            }
+            &inline[..values.len()]
+        } else {
+            heap = values.iter().map(|t| self.token_text(t)).collect();
+            &heap
+        };
         let result =
-            parse_value(keyword, &words, values).and_then(|v| self.apply(keyword, block, v));
+            parse_value(keyword, words, values).and_then(|v| self.apply(keyword, block, v));
         match result {
             Ok(warnings) => {
                 for w in warnings {
@@ -683,7 +718,11 @@ impl<'a> Analyzer<'a> {
         problem: Problem,
     ) {
         let at = match problem.token {
-            Some(i) => values.get(i).or(values.last()).copied().unwrap_or(*key_token),
+            Some(i) => values
+                .get(i)
+                .or(values.last())
+                .copied()
+                .unwrap_or(*key_token),
             None => *key_token,
         };
         self.at_token(
@@ -773,7 +812,7 @@ impl<'a> Analyzer<'a> {
         &mut self,
         keyword: &Keyword,
         block: Option<usize>,
-        value: Value,
+        value: Value<'_>,
     ) -> Result<Vec<Problem>, Problem> {
         let mut warnings = Vec::new();
         if let Value::Host(Host::Name(name)) = &value {
@@ -821,7 +860,7 @@ impl<'a> Analyzer<'a> {
     fn apply_global(
         &mut self,
         name: &str,
-        value: Value,
+        value: Value<'_>,
         warnings: &mut Vec<Problem>,
     ) -> Result<(), Problem> {
         let c = &mut self.config;
@@ -842,38 +881,43 @@ impl<'a> Analyzer<'a> {
             ("backup_private", Value::Host(h)) => {
                 c.backup_private = Some(not_unspecified(h, "backup_private")?)
             }
-            ("primary_shared", Value::Text(s)) => c.primary_shared = Some(s),
-            ("backup_shared", Value::Text(s)) => c.backup_shared = Some(s),
+            ("primary_shared", Value::Text(s)) => c.primary_shared = Some(s.to_string()),
+            ("backup_shared", Value::Text(s)) => c.backup_shared = Some(s.to_string()),
             ("service", Value::Text(s)) => {
-                c.service = ServiceKind::from_keyword(&s).unwrap_or(ServiceKind::Lvs)
+                c.service = ServiceKind::from_keyword(s).unwrap_or(ServiceKind::Lvs)
             }
-            ("rsh_command", Value::Text(s)) => c.rsh_command = s,
+            ("rsh_command", Value::Text(s)) => c.rsh_command = s.to_string(),
             ("backup_active", Value::Bool(b)) => c.backup_active = b,
             ("backup", Value::Host(h)) => c.backup = Some(h),
             ("heartbeat", Value::Bool(b)) => c.heartbeat = b,
             ("heartbeat_port", Value::Port(p)) => c.heartbeat_port = p,
-            ("heartbeat_key", Value::Text(s)) => c.heartbeat_key = Some(s),
+            ("heartbeat_key", Value::Text(s)) => c.heartbeat_key = Some(s.to_string()),
             ("keepalive", Value::Seconds(d)) => c.keepalive = d,
             ("deadtime", Value::Seconds(d)) => c.deadtime = d,
-            ("network", Value::Text(s)) => c.network = Network::from_keyword(&s).unwrap_or(Network::Nat),
+            ("network", Value::Text(s)) => {
+                c.network = Network::from_keyword(s).unwrap_or(Network::Nat)
+            }
             ("nat_router", Value::HostDevice(a)) => c.nat_router = Some(a),
             ("nat_nmask", Value::Netmask(m)) => c.nat_nmask = m,
             ("reservation_conflict_action", Value::Text(s)) => {
-                c.reservation_conflict_action = ReservationConflictAction::from_keyword(&s)
+                c.reservation_conflict_action = ReservationConflictAction::from_keyword(s)
             }
-            ("debug_level", Value::Text(s)) => c.debug_level = s,
+            ("debug_level", Value::Text(s)) => c.debug_level = s.to_string(),
             ("monitor_links", Value::Int(n)) => c.monitor_links = n != 0,
             ("syncdaemon", Value::Bool(b)) => c.syncdaemon = b,
             ("syncd_iface", Value::Text(s)) => {
-                check_device(&s)?;
-                c.syncd_iface = s
+                check_device(s)?;
+                c.syncd_iface = s.to_string()
             }
             ("syncd_id", Value::Int(n)) => {
                 if n > 255 {
                     warnings.push(
                         Problem::error(
                             Code::SyncdIdWrapped,
-                            format!("syncd_id {n} is above 255; it is used modulo 256, as {}", n % 256),
+                            format!(
+                                "syncd_id {n} is above 255; it is used modulo 256, as {}",
+                                n % 256
+                            ),
                         )
                         .hint(format!("write `syncd_id = {}`", n % 256))
                         .warning(),
@@ -887,7 +931,7 @@ impl<'a> Analyzer<'a> {
             ("active_cmd", Value::Text(s)) => c.active_cmd = Some(CommandLine::new(s)),
             ("inactive_cmd", Value::Text(s)) => c.inactive_cmd = Some(CommandLine::new(s)),
             ("hard_shutdown", Value::Bool(b)) => c.hard_shutdown = b,
-            ("ipvsadm", Value::Text(s)) => c.ipvsadm = s,
+            ("ipvsadm", Value::Text(s)) => c.ipvsadm = s.to_string(),
             ("sync", Value::Bool(b)) => c.sync = b,
             _ => {}
         }
@@ -898,7 +942,7 @@ impl<'a> Analyzer<'a> {
 fn apply_virtual(
     v: &mut VirtualServer,
     name: &str,
-    value: Value,
+    value: Value<'_>,
     warnings: &mut Vec<Problem>,
 ) -> Result<(), Problem> {
     match (name, value) {
@@ -940,16 +984,18 @@ fn apply_virtual(
         }
         ("persistent", Value::Int(n)) => v.persistent = to_u32(n)?,
         ("pmask", Value::Netmask(m)) => v.pmask = m,
-        ("send", Value::Text(s)) => v.send = Some(s),
-        ("expect", Value::Text(s)) => v.expect = Some(s),
+        ("send", Value::Text(s)) => v.send = Some(s.to_string()),
+        ("expect", Value::Text(s)) => v.expect = Some(s.to_string()),
         ("use_regex", Value::Bool(b)) => v.use_regex = b,
         ("send_program", Value::Text(s)) => v.send_program = Some(CommandLine::new(s)),
-        ("load_monitor", Value::Text(s)) => v.load_monitor = LoadMonitor::from_keyword(&s).unwrap_or(LoadMonitor::None),
+        ("load_monitor", Value::Text(s)) => {
+            v.load_monitor = LoadMonitor::from_keyword(s).unwrap_or(LoadMonitor::None)
+        }
         ("scheduler", Value::Text(s)) => {
-            v.scheduler = Scheduler::from_keyword(&s).unwrap_or(Scheduler::Wlc)
+            v.scheduler = Scheduler::from_keyword(s).unwrap_or(Scheduler::Wlc)
         }
         ("protocol", Value::Text(s)) => {
-            v.protocol = Protocol::from_keyword(&s).unwrap_or(Protocol::Tcp)
+            v.protocol = Protocol::from_keyword(s).unwrap_or(Protocol::Tcp)
         }
         ("timeout", Value::Int(n)) => {
             if n == 0 {
@@ -962,9 +1008,9 @@ fn apply_virtual(
         }
         ("reentry", Value::Int(n)) => v.reentry = to_u32(n)?,
         ("quiesce_server", Value::Bool(b)) => v.quiesce_server = b,
-        ("client_monitor", Value::Text(s)) => v.client_monitor = s,
-        ("start_cmd", Value::Text(s)) => v.start_cmd = Some(s),
-        ("stop_cmd", Value::Text(s)) => v.stop_cmd = Some(s),
+        ("client_monitor", Value::Text(s)) => v.client_monitor = s.to_string(),
+        ("start_cmd", Value::Text(s)) => v.start_cmd = Some(s.to_string()),
+        ("stop_cmd", Value::Text(s)) => v.stop_cmd = Some(s.to_string()),
         ("master", Value::Host(h)) => v.master = Some(h),
         ("dirs", Value::List(l)) => v.dirs = Some(l),
         _ => {}
@@ -1052,7 +1098,11 @@ fn closest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
         .map(|(_, c)| c)
 }
 
-fn parse_value(keyword: &Keyword, words: &[&str], tokens: &[Token]) -> Result<Value, Problem> {
+fn parse_value<'w>(
+    keyword: &Keyword,
+    words: &[&'w str],
+    tokens: &[Token],
+) -> Result<Value<'w>, Problem> {
     let name = keyword.name;
     let single = |words: &[&str]| -> Result<(), Problem> {
         if words.len() > 1 {
@@ -1178,12 +1228,12 @@ fn parse_value(keyword: &Keyword, words: &[&str], tokens: &[Token]) -> Result<Va
         ValueKind::Word => {
             single(words)?;
             check_text(word, 256)?;
-            Ok(Value::Text(word.to_string()))
+            Ok(Value::Text(word))
         }
         ValueKind::Text => {
             single(words)?;
             check_text(word, MAX_TEXT_BYTES)?;
-            Ok(Value::Text(word.to_string()))
+            Ok(Value::Text(word))
         }
         ValueKind::Command => {
             single(words)?;
@@ -1206,10 +1256,13 @@ fn parse_value(keyword: &Keyword, words: &[&str], tokens: &[Token]) -> Result<Va
             if argv.len() > MAX_COMMAND_WORDS {
                 return Err(Problem::error(
                     Code::ValueTooLong,
-                    format!("`{name}` has {} words; at most {MAX_COMMAND_WORDS} are accepted", argv.len()),
+                    format!(
+                        "`{name}` has {} words; at most {MAX_COMMAND_WORDS} are accepted",
+                        argv.len()
+                    ),
                 ));
             }
-            Ok(Value::Text(word.to_string()))
+            Ok(Value::Text(word))
         }
         ValueKind::Path => {
             single(words)?;
@@ -1221,12 +1274,12 @@ fn parse_value(keyword: &Keyword, words: &[&str], tokens: &[Token]) -> Result<Va
                 )
                 .hint("write the full path"));
             }
-            Ok(Value::Text(word.to_string()))
+            Ok(Value::Text(word))
         }
         ValueKind::Enum(values) => {
             single(words)?;
             if values.contains(&word) {
-                return Ok(Value::Text(word.to_string()));
+                return Ok(Value::Text(word));
             }
             let lower = word.to_ascii_lowercase();
             let hint = if values.contains(&lower.as_str()) {
@@ -1250,7 +1303,9 @@ fn parse_value(keyword: &Keyword, words: &[&str], tokens: &[Token]) -> Result<Va
             {
                 return Err(Problem::error(
                     Code::ListExpected,
-                    format!("list expected: `{name} = [ a b c ]` with the brackets as separate words"),
+                    format!(
+                        "list expected: `{name} = [ a b c ]` with the brackets as separate words"
+                    ),
                 ));
             }
             Ok(Value::List(
@@ -1264,7 +1319,10 @@ fn check_text(text: &str, max: usize) -> Result<(), Problem> {
     if text.len() > max {
         return Err(Problem::error(
             Code::ValueTooLong,
-            format!("value is {} bytes long; at most {max} are accepted", text.len()),
+            format!(
+                "value is {} bytes long; at most {max} are accepted",
+                text.len()
+            ),
         ));
     }
     if text.chars().any(|c| c.is_control() && c != '\t') {
@@ -1350,12 +1408,8 @@ fn parse_int(word: &str) -> Result<u64, Problem> {
         )
         .hint(hint));
     }
-    word.parse::<u64>().map_err(|_| {
-        Problem::error(
-            Code::OutOfRange,
-            format!("`{word}` is out of range"),
-        )
-    })
+    word.parse::<u64>()
+        .map_err(|_| Problem::error(Code::OutOfRange, format!("`{word}` is out of range")))
 }
 
 fn parse_port(word: &str) -> Result<u16, Problem> {
@@ -1389,7 +1443,10 @@ fn parse_seconds(word: &str) -> Result<Duration, Problem> {
         }
     };
     if secs > u64::from(u32::MAX) {
-        return Err(Problem::error(Code::OutOfRange, format!("`{word}` is out of range")));
+        return Err(Problem::error(
+            Code::OutOfRange,
+            format!("`{word}` is out of range"),
+        ));
     }
     let d = Duration::from_millis(secs * 1000 + millis);
     if d.is_zero() {
@@ -1421,7 +1478,8 @@ pub(crate) fn parse_ipv4_strict(word: &str) -> Option<Ipv4Addr> {
 }
 
 fn looks_numeric(word: &str) -> bool {
-    word.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X')
+    word.bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X')
         && word.bytes().next().is_some_and(|b| b.is_ascii_digit())
 }
 
@@ -1433,7 +1491,9 @@ fn is_host_name(word: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -1475,9 +1535,8 @@ fn parse_netmask(word: &str) -> Result<Netmask, Problem> {
             format!("Bad subnet mask specified: `{word}`"),
         )
     };
-    let ip = parse_ipv4_strict(word).ok_or_else(|| {
-        bad().hint("write a dotted-quad netmask such as 255.255.255.0")
-    })?;
+    let ip = parse_ipv4_strict(word)
+        .ok_or_else(|| bad().hint("write a dotted-quad netmask such as 255.255.255.0"))?;
     Netmask::new(ip).ok_or_else(|| {
         bad().hint("the one bits of a netmask must be contiguous, e.g. 255.255.254.0")
     })

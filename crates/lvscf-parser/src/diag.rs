@@ -177,7 +177,10 @@ impl Diagnostic {
     /// Piranha's one-line form, as pulse printed it:
     /// `error parsing FILE at line N: MESSAGE`.
     pub fn piranha_line(&self, file: &str) -> String {
-        format!("error parsing {} at line {}: {}", file, self.line, self.message)
+        format!(
+            "error parsing {} at line {}: {}",
+            file, self.line, self.message
+        )
     }
 }
 
@@ -211,14 +214,14 @@ impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.first_error() {
             Some(d) => {
-                write!(
-                    f,
-                    "{}:{}:{}: {}",
-                    self.file, d.line, d.column, d.message
-                )?;
+                write!(f, "{}:{}:{}: {}", self.file, d.line, d.column, d.message)?;
                 let more = self.errors().count() - 1;
                 if more > 0 {
-                    write!(f, " (and {more} more error{})", if more == 1 { "" } else { "s" })?;
+                    write!(
+                        f,
+                        " (and {more} more error{})",
+                        if more == 1 { "" } else { "s" }
+                    )?;
                 }
                 Ok(())
             }

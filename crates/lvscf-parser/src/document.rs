@@ -239,7 +239,12 @@ impl Document {
 
     /// The line ending new lines get: the file's most common one.
     fn eol(&self) -> &'static str {
-        let crlf = self.lexed.lines.iter().filter(|l| l.eol == Eol::CrLf).count();
+        let crlf = self
+            .lexed
+            .lines
+            .iter()
+            .filter(|l| l.eol == Eol::CrLf)
+            .count();
         let lf = self.lexed.lines.iter().filter(|l| l.eol == Eol::Lf).count();
         if crlf > lf {
             "\r\n"
@@ -266,7 +271,11 @@ impl Document {
         let mut text = Vec::with_capacity(self.text.len() + new_lines.len() * 40);
         text.extend_from_slice(&self.text[..start]);
         // Appending after a last line that has no newline: give it one.
-        if !new_lines.is_empty() && start == self.text.len() && !text.is_empty() && !text.ends_with(b"\n") {
+        if !new_lines.is_empty()
+            && start == self.text.len()
+            && !text.is_empty()
+            && !text.ends_with(b"\n")
+        {
             text.extend_from_slice(eol.as_bytes());
         }
         for line in new_lines {
@@ -338,7 +347,10 @@ impl Document {
                 Code::FileTooLarge | Code::NulByte | Code::StrayCarriageReturn | Code::InvalidUtf8
             ) && d.is_error()
         }) {
-            return Err(EditError::Damaged(format!("line {}: {}", d.line, d.message)));
+            return Err(EditError::Damaged(format!(
+                "line {}: {}",
+                d.line, d.message
+            )));
         }
         Ok(())
     }
@@ -371,7 +383,10 @@ impl Document {
             let toks = &self.lexed.tokens
                 [l.first_token as usize..(l.first_token + l.token_count) as usize];
             let (Some(first), Some(last)) = (toks.get(2), toks.last()) else {
-                return Err(EditError::Damaged(format!("line {} has no value", line + 1)));
+                return Err(EditError::Damaged(format!(
+                    "line {} has no value",
+                    line + 1
+                )));
             };
             let content = &self.text[l.start as usize..l.end as usize];
             let from = (first.start - l.start) as usize;
@@ -478,7 +493,11 @@ impl Document {
             Some(b) => &s.blocks[b].keys,
             None => &s.global_keys,
         };
-        let mut lines: Vec<usize> = keys.iter().filter(|(k, _)| *k == key).map(|(_, l)| *l).collect();
+        let mut lines: Vec<usize> = keys
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, l)| *l)
+            .collect();
         if lines.is_empty() {
             return Ok(false);
         }
@@ -570,7 +589,10 @@ impl Document {
             Some(&b) => self.indent_of(s.blocks[b].header),
             None => {
                 let header = self.indent_of(s.blocks[parent].header);
-                format!("{header}{}", if header.contains('\t') { "\t" } else { "     " })
+                format!(
+                    "{header}{}",
+                    if header.contains('\t') { "\t" } else { "     " }
+                )
             }
         };
         let at = match s.blocks[parent].close {

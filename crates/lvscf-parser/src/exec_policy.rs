@@ -55,20 +55,6 @@ fn check_owner(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn system_binaries_pass_and_bad_paths_fail() {
-        assert!(check_program("/bin/true").is_ok() || check_program("/usr/bin/true").is_ok());
-        assert!(check_program("true").is_err());
-        assert!(check_program("/nonexistent/x").is_err());
-        assert!(check_program("/tmp").is_err());
-        assert!(check_program("/usr/bin/../bin/true").is_err());
-    }
-}
-
 /// Checks every program a configuration would make root run (`active_cmd`,
 /// `inactive_cmd`, and `send_program` of active virtual servers) and
 /// returns one error diagnostic per refused program, located at its line.
@@ -120,4 +106,18 @@ pub fn check_config_programs(doc: &crate::Document) -> Vec<crate::Diagnostic> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_binaries_pass_and_bad_paths_fail() {
+        assert!(check_program("/bin/true").is_ok() || check_program("/usr/bin/true").is_ok());
+        assert!(check_program("true").is_err());
+        assert!(check_program("/nonexistent/x").is_err());
+        assert!(check_program("/tmp").is_err());
+        assert!(check_program("/usr/bin/../bin/true").is_err());
+    }
 }

@@ -26,7 +26,9 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Io { path, error } => write!(f, "failed to open {}: {error}", path.display()),
+            LoadError::Io { path, error } => {
+                write!(f, "failed to open {}: {error}", path.display())
+            }
             LoadError::Invalid(d) => d.fmt(f),
         }
     }
@@ -39,7 +41,8 @@ impl std::error::Error for LoadError {}
 pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
     let file = File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -72,7 +75,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Ok(m) if m.file_type().is_symlink() => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is a symbolic link; refusing to write through it", path.display()),
+                format!(
+                    "{} is a symbolic link; refusing to write through it",
+                    path.display()
+                ),
             ))
         }
         Ok(m) if !m.file_type().is_file() => {
@@ -111,11 +117,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         }
     }
     let (Some(tmp_path), Some(mut file)) = (tmp_path, file) else {
-        return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name"));
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "no free temporary name",
+        ));
     };
     let result = (|| {
         file.write_all(bytes)?;
-        let mode = old.as_ref().map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+        let mode = old
+            .as_ref()
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
         if let Some(m) = &old {
             // Keep root:piranha when root saves; an unprivileged saver keeps
             // its own ownership (it could not change it anyway).

@@ -35,7 +35,9 @@ fn split_name<'p>(rest: &'p str, names: &[&str]) -> (&'p str, &'p str) {
     let mut best: Option<&str> = None;
     for name in names {
         let fits = rest == *name
-            || (rest.len() > name.len() && rest.starts_with(name) && rest.as_bytes()[name.len()] == b'.');
+            || (rest.len() > name.len()
+                && rest.starts_with(name)
+                && rest.as_bytes()[name.len()] == b'.');
         if fits && best.is_none_or(|b| name.len() > b.len()) {
             best = Some(name);
         }
@@ -84,7 +86,10 @@ impl KeyPath {
             Target::Failover(name.to_string())
         };
         if tail.is_empty() {
-            return Ok(KeyPath { target: block, key: None });
+            return Ok(KeyPath {
+                target: block,
+                key: None,
+            });
         }
         if let Some(server_rest) = tail.strip_prefix("server.") {
             if kind != "virtual" {
@@ -162,7 +167,9 @@ impl KeyPath {
                     v.servers.iter().filter(|s| s.name == *server).collect();
                 match found.as_slice() {
                     [s] => Ok(server_value(v, s, key)),
-                    [] => Err(BadPath(format!("virtual `{virtual_name}` has no server `{server}`"))),
+                    [] => Err(BadPath(format!(
+                        "virtual `{virtual_name}` has no server `{server}`"
+                    ))),
                     _ => Err(BadPath(format!("several servers are named `{server}`"))),
                 }
             }

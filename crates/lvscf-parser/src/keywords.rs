@@ -155,7 +155,10 @@ pub const FAILOVER_ORDER: &[&str] = &[
 
 /// Looks a keyword up at a level.
 pub fn lookup(level: Level, name: &str) -> Option<&'static Keyword> {
-    KEYWORDS.iter().find(|k| k.level == level && k.name == name)
+    // Hot path of parsing: compare lengths before bytes.
+    KEYWORDS
+        .iter()
+        .find(|k| k.name.len() == name.len() && k.level == level && k.name == name)
 }
 
 /// Position of a keyword in the GUI's writing order for a block kind

@@ -399,6 +399,7 @@ impl TryFrom<String> for Netmask {
 
 /// A command line from lvs.cf, split on blanks; run without a shell.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CommandLine {
     /// The text as configured (without the surrounding quotes).
     pub text: String,
@@ -412,7 +413,10 @@ impl CommandLine {
 
     /// argv: the text split on runs of blanks (no quoting, as Piranha).
     pub fn argv(&self) -> Vec<&str> {
-        self.text.split([' ', '\t']).filter(|s| !s.is_empty()).collect()
+        self.text
+            .split([' ', '\t'])
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// The program: the first word.

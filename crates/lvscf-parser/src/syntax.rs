@@ -122,8 +122,16 @@ pub struct Lexed {
 /// on the lines that have them.
 pub fn lex(text: &[u8]) -> Lexed {
     let mut lexed = Lexed {
-        lines: Vec::with_capacity(text.len() / 24 + 1),
-        tokens: Vec::with_capacity(text.len() / 8 + 1),
+        lines: Vec::with_capacity(memchr::memchr_iter(b'\n', text).count() + 1),
+        tokens: Vec::new(),
+    };
+    lexed.tokens.reserve(lexed.lines.capacity() * 3);
+    // Validating the whole file once is much cheaper than line by line.
+    let whole = std::str::from_utf8(text).ok();
+    // Most files hold no NUL and no CR at all: then no line needs looking.
+    let scan = Scan {
+        nul: memchr::memchr(b'\0', text).is_some(),
+        cr: memchr::memchr(b'\r', text).is_some(),
     };
     let mut start = 0usize;
     while start < text.len() {
@@ -138,7 +146,15 @@ pub fn lex(text: &[u8]) -> Lexed {
             }
             None => (text.len(), text.len(), Eol::None),
         };
-        let line = lex_line(text, start, content_end, eol, &mut lexed.tokens);
+        let line = lex_line(
+            text,
+            whole,
+            scan,
+            start,
+            content_end,
+            eol,
+            &mut lexed.tokens,
+        );
         lexed.lines.push(line);
         start = next;
     }
@@ -149,7 +165,21 @@ fn is_blank(c: char) -> bool {
     c == ' ' || c == '\t'
 }
 
-fn lex_line(text: &[u8], start: usize, end: usize, eol: Eol, tokens: &mut Vec<Token>) -> Line {
+#[derive(Clone, Copy)]
+struct Scan {
+    nul: bool,
+    cr: bool,
+}
+
+fn lex_line(
+    text: &[u8],
+    whole: Option<&str>,
+    scan: Scan,
+    start: usize,
+    end: usize,
+    eol: Eol,
+    tokens: &mut Vec<Token>,
+) -> Line {
     let bytes = &text[start..end];
     let first_token = tokens.len() as u32;
     let mut line = Line {
@@ -169,22 +199,30 @@ fn lex_line(text: &[u8], start: usize, end: usize, eol: Eol, tokens: &mut Vec<To
         line.kind = LineKind::Bad;
         line.problem = Some(problem);
     };
-    if let Some(i) = memchr::memchr(b'\0', bytes) {
+    if let Some(i) = scan.nul.then(|| memchr::memchr(b'\0', bytes)).flatten() {
         bad(&mut line, LexProblem::Nul(i));
         return line;
     }
-    if let Some(i) = memchr::memchr(b'\r', bytes) {
+    if let Some(i) = scan.cr.then(|| memchr::memchr(b'\r', bytes)).flatten() {
         bad(&mut line, LexProblem::StrayCarriageReturn(i));
         return line;
     }
     if bytes[first] == b'#' {
         line.kind = LineKind::Comment;
-        if let Err(e) = std::str::from_utf8(bytes) {
-            line.problem = Some(LexProblem::InvalidUtf8(e.valid_up_to()));
+        if whole.is_none() {
+            if let Err(e) = std::str::from_utf8(bytes) {
+                line.problem = Some(LexProblem::InvalidUtf8(e.valid_up_to()));
+            }
         }
         return line;
     }
-    let s = match std::str::from_utf8(bytes) {
+    // Line breaks are ASCII, so they always fall on character boundaries
+    // of a file that is UTF-8 as a whole.
+    let checked = match whole {
+        Some(w) => Ok(&w[start..end]),
+        None => std::str::from_utf8(bytes),
+    };
+    let s = match checked {
         Ok(s) => s,
         Err(e) => {
             bad(&mut line, LexProblem::InvalidUtf8(e.valid_up_to()));
@@ -262,8 +300,8 @@ mod tests {
             .lines
             .iter()
             .map(|l| {
-                let toks = &lexed.tokens
-                    [l.first_token as usize..(l.first_token + l.token_count) as usize];
+                let toks =
+                    &lexed.tokens[l.first_token as usize..(l.first_token + l.token_count) as usize];
                 toks.iter()
                     .map(|t| text[t.value_range()].to_string())
                     .collect()
@@ -290,11 +328,17 @@ mod tests {
     #[test]
     fn problems_are_located() {
         let lexed = lex(b"x = \"abc\n");
-        assert_eq!(lexed.lines[0].problem, Some(LexProblem::UnterminatedQuote(4)));
+        assert_eq!(
+            lexed.lines[0].problem,
+            Some(LexProblem::UnterminatedQuote(4))
+        );
         let lexed = lex(b"x = \"abc\"def\n");
         assert_eq!(lexed.lines[0].problem, Some(LexProblem::TextAfterQuote(9)));
         let lexed = lex(b"x = a\rb\n");
-        assert_eq!(lexed.lines[0].problem, Some(LexProblem::StrayCarriageReturn(5)));
+        assert_eq!(
+            lexed.lines[0].problem,
+            Some(LexProblem::StrayCarriageReturn(5))
+        );
         let lexed = lex(b"# caf\xe9\n");
         assert_eq!(lexed.lines[0].kind, LineKind::Comment);
         assert_eq!(lexed.lines[0].problem, Some(LexProblem::InvalidUtf8(5)));

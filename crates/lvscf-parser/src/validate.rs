@@ -5,7 +5,33 @@ use crate::analyze::{column_of, line_text, Structure};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::*;
 use crate::syntax::Lexed;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the keys here are short and not attacker-chosen in a way that
+/// matters (a file's own names), and SipHash showed up in profiles.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 use std::net::IpAddr;
 
 /// Compiled size limit for `expect` regular expressions.
@@ -96,6 +122,7 @@ pub fn validate(
         diags,
     };
     use Severity::{Error, Warning};
+    let had_errors = r.diags.iter().any(Diagnostic::is_error);
 
     if let (Some(p), Some(b)) = (&config.primary, &config.backup) {
         if p == b {
@@ -150,7 +177,7 @@ pub fn validate(
     }
     match config.service {
         ServiceKind::Lvs => {
-            if !config.virtuals.iter().any(|v| v.active) {
+            if !had_errors && !config.virtuals.iter().any(|v| v.active) {
                 r.at(
                     Warning,
                     Code::NoActiveService,
@@ -180,9 +207,9 @@ pub fn validate(
 fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[VirtualServer]) {
     use Severity::{Error, Warning};
     let kind = if failover { "failover" } else { "virtual" };
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut services: HashMap<(IpAddr, u16, Protocol), &str> = HashMap::new();
-    let mut marks: HashMap<u32, &str> = HashMap::new();
+    let mut names: HashMap<&str, usize> = HashMap::default();
+    let mut services: HashMap<(IpAddr, u16, Protocol), &str> = HashMap::default();
+    let mut marks: HashMap<u32, &str> = HashMap::default();
     for (index, v) in list.iter().enumerate() {
         let Some(block) = r.structure.virtual_block(failover, index) else {
             continue;
@@ -198,7 +225,10 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                 Code::DuplicateVirtualName,
                 Some(block),
                 "",
-                format!("another {kind} block is also named `{}` (line {line})", v.name),
+                format!(
+                    "another {kind} block is also named `{}` (line {line})",
+                    v.name
+                ),
                 Some("give each block its own name; tools address blocks by name".into()),
             );
             names.insert(&v.name, first);
@@ -226,7 +256,9 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                         Code::InvalidRegex,
                         Some(block),
                         "expect",
-                        format!("expect is not a valid regular expression (use_regex = 1): {first}"),
+                        format!(
+                            "expect is not a valid regular expression (use_regex = 1): {first}"
+                        ),
                         None,
                     );
                 }
@@ -268,7 +300,9 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                     Some(block),
                     "address",
                     format!("active {kind} `{}` has no `address`: {why}", v.name),
-                    Some("add `address = VIP DEVICE`, e.g. `address = 192.168.0.100 eth0:1`".into()),
+                    Some(
+                        "add `address = VIP DEVICE`, e.g. `address = 192.168.0.100 eth0:1`".into(),
+                    ),
                 );
                 None
             }
@@ -361,7 +395,7 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
 }
 
 fn check_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize) {
-    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut names: HashMap<&str, usize> = HashMap::default();
     for (i, s) in v.servers.iter().enumerate() {
         if let Some(first) = names.insert(&s.name, i) {
             if let Some(block) = r.structure.server_block(vblock, i) {
@@ -387,9 +421,14 @@ fn check_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize) {
     }
 }
 
-fn check_active_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize, vip: Option<IpAddr>) {
+fn check_active_servers(
+    r: &mut Reporter<'_>,
+    v: &VirtualServer,
+    vblock: usize,
+    vip: Option<IpAddr>,
+) {
     use Severity::{Error, Warning};
-    let mut seen: HashMap<(IpAddr, u16), &str> = HashMap::new();
+    let mut seen: HashMap<(IpAddr, u16), &str> = HashMap::default();
     for (i, s) in v.servers.iter().enumerate() {
         if !s.active {
             continue;
@@ -404,7 +443,10 @@ fn check_active_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize, 
                     Code::MissingAddress,
                     Some(block),
                     "address",
-                    format!("active server `{}` of `{}` has no `address`", s.name, v.name),
+                    format!(
+                        "active server `{}` of `{}` has no `address`",
+                        s.name, v.name
+                    ),
                     None,
                 );
                 continue;
@@ -451,7 +493,10 @@ fn check_active_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize, 
                 Code::DuplicateRealServer,
                 Some(block),
                 "address",
-                format!("{ip} port {port} is already active server `{first}` of `{}`", v.name),
+                format!(
+                    "{ip} port {port} is already active server `{first}` of `{}`",
+                    v.name
+                ),
                 Some("IPVS holds each real server once per service".into()),
             );
         }

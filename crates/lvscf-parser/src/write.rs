@@ -86,7 +86,11 @@ pub fn format_value(keyword: &Keyword, value: &str) -> Result<String, Unwritable
 /// Checks a block name: one word the tokenizer reads back as itself.
 pub fn check_block_name(name: &str) -> Result<(), Unwritable> {
     check_line_safe(name)?;
-    if name.is_empty() || has_blank(name) || name.starts_with(['"', '\'']) || name == "{" || name == "}"
+    if name.is_empty()
+        || has_blank(name)
+        || name.starts_with(['"', '\''])
+        || name == "{"
+        || name == "}"
     {
         return Err(Unwritable(format!(
             "`{name}` is not a valid block name: one word, without blanks or leading quotes"
@@ -263,7 +267,14 @@ fn write_layout(c: &Config, all: bool) -> Result<String, Unwritable> {
     let mut out = String::new();
     let defaults = Config::default();
     for k in order(Level::Global, false) {
-        emit(&mut out, "", k, global_value(c, k.name), global_value(&defaults, k.name), all)?;
+        emit(
+            &mut out,
+            "",
+            k,
+            global_value(c, k.name),
+            global_value(&defaults, k.name),
+            all,
+        )?;
     }
     for (kind, list) in [("failover", &c.failovers), ("virtual", &c.virtuals)] {
         let failover = kind == "failover";
@@ -272,7 +283,14 @@ fn write_layout(c: &Config, all: bool) -> Result<String, Unwritable> {
             out.push_str(&format!("{kind} {} {{\n", v.name));
             let vdefault = VirtualServer::new(v.name.clone());
             for k in order(Level::Virtual, failover) {
-                emit(&mut out, "     ", k, virtual_value(v, k.name), virtual_value(&vdefault, k.name), all)?;
+                emit(
+                    &mut out,
+                    "     ",
+                    k,
+                    virtual_value(v, k.name),
+                    virtual_value(&vdefault, k.name),
+                    all,
+                )?;
             }
             for sv in &v.servers {
                 check_block_name(&sv.name)?;

@@ -136,7 +136,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 let text = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
                 println!("{text}");
             } else {
-                let text = lvscf_parser::write::write_config_full(config).map_err(|e| e.to_string())?;
+                let text =
+                    lvscf_parser::write::write_config_full(config).map_err(|e| e.to_string())?;
                 print!("{text}");
             }
             Ok(ExitCode::SUCCESS)
@@ -158,10 +159,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Set { key, value } => {
             let path = KeyPath::parse(key, &doc).map_err(|e| e.to_string())?;
             let Some(name) = &path.key else {
-                return Err(format!("`{key}` names a block; give a keyword, e.g. `{key}.active`"));
+                return Err(format!(
+                    "`{key}` names a block; give a keyword, e.g. `{key}.active`"
+                ));
             };
             let mut edited = doc.clone();
-            edited.set(&path.target, name, value).map_err(|e| e.to_string())?;
+            edited
+                .set(&path.target, name, value)
+                .map_err(|e| e.to_string())?;
             save(&cli, &doc, &edited)
         }
         Command::Unset { key } => {
@@ -169,7 +174,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut edited = doc.clone();
             match &path.key {
                 Some(name) => {
-                    if !edited.unset(&path.target, name).map_err(|e| e.to_string())? {
+                    if !edited
+                        .unset(&path.target, name)
+                        .map_err(|e| e.to_string())?
+                    {
                         eprintln!("lvscf: `{key}` was not set");
                         return Ok(ExitCode::SUCCESS);
                     }
@@ -196,7 +204,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 fn block_path(text: &str, doc: &Document) -> Result<Target, String> {
     let path = KeyPath::parse(text, doc).map_err(|e| e.to_string())?;
     if path.key.is_some() || path.target == Target::Global {
-        return Err(format!("`{text}` is not a block path (virtual.NAME or virtual.NAME.server.NAME)"));
+        return Err(format!(
+            "`{text}` is not a block path (virtual.NAME or virtual.NAME.server.NAME)"
+        ));
     }
     Ok(path.target)
 }

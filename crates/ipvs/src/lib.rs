@@ -2,4 +2,39 @@
 //!
 //! Owns the kernel's IPVS generic netlink family: services, destinations,
 //! sync daemons and timeouts, with attributes as types. It knows nothing of
-//! lvs.cf and makes no decisions: callers (lvsd, pulse) say what to program.
+//! lvs.cf and makes no decisions: callers (lvsd, pulse) say what to program,
+//! this crate programs exactly that and reports what the kernel said.
+//!
+//! Layout:
+//! - [`types`]: the table as data ([`Service`], [`Destination`],
+//!   [`Timeouts`], [`SyncDaemon`], [`Operation`]).
+//! - [`codec`]: pure encoding of requests and decoding of replies (no
+//!   socket; unit-tested against hand-computed bytes).
+//! - [`Ipvs`]: the socket; single requests, dumps, and [`Ipvs::apply`] for
+//!   batches whose errors map back to the entry that caused them.
+//! - [`consts`]: the kernel's numbers (`include/uapi/linux/ip_vs.h`).
+//!
+//! ```no_run
+//! use ipvs::{Destination, Forward, Ipvs, Operation, Service, ServiceKey};
+//! let mut ipvs = Ipvs::connect()?;
+//! let key = ServiceKey::Tcp("192.0.2.10".parse().unwrap(), 80);
+//! ipvs.apply(&[
+//!     Operation::AddService(Service::new(key, "wlc")),
+//!     Operation::AddDest(key, Destination::new("10.0.0.2".parse().unwrap(), 80, Forward::Masq)),
+//! ])?;
+//! for s in ipvs.services()? {
+//!     println!("{} {} {:?}", s.key, s.scheduler, ipvs.destinations(&s.key)?);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod codec;
+pub mod consts;
+pub mod types;
+
+mod client;
+mod error;
+
+pub use client::Ipvs;
+pub use error::{BatchError, Error, OpFailure};
+pub use types::*;

@@ -26,7 +26,7 @@ pub mod write;
 
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
 pub use document::{Document, EditError, Loaded, Target};
-pub use fsutil::{load_file, read_config_file, write_atomic, LoadError};
+pub use fsutil::{load_file, read_config_file, write_atomic, ConfigLock, LoadError};
 pub use model::*;
 pub use write::write_config;
 

@@ -1,7 +1,106 @@
 //! The `piranha-web` binary: the LVS web configuration tool on port 3636.
 //!
 //! Owns the web pages, their authentication and the edits they make to
-//! lvs.cf (always through `lvscf-parser`). It never needs root.
+//! lvs.cf (always through `lvscf-parser`). It never needs root: run it as
+//! the user `piranha`, with lvs.cf `root:piranha` mode 0660 and its
+//! directory writable by the group (saves are atomic renames).
+//! Everything lives in the `piranha_web` library; this file only parses
+//! the command line.
+
+use clap::Parser;
+use piranha_web::server::{self, App, Options};
+use piranha_web::session::Cidr;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The LVS web configuration tool (Piranha's GUI, port 3636).
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "[::]:3636")]
+    listen: SocketAddr,
+    /// The LVS configuration file.
+    #[arg(long, default_value = lvscf_parser::DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// The htpasswd file with the user piranha.
+    #[arg(long, default_value = "/etc/sysconfig/ha/conf/piranha.passwd")]
+    passwd_file: PathBuf,
+    /// PEM certificate chain: serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Client networks allowed to connect (CIDR; repeatable; default all).
+    #[arg(long = "allow", value_name = "NET")]
+    allow: Vec<Cidr>,
+    /// pulse's status socket.
+    #[arg(long, default_value = "/run/piranha/pulse.sock")]
+    pulse_socket: PathBuf,
+    /// lvsd's status socket.
+    #[arg(long, default_value = "/run/piranha/lvsd.sock")]
+    lvsd_socket: PathBuf,
+}
+
 fn main() {
-    println!("piranha-web {}", env!("CARGO_PKG_VERSION"));
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => match server::tls_config(c, k) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("piranha-web: {e}");
+                std::process::exit(1);
+            }
+        },
+        _ => None,
+    };
+    if tls.is_none() && !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %args.listen,
+            "serving plain HTTP on a non-loopback address: passwords and session cookies cross the network in clear text; use --tls-cert/--tls-key or --listen 127.0.0.1:3636"
+        );
+    }
+    if unsafe { libc::geteuid() } == 0 {
+        tracing::warn!(
+            "running as root; piranha-web needs no privileges, run it as the user piranha"
+        );
+    }
+    let opts = Options {
+        config: args.config,
+        passwd_file: args.passwd_file,
+        pulse_socket: args.pulse_socket,
+        lvsd_socket: args.lvsd_socket,
+        allow: args.allow,
+        copy_timeout: Duration::from_secs(60),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("piranha-web: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        let app = App::new(opts);
+        app.store().clean_stale_temps();
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        tracing::info!(listen = %listener.local_addr()?, tls = tls.is_some(), "piranha-web listening");
+        server::serve(listener, server::router(app), tls).await
+    });
+    if let Err(e) = result {
+        eprintln!("piranha-web: {e}");
+        std::process::exit(1);
+    }
 }

@@ -98,6 +98,18 @@ fn print_diagnostics(doc: &Document, quiet: bool) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    // Writers hold the same lock as the web tool from read to rename, so
+    // neither can overwrite the other's change.
+    let _lock = match cli.command {
+        Command::Set { .. }
+        | Command::Unset { .. }
+        | Command::Rename { .. }
+        | Command::Move { .. } => Some(
+            lvscf_parser::ConfigLock::acquire(&cli.config)
+                .map_err(|e| format!("cannot lock {}: {e}", cli.config.display()))?,
+        ),
+        _ => None,
+    };
     let doc = read(&cli)?;
     match &cli.command {
         Command::Check { syntax_only, quiet } => {

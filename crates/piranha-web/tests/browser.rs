@@ -1,0 +1,358 @@
+//! Headless Chromium drives the real server through chromedriver
+//! (fantoccini): log in, add a virtual server with two real servers, edit
+//! its monitoring scripts, deactivate and delete it, comparing lvs.cf with
+//! the parser's own edits after each step; screenshots of every panel go to
+//! `target/web-screenshots/`; an XSS payload in names must run no script.
+//! Skipped, with the reason printed, when chromium or chromedriver is
+//! missing (CI installs both).
+
+mod common;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use lvscf_parser::{Document, Target};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn find_exe(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for n in names {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9515)
+}
+
+fn start_driver() -> Option<(Driver, u16, PathBuf)> {
+    let Some(chromium) = find_exe(&["chromium", "chromium-browser", "google-chrome"]) else {
+        eprintln!("SKIP browser tests: chromium is not installed (apt-get install chromium chromium-driver)");
+        return None;
+    };
+    let Some(driver) = find_exe(&["chromedriver"]) else {
+        eprintln!(
+            "SKIP browser tests: chromedriver is not installed (apt-get install chromium-driver)"
+        );
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let d = Driver(child);
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((d, port, chromium));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("SKIP browser tests: chromedriver did not start");
+    None
+}
+
+async fn browser(port: u16, chromium: &Path, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium.display().to_string(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1100,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("webdriver session")
+}
+
+fn shots_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(|p| p.join("web-screenshots"))
+        .unwrap_or_else(|| PathBuf::from("web-screenshots"));
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(shots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+/// Finds an element, waiting up to 10 s for a navigation to finish.
+async fn find(c: &Client, l: Locator<'_>) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(l)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => panic!(
+            "{l:?} not found ({e}); page: {}",
+            c.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = find(c, Locator::Id(id)).await;
+    e.clear().await.expect("clear");
+    e.send_keys(value).await.expect("type");
+}
+
+async fn press(c: &Client, name: &str, value: &str) {
+    let sel = format!("button[name='{name}'][value='{value}']");
+    let e = find(c, Locator::Css(&sel)).await;
+    e.click().await.expect("click");
+}
+
+async fn pick(c: &Client, value: &str) {
+    let sel = format!("input[name='selected'][value='{value}']");
+    let e = find(c, Locator::Css(&sel)).await;
+    e.click().await.expect("click");
+}
+
+/// The page title once the page has one (navigations after a click finish
+/// asynchronously).
+async fn title(c: &Client) -> String {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.title().await {
+            Ok(t) if !t.is_empty() => return t,
+            _ if Instant::now() > end => {
+                panic!("no title; page: {}", c.source().await.unwrap_or_default())
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+#[test]
+fn browser_edit_flow_screenshots_and_xss() {
+    let Some((_driver, port, chromium)) = start_driver() else {
+        return;
+    };
+    let env = EnvBuilder::new("browser").start();
+    let profile = tempdir("chromium-profile");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let c = browser(port, &chromium, &profile).await;
+        let base = format!("http://{}", env.addr);
+        let mut expected = Document::parse("lvs.cf", LVS_CF);
+        let mut serial = 7u64;
+        let check = |what: &str, d: &Document| {
+            // The click returns when the browser has sent the form; wait for
+            // the save to land (at most 10 s).
+            let want = String::from_utf8_lossy(d.as_bytes()).to_string();
+            let end = Instant::now() + Duration::from_secs(10);
+            while std::fs::read_to_string(&env.config).unwrap_or_default() != want
+                && Instant::now() < end
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let text = std::fs::read_to_string(&env.config).expect("read");
+            assert_eq!(text, String::from_utf8_lossy(d.as_bytes()), "after {what}");
+            assert!(
+                text.contains("# a comment inside a block"),
+                "comment lost after {what}"
+            );
+            assert!(text.contains("this comment must survive"));
+        };
+        let mut bump = |d: &mut Document| {
+            serial += 1;
+            d.set(&Target::Global, "serial_no", &serial.to_string())
+                .expect("serial");
+        };
+
+        // Login.
+        c.goto(&format!("{base}/control")).await.expect("goto");
+        assert!(title(&c).await.starts_with("Piranha ("));
+        shot(&c, "00-login").await;
+        fill(&c, "password", PASSWORD).await;
+        find(&c, Locator::Id("login"))
+            .await
+            .click()
+            .await
+            .expect("click");
+        assert_eq!(title(&c).await, "Piranha (Control/Monitoring)");
+        shot(&c, "01-control").await;
+
+        c.goto(&format!("{base}/global")).await.expect("goto");
+        shot(&c, "02-global-settings").await;
+        c.goto(&format!("{base}/redundancy")).await.expect("goto");
+        shot(&c, "03-redundancy").await;
+
+        // ADD a virtual server.
+        c.goto(&format!("{base}/virtual")).await.expect("goto");
+        fill(&c, "name", "ftp").await;
+        press(&c, "virtual_service", "ADD").await;
+        piranha_web::forms::add_virtual(&mut expected, Some("ftp")).expect("add");
+        bump(&mut expected);
+        check("ADD", &expected);
+        shot(&c, "04-virtual-servers").await;
+
+        // VIRTUAL SERVER subpanel.
+        c.goto(&format!("{base}/virtual/ftp/edit"))
+            .await
+            .expect("goto");
+        fill(&c, "address", "10.0.0.101").await;
+        fill(&c, "device", "eth0:2").await;
+        fill(&c, "port", "21").await;
+        find(&c, Locator::Id("sched"))
+            .await
+            .select_by_value("rr")
+            .await
+            .expect("select");
+        press(&c, "vev_action", "ACCEPT").await;
+        let t = Target::Virtual("ftp".into());
+        for (k, v) in [
+            ("address", "10.0.0.101 eth0:2"),
+            ("port", "21"),
+            ("scheduler", "rr"),
+        ] {
+            expected.set(&t, k, v).expect("set");
+        }
+        bump(&mut expected);
+        check("virtual edit", &expected);
+        shot(&c, "05-virtual-server").await;
+
+        // Two real servers.
+        for (name, addr) in [("f1", "10.0.1.21"), ("f2", "10.0.1.22")] {
+            c.goto(&format!("{base}/virtual/ftp/real"))
+                .await
+                .expect("goto");
+            fill(&c, "name", name).await;
+            press(&c, "real_service", "ADD").await;
+            piranha_web::forms::add_server(&mut expected, "ftp", Some(name)).expect("add");
+            bump(&mut expected);
+            check("ADD real", &expected);
+            pick(&c, name).await;
+            press(&c, "real_service", "EDIT").await;
+            fill(&c, "address", addr).await;
+            fill(&c, "weight", "2").await;
+            if name == "f2" {
+                shot(&c, "07-real-server-edit").await;
+            }
+            press(&c, "edit_action", "ACCEPT").await;
+            let st = Target::Server {
+                virtual_name: "ftp".into(),
+                server: name.into(),
+            };
+            expected.set(&st, "address", addr).expect("set");
+            expected.set(&st, "weight", "2").expect("set");
+            bump(&mut expected);
+            check("EDIT real", &expected);
+            c.goto(&format!("{base}/virtual/ftp/real"))
+                .await
+                .expect("goto");
+            pick(&c, name).await;
+            press(&c, "real_service", "(DE)ACTIVATE").await;
+            expected.set(&st, "active", "1").expect("set");
+            bump(&mut expected);
+            check("activate real", &expected);
+        }
+        shot(&c, "06-real-servers").await;
+
+        // MONITORING SCRIPTS.
+        c.goto(&format!("{base}/virtual/ftp/scripts"))
+            .await
+            .expect("goto");
+        fill(&c, "send", "QUIT\\r\\n").await;
+        fill(&c, "expect", "220").await;
+        press(&c, "gen_service", "ACCEPT").await;
+        expected.set(&t, "send", "QUIT\\r\\n").expect("set");
+        expected.set(&t, "expect", "220").expect("set");
+        bump(&mut expected);
+        check("scripts", &expected);
+        shot(&c, "08-monitoring-scripts").await;
+
+        // Activate, deactivate, delete.
+        for want in ["1", "0"] {
+            c.goto(&format!("{base}/virtual")).await.expect("goto");
+            pick(&c, "ftp").await;
+            press(&c, "virtual_service", "(DE)ACTIVATE").await;
+            expected.set(&t, "active", want).expect("set");
+            bump(&mut expected);
+            check("toggle", &expected);
+        }
+        c.goto(&format!("{base}/virtual")).await.expect("goto");
+        pick(&c, "ftp").await;
+        press(&c, "virtual_service", "DELETE").await;
+        expected.remove(&t).expect("remove");
+        bump(&mut expected);
+        check("DELETE", &expected);
+
+        // A field error is shown next to its field.
+        c.goto(&format!("{base}/virtual/web/edit"))
+            .await
+            .expect("goto");
+        fill(&c, "port", "notaport").await;
+        press(&c, "vev_action", "ACCEPT").await;
+        let err = find(&c, Locator::Id("err-port")).await;
+        assert!(!err.text().await.expect("text").is_empty());
+        shot(&c, "09-field-error").await;
+        check("refused edit", &expected);
+
+        // XSS: names holding markup run no script anywhere.
+        let xss = LVS_CF
+            .replace(
+                "virtual web {",
+                "virtual x\"><img/src=x/onerror=window.__xss=1> {",
+            )
+            .replace("server r1 {", "server <script>window.__xss=2</script> {");
+        std::fs::write(&env.config, xss).expect("write");
+        for path in [
+            "/virtual",
+            "/virtual/x%22%3E%3Cimg%2Fsrc%3Dx%2Fonerror%3Dwindow.__xss%3D1%3E/real",
+            "/control?rate=%3Cscript%3Ewindow.__xss%3D3%3C%2Fscript%3E&auto_update=1",
+        ] {
+            c.goto(&format!("{base}{path}")).await.expect("goto");
+            let ran = c
+                .execute(
+                    "return typeof window.__xss === 'undefined' ? 0 : 1;",
+                    vec![],
+                )
+                .await
+                .expect("execute");
+            assert_eq!(ran, serde_json::json!(0), "a script ran on {path}");
+        }
+        shot(&c, "10-xss-escaped").await;
+        c.close().await.expect("close");
+    });
+    let _ = std::fs::remove_dir_all(&profile);
+}

@@ -1,0 +1,317 @@
+//! Shared helpers of the HTTP tests: a real server on 127.0.0.1:0 with a
+//! temporary config directory, and a raw HTTP/1.1 client (so tests can send
+//! any method and any unnormalised path).
+
+#![allow(dead_code)]
+
+use piranha_web::server::{self, App, Options};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub const PASSWORD: &str = "s3cret pass";
+
+pub const LVS_CF: &str = "# lvs.cf for the tests: this comment must survive\nserial_no = 7\nprimary = 10.0.0.1\nservice = lvs\nbackup_active = 1\nbackup = 10.0.0.2\nheartbeat = 1\nheartbeat_port = 539\nkeepalive = 6\ndeadtime = 18\nnetwork = direct\n# a comment between globals and blocks\nvirtual web {\n     active = 1\n     address = 10.0.0.100 eth0:1\n     port = 80\n     send = \"GET / HTTP/1.0\\r\\n\\r\\n\"\n     expect = \"HTTP\"\n     scheduler = wlc\n     protocol = tcp\n     timeout = 6\n     reentry = 15\n     # a comment inside a block\n     server r1 {\n         address = 10.0.1.11\n         active = 1\n         weight = 1\n     }\n}\n";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A temporary directory for one test.
+pub fn tempdir(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("piranha-web-tests")
+        .join(format!("{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    d
+}
+
+pub struct Env {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub passwd: PathBuf,
+    pub pulse_socket: PathBuf,
+    pub lvsd_socket: PathBuf,
+    pub addr: SocketAddr,
+    _rt: std::thread::JoinHandle<()>,
+}
+
+pub struct EnvBuilder {
+    pub tag: String,
+    pub with_passwd: bool,
+    pub config_text: Option<String>,
+    pub allow: Vec<piranha_web::session::Cidr>,
+    pub config_dir: Option<PathBuf>,
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+}
+
+impl EnvBuilder {
+    pub fn new(tag: &str) -> EnvBuilder {
+        EnvBuilder {
+            tag: tag.into(),
+            with_passwd: true,
+            config_text: Some(LVS_CF.into()),
+            allow: vec![],
+            config_dir: None,
+            tls: None,
+        }
+    }
+
+    pub fn start(self) -> Env {
+        let dir = tempdir(&self.tag);
+        let cdir = self.config_dir.clone().unwrap_or_else(|| dir.clone());
+        let config = cdir.join("lvs.cf");
+        if let Some(t) = &self.config_text {
+            std::fs::write(&config, t).expect("write lvs.cf");
+        }
+        let passwd = dir.join("piranha.passwd");
+        if self.with_passwd {
+            let h = piranha_web::htpasswd::hash_with_cost(PASSWORD, 4).expect("hash");
+            std::fs::write(&passwd, format!("piranha:{h}\n")).expect("write passwd");
+        }
+        let opts = Options {
+            config: config.clone(),
+            passwd_file: passwd.clone(),
+            pulse_socket: dir.join("pulse.sock"),
+            lvsd_socket: dir.join("lvsd.sock"),
+            allow: self.allow,
+            copy_timeout: Duration::from_secs(5),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let o2 = opts.clone();
+        let tls = self.tls.clone();
+        let rt = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                tx.send(listener.local_addr().expect("addr")).expect("send");
+                let app = App::new(o2);
+                let _ = server::serve(listener, server::router(app), tls).await;
+            });
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server started");
+        Env {
+            dir,
+            config,
+            passwd,
+            pulse_socket: opts.pulse_socket,
+            lvsd_socket: opts.lvsd_socket,
+            addr,
+            _rt: rt,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+#[allow(clippy::while_let_loop)]
+fn decode_chunked(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(pos) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..pos]).trim(), 16).unwrap_or(0);
+        b = &b[pos + 2..];
+        if size == 0 || b.len() < size {
+            break;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[(size + 2).min(b.len())..];
+    }
+    out
+}
+
+/// Sends one raw request (the caller gives the request line's target as is).
+pub fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("write head");
+    s.write_all(body).expect("write body");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    parse_response(&buf)
+}
+
+pub fn parse_response(buf: &[u8]) -> Resp {
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(buf.len());
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let raw_body = if end + 4 <= buf.len() {
+        &buf[end + 4..]
+    } else {
+        &[][..]
+    };
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        decode_chunked(raw_body)
+    } else {
+        raw_body.to_vec()
+    };
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    }
+}
+
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    raw(addr, &head, body)
+}
+
+pub fn urlencode(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// A logged-in browser-like client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub fn extract(html: &str, name: &str) -> Option<String> {
+    let pat = format!("name=\"{name}\" value=\"");
+    let i = html.find(&pat)? + pat.len();
+    let rest = &html[i..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+pub fn login(addr: SocketAddr, password: &str) -> Result<Client, Resp> {
+    let body = urlencode(&[("user", "piranha"), ("password", password)]);
+    let r = request(
+        addr,
+        "POST",
+        "/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    if r.status != 303 {
+        return Err(r);
+    }
+    let set = r.header("set-cookie").unwrap_or("").to_string();
+    let cookie = set.split(';').next().unwrap_or("").to_string();
+    let page = request(addr, "GET", "/control", &[("Cookie", &cookie)], b"");
+    let csrf = extract(&page.body, "csrf").unwrap_or_default();
+    Ok(Client { addr, cookie, csrf })
+}
+
+impl Client {
+    pub fn get(&self, path: &str) -> Resp {
+        request(self.addr, "GET", path, &[("Cookie", &self.cookie)], b"")
+    }
+
+    /// Loads a form page and returns its `version` (file hash).
+    pub fn version(&self, path: &str) -> String {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        extract(&r.body, "version").expect("version field")
+    }
+
+    /// POSTs a form with the CSRF token and the given version.
+    pub fn post_form(&self, path: &str, version: &str, pairs: &[(&str, &str)]) -> Resp {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str()), ("version", version)];
+        all.extend_from_slice(pairs);
+        let body = urlencode(&all);
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &self.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+    }
+
+    /// Loads the page, then submits its form.
+    pub fn submit(&self, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        let v = self.version(path);
+        self.post_form(path, &v, pairs)
+    }
+}
+
+pub fn sha256_file(p: &Path) -> String {
+    piranha_web::session::sha256_hex(&std::fs::read(p).unwrap_or_default())
+}
+
+pub fn file_state(p: &Path) -> (String, u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).expect("stat");
+    (sha256_file(p), m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+pub fn basic(password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("piranha:{password}"))
+    )
+}

@@ -13,6 +13,7 @@
 //! disagree about what lvs.cf says.
 
 pub mod analyze;
+pub mod cli;
 pub mod diag;
 pub mod document;
 pub mod exec_policy;

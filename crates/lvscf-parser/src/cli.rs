@@ -1,0 +1,66 @@
+//! The `lvscf` command line, as a clap definition (the binary and the man
+//! page generator share it).
+
+use crate::DEFAULT_CONFIG_PATH;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "lvscf", version, about = "Check, show and edit lvs.cf")]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(short = 'c', long = "configfile", global = true, default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check the file; exit 0 when it loads (warnings allowed), 1 when not.
+    Check {
+        /// Do not check the programs the file names (owner, mode, existence).
+        #[arg(long)]
+        syntax_only: bool,
+        /// Print only errors.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Print the effective configuration, defaults applied.
+    Dump {
+        /// As JSON (see the README for the shape).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective value of KEY (e.g. `virtual.web.port`).
+    Get {
+        /// Key path.
+        key: String,
+    },
+    /// Set KEY to VALUE, refusing to write a file that would not load.
+    Set {
+        /// Key path, e.g. `keepalive` or `virtual.web.server.web1.weight`.
+        key: String,
+        /// The value, without lvs.cf quoting (`"10.0.0.1 eth0:1"` for address).
+        value: String,
+    },
+    /// Remove KEY (back to its default), or a whole virtual/server block.
+    Unset {
+        /// Key path or block path.
+        key: String,
+    },
+    /// Rename a virtual, failover or server block.
+    Rename {
+        /// Block path, e.g. `virtual.web`.
+        block: String,
+        /// The new name.
+        new_name: String,
+    },
+    /// Move a block to a position among its siblings (0 = first).
+    Move {
+        /// Block path.
+        block: String,
+        /// New position.
+        index: usize,
+    },
+}

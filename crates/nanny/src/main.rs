@@ -1,5 +1,6 @@
-//! The `nanny` binary.
+//! The `nanny` binary: `nanny --lvsd [-v]` under lvsd, or Piranha's
+//! single-server command line.
 
 fn main() {
-    println!("nanny {}", env!("CARGO_PKG_VERSION"));
+    std::process::exit(nanny::cli::main_with(std::env::args().collect()));
 }

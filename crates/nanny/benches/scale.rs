@@ -1,0 +1,619 @@
+//! Scale benchmark: 10,000 loopback TCP real servers, 10 virtual servers,
+//! timeout = 1 (a TCP connect check every second per server), watched by
+//! the real `nanny --lvsd` binary; then Piranha's one-process-per-server
+//! model for contrast.
+//!
+//! Run: `cargo bench -p nanny --bench scale` (as root or with a high
+//! RLIMIT_NOFILE). Options after `--`:
+//!   --servers N      real servers (10000)
+//!   --virtuals N     virtual servers (10)
+//!   --layout L       `per-virtual` (one nanny per virtual, as lvsd runs it;
+//!                    default) or `single` (one nanny for everything)
+//!   --seconds S      measuring window (20)
+//!   --kill N         listeners closed to measure detection delay (20)
+//!   --piranha N      processes for the one-nanny-per-server contrast (1000; 0 = skip)
+//!   --piranha-seconds S   its measuring window (15)
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+struct Opts {
+    servers: usize,
+    virtuals: usize,
+    layout: String,
+    seconds: u64,
+    kill: usize,
+    piranha: usize,
+    piranha_seconds: u64,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        servers: 10_000,
+        virtuals: 10,
+        layout: "per-virtual".into(),
+        seconds: 20,
+        kill: 20,
+        piranha: 1000,
+        piranha_seconds: 15,
+    };
+    let a: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mut it = a.iter();
+    while let Some(k) = it.next() {
+        let mut v = || it.next().cloned().unwrap_or_default();
+        match k.as_str() {
+            "--servers" => o.servers = v().parse().unwrap(),
+            "--virtuals" => o.virtuals = v().parse().unwrap(),
+            "--layout" => o.layout = v(),
+            "--seconds" => o.seconds = v().parse().unwrap(),
+            "--kill" => o.kill = v().parse().unwrap(),
+            "--piranha" => o.piranha = v().parse().unwrap(),
+            "--piranha-seconds" => o.piranha_seconds = v().parse().unwrap(),
+            _ => {}
+        }
+    }
+    o
+}
+
+fn raise_nofile() -> u64 {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
+        rl.rlim_cur = rl.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+    }
+    rl.rlim_cur
+}
+
+fn server_addr(i: usize) -> SocketAddr {
+    // 100 servers per address, on 127.20.x.y
+    let a = i / 100;
+    let ip = Ipv4Addr::new(127, 20, (a / 250) as u8, (a % 250) as u8 + 1);
+    SocketAddr::new(ip.into(), 20000 + (i % 100) as u16)
+}
+
+fn ticks() -> f64 {
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
+}
+
+/// utime of a process, in seconds.
+fn user_seconds(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(rest) = s.rsplit_once(')').map(|x| x.1) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(14 - 3)
+        .and_then(|x| x.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / ticks()
+}
+
+/// The kernel's own price of a loopback TCP connect check on this machine:
+/// a minimal loop (non-blocking socket, SO_LINGER 0, connect, getpeername,
+/// close) against listeners of this process, timed with RUSAGE_THREAD.
+fn kernel_floor(n: usize, servers: usize) -> (f64, f64) {
+    let ru = || {
+        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut r) };
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        (tv(r.ru_utime), tv(r.ru_stime))
+    };
+    let (u0, s0) = ru();
+    for i in 0..n {
+        let a = server_addr((i * 7) % servers);
+        let s = std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1));
+        if let Ok(s) = s {
+            let _ = s.set_linger_zero();
+        }
+    }
+    let (u1, s1) = ru();
+    ((u1 - u0) / n as f64 * 1e6, (s1 - s0) / n as f64 * 1e6)
+}
+
+trait LingerZero {
+    fn set_linger_zero(&self) -> std::io::Result<()>;
+}
+impl LingerZero for std::net::TcpStream {
+    fn set_linger_zero(&self) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let l = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        let rc = unsafe {
+            libc::setsockopt(
+                self.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                &l as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::linger>() as u32,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+}
+
+/// utime + stime of a process and its reaped children, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(rest) = s.rsplit_once(')').map(|x| x.1) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // fields after ')' start at index 0 = state (field 3); utime = 14, stime = 15, cutime 16, cstime 17
+    let g = |n: usize| {
+        f.get(n - 3)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (g(14) + g(15) + g(16) + g(17)) / ticks()
+}
+
+fn status_kb(pid: u32, key: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+fn pss_kb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Listeners {
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn start_listeners(n: usize) -> Listeners {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
+    let rt = handle;
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        let a = server_addr(i);
+        let std_l = std::net::TcpListener::bind(a).unwrap_or_else(|e| panic!("bind {a}: {e}"));
+        std_l.set_nonblocking(true).unwrap();
+        let h = rt.spawn(async move {
+            let l = tokio::net::TcpListener::from_std(std_l).unwrap();
+            loop {
+                if let Ok((c, _)) = l.accept().await {
+                    drop(c);
+                }
+            }
+        });
+        handles.push(h);
+    }
+    Listeners { handles }
+}
+
+struct Proc {
+    child: Child,
+    reports: mpsc::Receiver<(Value, Instant)>,
+}
+
+fn spawn_nanny(job: &Value) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nanny"))
+        .arg("--lvsd")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nanny");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if tx.send((v, Instant::now())).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{job}").unwrap();
+    stdin.flush().unwrap();
+    // keep stdin open for the life of the process (EOF = exit)
+    std::mem::forget(stdin);
+    Proc { child, reports: rx }
+}
+
+fn virt(name: usize, servers: Vec<Value>) -> Value {
+    json!({"name": format!("v{name}"), "vip": format!("10.0.0.{}", name + 1), "port": 20000, "protocol": "tcp",
+           "timeout": 1, "reentry": 2, "servers": servers})
+}
+
+/// Tight deadline figure (FLT-S02): concurrent probes of servers that accept
+/// and hang, dribble one byte per second, or programs that hang; timeout 1 s.
+fn deadlines() {
+    use nanny::check::{CheckKind, CheckSpec};
+    use nanny::expect::Expect;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
+    // servers: 500 hanging, 500 dribbling
+    let mut addrs = Vec::new();
+    for i in 0..1000usize {
+        let a = SocketAddr::new(
+            Ipv4Addr::new(127, 21, (i / 250) as u8, (i % 250) as u8 + 1).into(),
+            30000,
+        );
+        let l = std::net::TcpListener::bind(a).unwrap();
+        l.set_nonblocking(true).unwrap();
+        let dribble = i % 2 == 1;
+        handle.spawn(async move {
+            let l = tokio::net::TcpListener::from_std(l).unwrap();
+            loop {
+                if let Ok((mut c, _)) = l.accept().await {
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncWriteExt;
+                        for b in b"HTTP/1.0 200 OK" {
+                            if dribble && c.write_all(&[*b]).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    });
+                }
+            }
+        });
+        addrs.push(a);
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let script = dir.join("nanny-bench-hang.sh");
+    std::fs::write(&script, "#!/bin/sh\nsleep 3071 &\nsleep 3072\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut specs: Vec<CheckSpec> = addrs
+        .iter()
+        .map(|a| CheckSpec {
+            protocol: nanny::protocol::Protocol::Tcp,
+            addr: *a,
+            timeout: Duration::from_secs(1),
+            kind: CheckKind::Connect {
+                send: Some(b"GET / HTTP/1.0\r\n\r\n".to_vec()),
+                expect: Expect::Prefix(b"HTTP/1.0 200".to_vec()),
+            },
+        })
+        .collect();
+    for _ in 0..50 {
+        specs.push(CheckSpec {
+            protocol: nanny::protocol::Protocol::Tcp,
+            addr: addrs[0],
+            timeout: Duration::from_secs(1),
+            kind: CheckKind::Program {
+                argv: vec![script.to_string_lossy().into_owned()],
+                expect: Expect::Nothing,
+            },
+        });
+    }
+    let rt2 = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let mut worst = Duration::ZERO;
+    let mut good = 0;
+    let mut sum = Duration::ZERO;
+    let n = specs.len();
+    local.block_on(&rt2, async {
+        let hs: Vec<_> = specs
+            .into_iter()
+            .map(|s| {
+                tokio::task::spawn_local(async move {
+                    let t = Instant::now();
+                    let o = nanny::probe::probe(&s).await;
+                    (t.elapsed(), o)
+                })
+            })
+            .collect();
+        for h in hs {
+            let (d, o) = h.await.unwrap();
+            worst = worst.max(d);
+            sum += d;
+            if o == nanny::state::Outcome::Good {
+                good += 1;
+            }
+        }
+    });
+    println!("== probe deadline (timeout 1 s): {n} concurrent probes (500 accept-and-hang, 500 one byte/s, 50 hanging programs) ==");
+    println!(
+        "  worst probe duration {:.3} s, mean {:.3} s, overrun {:.0} ms (target < 100 ms); {good} unexpected successes",
+        worst.as_secs_f64(),
+        sum.as_secs_f64() / n as f64,
+        (worst.as_secs_f64() - 1.0) * 1000.0
+    );
+    println!(
+        "  hanging programs left behind: {}",
+        count_procs("sleep 307")
+    );
+    println!();
+}
+
+fn count_procs(needle: &str) -> usize {
+    std::thread::sleep(Duration::from_millis(200));
+    let mut n = 0;
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            if String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .starts_with(needle)
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn main() {
+    let o = opts();
+    raise_nofile();
+    if !std::env::args().any(|a| a == "--no-deadlines") {
+        deadlines();
+    }
+    let limit = raise_nofile();
+    println!("nanny scale benchmark: {} servers, {} virtuals, layout {}, timeout 1 s, RLIMIT_NOFILE {limit}", o.servers, o.virtuals, o.layout);
+    let t0 = Instant::now();
+    let listeners = start_listeners(o.servers);
+    println!(
+        "  {} listeners up in {:.1} s",
+        o.servers,
+        t0.elapsed().as_secs_f64()
+    );
+
+    let per = o.servers.div_ceil(o.virtuals);
+    let virtuals: Vec<Value> = (0..o.virtuals)
+        .map(|v| {
+            let servers = (v * per..((v + 1) * per).min(o.servers))
+                .map(|i| {
+                    let a = server_addr(i);
+                    json!({"name": format!("s{i}"), "address": a.ip().to_string(), "port": a.port(), "weight": 1})
+                })
+                .collect();
+            virt(v, servers)
+        })
+        .collect();
+    let jobs: Vec<Value> = if o.layout == "single" {
+        vec![json!({ "virtuals": virtuals })]
+    } else {
+        virtuals
+            .into_iter()
+            .map(|v| json!({ "virtuals": [v] }))
+            .collect()
+    };
+    let t = Instant::now();
+    let mut procs: Vec<Proc> = jobs.iter().map(spawn_nanny).collect();
+    // wait for every initial round
+    let mut ups = 0usize;
+    for p in &procs {
+        loop {
+            let (v, _) = p
+                .reports
+                .recv_timeout(Duration::from_secs(60))
+                .expect("initial round");
+            if v["state"] == "up" {
+                ups += 1;
+            }
+            if v["event"] == "initial-round-done" {
+                break;
+            }
+        }
+    }
+    println!(
+        "  initial round done in {:.2} s: {ups}/{} up",
+        t.elapsed().as_secs_f64(),
+        o.servers
+    );
+
+    // steady state
+    std::thread::sleep(Duration::from_secs(2));
+    let pids: Vec<u32> = procs.iter().map(|p| p.child.id()).collect();
+    let c0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let u0: f64 = pids.iter().map(|p| user_seconds(*p)).sum();
+    let w0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(o.seconds));
+    let c1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let u1: f64 = pids.iter().map(|p| user_seconds(*p)).sum();
+    let wall = w0.elapsed().as_secs_f64();
+    let cpu_share = (c1 - c0) / wall * 100.0;
+    let user_share = (u1 - u0) / wall * 100.0;
+    let rss: u64 = pids.iter().map(|p| status_kb(*p, "VmRSS:")).sum();
+    let pss: u64 = pids.iter().map(|p| pss_kb(*p)).sum();
+    let hwm: u64 = pids.iter().map(|p| status_kb(*p, "VmHWM:")).sum();
+    let mut false_downs = 0;
+    for p in &procs {
+        while let Ok((v, _)) = p.reports.try_recv() {
+            if v["state"] == "down" {
+                false_downs += 1;
+            }
+        }
+    }
+
+    // detection delay: close some listeners spread over the virtuals
+    let step = (o.servers / o.kill.max(1)).max(1);
+    let victims: Vec<usize> = (0..o.kill).map(|k| (k * step + 37) % o.servers).collect();
+    let killed_at = Instant::now();
+    for &i in &victims {
+        listeners.handles[i].abort();
+    }
+    let mut delays: Vec<f64> = Vec::new();
+    let names: std::collections::HashSet<String> =
+        victims.iter().map(|i| format!("s{i}")).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delays.len() < victims.len() && Instant::now() < deadline {
+        for p in &procs {
+            while let Ok((v, at)) = p.reports.try_recv() {
+                if v["state"] == "down" && names.contains(v["server"].as_str().unwrap_or("")) {
+                    delays.push((at - killed_at).as_secs_f64());
+                } else if v["state"] == "down" {
+                    false_downs += 1;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    delays.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let max_delay = delays.last().copied().unwrap_or(f64::INFINITY);
+    let med = delays
+        .get(delays.len() / 2)
+        .copied()
+        .unwrap_or(f64::INFINITY);
+
+    println!();
+    println!(
+        "== nanny --lvsd ({} process{}, {} servers, 1 check/s each) ==",
+        pids.len(),
+        if pids.len() > 1 { "es" } else { "" },
+        o.servers
+    );
+    println!("  CPU: {cpu_share:.1}% of one core over {wall:.1} s (user {user_share:.1}%, kernel {:.1}%) (target < 25%)", cpu_share - user_share);
+    let (fu, fs) = kernel_floor(20_000, o.servers - o.kill.min(o.servers));
+    println!(
+        "  reference: a bare blocking connect+RST loop costs {fu:.1} us user + {fs:.1} us kernel per check here -> {:.1}% of a core at {} checks/s",
+        (fu + fs) * o.servers as f64 / 1e4,
+        o.servers
+    );
+    println!(
+        "  RSS: {:.1} MB total (PSS {:.1} MB, peak RSS {:.1} MB) (target < 64 MB)",
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "  detection: {}/{} listeners closed seen down, median {med:.2} s, max {max_delay:.2} s (target <= timeout + 1 s = 2 s)",
+        delays.len(),
+        victims.len()
+    );
+    println!("  false downs during the run: {false_downs}");
+    let ok = cpu_share < 25.0
+        && (rss as f64 / 1024.0) < 64.0
+        && max_delay <= 2.0
+        && delays.len() == victims.len();
+    println!("  verdict: {}", if ok { "PASS" } else { "FAIL" });
+
+    for p in procs.iter_mut() {
+        let _ = p.child.kill();
+        let _ = p.child.wait();
+    }
+
+    // Piranha's model: one process per real server.
+    if o.piranha > 0 {
+        let n = o.piranha.min(o.servers);
+        println!();
+        println!("== Piranha model: one nanny process per real server ({n} processes, single-server command line) ==");
+        let mut kids: Vec<Child> = Vec::with_capacity(n);
+        let t = Instant::now();
+        for i in 0..n {
+            // servers whose listeners are still open
+            let idx = (i * 7 + 1) % o.servers;
+            if victims.contains(&idx) {
+                continue;
+            }
+            let a = server_addr(idx);
+            let c = Command::new(env!("CARGO_BIN_EXE_nanny"))
+                .args([
+                    "-c",
+                    "-h",
+                    &a.ip().to_string(),
+                    "-p",
+                    &a.port().to_string(),
+                    "-r",
+                    &a.port().to_string(),
+                    "-t",
+                    "1",
+                    "-a",
+                    "2",
+                    "-w",
+                    "1",
+                    "-V",
+                    "10.0.0.1",
+                    "-M",
+                    "m",
+                    "--nodaemon",
+                    "--lvs",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            match c {
+                Ok(c) => kids.push(c),
+                Err(e) => {
+                    println!("  spawn failed after {} processes: {e}", kids.len());
+                    break;
+                }
+            }
+        }
+        println!(
+            "  {} processes started in {:.1} s",
+            kids.len(),
+            t.elapsed().as_secs_f64()
+        );
+        std::thread::sleep(Duration::from_secs(3));
+        let pids: Vec<u32> = kids.iter().map(|c| c.id()).collect();
+        let c0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+        let w0 = Instant::now();
+        std::thread::sleep(Duration::from_secs(o.piranha_seconds));
+        let c1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+        let wall = w0.elapsed().as_secs_f64();
+        let share = (c1 - c0) / wall * 100.0;
+        let rss: u64 = pids.iter().map(|p| status_kb(*p, "VmRSS:")).sum();
+        let pss: u64 = pids.iter().map(|p| pss_kb(*p)).sum();
+        let k = o.servers as f64 / kids.len().max(1) as f64;
+        println!(
+            "  CPU: {share:.1}% of one core for {} servers -> extrapolated x{k:.0}: {:.0}% for {}",
+            kids.len(),
+            share * k,
+            o.servers
+        );
+        println!(
+            "  RSS: {:.1} MB total (PSS {:.1} MB) for {} -> extrapolated: {:.0} MB RSS / {:.0} MB PSS for {}",
+            rss as f64 / 1024.0,
+            pss as f64 / 1024.0,
+            kids.len(),
+            rss as f64 / 1024.0 * k,
+            pss as f64 / 1024.0 * k,
+            o.servers
+        );
+        println!(
+            "  (extrapolation is linear; 10,000 processes were not started on this 2-core box)"
+        );
+        for c in kids.iter_mut() {
+            let _ = c.kill();
+        }
+        for c in kids.iter_mut() {
+            let _ = c.wait();
+        }
+    }
+    drop(listeners);
+}

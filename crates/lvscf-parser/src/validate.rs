@@ -207,32 +207,20 @@ pub fn validate(
 fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[VirtualServer]) {
     use Severity::{Error, Warning};
     let kind = if failover { "failover" } else { "virtual" };
-    let mut names: HashMap<&str, usize> = HashMap::default();
+    let blocks: Vec<(&str, Option<usize>)> = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.name.as_str(), r.structure.virtual_block(failover, i)))
+        .collect();
+    duplicate_names(r, &blocks, Code::DuplicateVirtualName, |name, line| {
+        format!("another {kind} block is also named `{name}` (line {line})")
+    });
     let mut services: HashMap<(IpAddr, u16, Protocol), &str> = HashMap::default();
     let mut marks: HashMap<u32, &str> = HashMap::default();
     for (index, v) in list.iter().enumerate() {
         let Some(block) = r.structure.virtual_block(failover, index) else {
             continue;
         };
-        if let Some(first) = names.insert(&v.name, index) {
-            let line = r
-                .structure
-                .virtual_block(failover, first)
-                .map(|b| r.structure.blocks[b].header + 1)
-                .unwrap_or(0);
-            r.at(
-                Warning,
-                Code::DuplicateVirtualName,
-                Some(block),
-                "",
-                format!(
-                    "another {kind} block is also named `{}` (line {line})",
-                    v.name
-                ),
-                Some("give each block its own name; tools address blocks by name".into()),
-            );
-            names.insert(&v.name, first);
-        }
         if v.send_program.is_some() && v.send.is_some() {
             r.at(
                 Warning,
@@ -395,28 +383,44 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
 }
 
 fn check_servers(r: &mut Reporter<'_>, v: &VirtualServer, vblock: usize) {
-    let mut names: HashMap<&str, usize> = HashMap::default();
-    for (i, s) in v.servers.iter().enumerate() {
-        if let Some(first) = names.insert(&s.name, i) {
-            if let Some(block) = r.structure.server_block(vblock, i) {
-                let line = r
-                    .structure
-                    .server_block(vblock, first)
-                    .map(|b| r.structure.blocks[b].header + 1)
-                    .unwrap_or(0);
+    let blocks: Vec<(&str, Option<usize>)> = v
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), r.structure.server_block(vblock, i)))
+        .collect();
+    duplicate_names(r, &blocks, Code::DuplicateServerName, |name, line| {
+        format!(
+            "another server of `{}` is also named `{name}` (line {line})",
+            v.name
+        )
+    });
+}
+
+/// Warns at every block whose name an earlier block of the same list has.
+fn duplicate_names(
+    r: &mut Reporter<'_>,
+    blocks: &[(&str, Option<usize>)],
+    code: Code,
+    message: impl Fn(&str, usize) -> String,
+) {
+    let mut first_seen: HashMap<&str, Option<usize>> = HashMap::default();
+    for &(name, block) in blocks {
+        match first_seen.get(name) {
+            None => {
+                first_seen.insert(name, block);
+            }
+            Some(first) => {
+                let line = first.map(|b| r.structure.blocks[b].header + 1).unwrap_or(0);
                 r.at(
                     Severity::Warning,
-                    Code::DuplicateServerName,
-                    Some(block),
+                    code,
+                    block,
                     "",
-                    format!(
-                        "another server of `{}` is also named `{}` (line {line})",
-                        v.name, s.name
-                    ),
-                    Some("give each server its own name".into()),
+                    message(name, line),
+                    Some("give each block its own name; tools address blocks by name".into()),
                 );
             }
-            names.insert(&s.name, first);
         }
     }
 }

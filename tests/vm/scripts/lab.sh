@@ -1,0 +1,186 @@
+#!/bin/sh
+# The lab, inside the test guest (started by tests/lab/run). Builds this
+# network out of namespaces, veth pairs and two bridges:
+#
+#   client c 192.168.100.10 --+                      +-- s1 10.0.1.11 (httpd)
+#                             |-- lan --+ r1 +-- srv-|-- s2 10.0.1.12 (httpd)
+#   VIP 192.168.100.100       |         + r2 +       +-- s3 10.0.1.13 (httpd)
+#   r1 .1, r2 .2 on lan; 10.0.1.2/.3 on srv; floating gateway 10.0.1.254
+#
+# runs pulse (which starts lvsd, which starts nanny) on both routers with
+# tests/lab/lvs.cf, shows the client's answers, kills the active router
+# (power cut: its links go down and its processes die), shows the failover
+# and the answers continuing, and serves both routers' web tools.
+#
+# Argument: `check` (automated: assert, no wait) or `interactive`.
+set -u
+MODE=${1:-check}
+CF_SRC=/lvs-vm/files/lvs.cf
+LAB=/lab
+VIP=192.168.100.100
+FAILED=0
+
+say() { printf '\n[lab] %s\n' "$*"; }
+fail() { printf '[lab] FAIL: %s\n' "$*"; FAILED=1; }
+pass() { printf '[lab] PASS: %s\n' "$*"; }
+ns() { n=$1; shift; ip netns exec "$n" "$@"; }
+
+# ------------------------------------------------------------------ network
+say "building the network: client, two routers, three real servers"
+ip link add name lan type bridge && ip link set lan up
+ip link add name srv type bridge && ip link set srv up
+plug() { # ns ifname bridge address/len
+    ip netns add "$1" 2>/dev/null
+    ip link add name "$1-$2" type veth peer name "$2" netns "$1"
+    ip link set "$1-$2" master "$3" up
+    ns "$1" ip link set lo up
+    ns "$1" ip link set "$2" up
+    ns "$1" ip addr add "$4" dev "$2"
+}
+plug c eth0 lan 192.168.100.10/24
+plug r1 eth0 lan 192.168.100.1/24
+plug r2 eth0 lan 192.168.100.2/24
+plug r1 eth1 srv 10.0.1.2/24
+plug r2 eth1 srv 10.0.1.3/24
+for s in 1 2 3; do
+    plug "s$s" eth0 srv "10.0.1.1$s/24"
+    ns "s$s" ip route add default via 10.0.1.254
+    mkdir -p "$LAB/s$s/www"
+    echo "hello from real server s$s" > "$LAB/s$s/www/index.html"
+    ns "s$s" httpd -p 80 -h "$LAB/s$s/www"
+done
+for r in r1 r2; do
+    ns "$r" sysctl -qw net.ipv4.ip_forward=1
+    ns "$r" sysctl -qw net.ipv4.conf.all.arp_notify=1 2>/dev/null
+done
+
+# ------------------------------------------------------------------ routers
+mkdir -p /var/run 2>/dev/null
+[ -d /etc/sysconfig/ha ] || mkdir -p /etc/sysconfig/ha
+start_router() { # r
+    r=$1
+    mkdir -p "$LAB/$r/run"
+    cp "$CF_SRC" "$LAB/$r/lvs.cf"
+    # `ip netns exec` gives the router its own mount namespace: a private
+    # /var/run and its sockets under $LAB/$r/run, as on a real machine.
+    ip netns exec "$r" sh -c "
+        mount -t tmpfs tmpfs /var/run 2>/dev/null
+        mkdir -p /run/piranha && mount --bind $LAB/$r/run /run/piranha
+        exec pulse -n -c $LAB/$r/lvs.cf --lvsd=/usr/sbin/lvsd
+    " > "$LAB/$r/pulse.log" 2>&1 &
+    echo $! > "$LAB/$r/pulse.launcher"
+}
+holds_vip() { ns "$1" ip -4 addr show dev eth0 2>/dev/null | grep -q " $VIP/"; }
+active_router() {
+    a=""
+    for r in r1 r2; do holds_vip "$r" && a="$a $r"; done
+    echo "${a# }"
+}
+wait_active() { # timeout_s -> prints the active router(s)
+    i=0
+    while [ "$i" -lt $(($1 * 10)) ]; do
+        a=$(active_router)
+        [ -n "$a" ] && { echo "$a"; return 0; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+ask() { ns c wget -q -T 1 -O - "http://$VIP/" 2>/dev/null; }
+
+say "starting pulse on r1 (primary) and r2 (backup)"
+start_router r1
+start_router r2
+ACTIVE=$(wait_active 30) || ACTIVE=""
+if [ "$ACTIVE" = r1 ]; then pass "r1 (the primary) is active"; else fail "active router is '$ACTIVE', expected r1"; fi
+
+# Wait until the table is built and the servers are checked.
+i=0
+until ans=$(ask) && [ -n "$ans" ]; do
+    i=$((i + 1)); [ "$i" -gt 60 ] && break; sleep 0.5
+done
+say "the client asks the VIP six times (round robin over three servers):"
+seen=""
+for k in 1 2 3 4 5 6; do
+    a=$(ask); echo "    client <- ${a:-(no answer)}"
+    seen="$seen|$a"
+done
+n=0
+for s in s1 s2 s3; do echo "$seen" | grep -q "server $s" && n=$((n + 1)); done
+if [ "$n" = 3 ]; then pass "all three real servers answered through r1"; else fail "only $n of 3 real servers answered"; fi
+say "r1's IPVS table (ipvsadm -Ln):"
+ns r1 ipvsadm -Ln | sed 's/^/    /'
+
+# ------------------------------------------------------------------ failover
+say "power cut on the active router r1: links down, every process killed"
+T0=$(cut -d' ' -f1 /proc/uptime)
+ns r1 ip link set eth0 down
+ns r1 ip link set eth1 down
+for pid in $(ip netns pids r1); do kill -9 "$pid" 2>/dev/null; done
+LAST_FAIL=""
+FIRST_OK_AFTER=""
+k=0
+while [ "$k" -lt 60 ]; do
+    now=$(cut -d' ' -f1 /proc/uptime)
+    if a=$(ask) && [ -n "$a" ]; then
+        printf '    t=+%5.1fs client <- %s\n' "$(echo "$now $T0" | awk '{print $1-$2}')" "$a"
+        [ -z "$FIRST_OK_AFTER" ] && FIRST_OK_AFTER=$now
+        [ "$k" -gt 20 ] && break
+    else
+        printf '    t=+%5.1fs client <- (no answer)\n' "$(echo "$now $T0" | awk '{print $1-$2}')"
+        FIRST_OK_AFTER=""
+        LAST_FAIL=$now
+    fi
+    k=$((k + 1))
+    sleep 0.2
+done
+if [ -n "$FIRST_OK_AFTER" ]; then
+    gap=$(echo "$FIRST_OK_AFTER $T0" | awk '{printf "%.1f", $1-$2}')
+    pass "answers continue after the failover (first answer $gap s after the power cut)"
+else
+    fail "no answers after the failover"
+fi
+ACTIVE=$(active_router)
+if [ "$ACTIVE" = r2 ]; then pass "r2 took over the VIP"; else fail "active router is '$ACTIVE', expected r2"; fi
+say "r2's pulse log:"
+sed 's/^/    /' "$LAB/r2/pulse.log" | tail -n 15
+ns r2 ip neigh show 2>/dev/null | head -n 3 | sed 's/^/    r2 neigh: /'
+ns c ip neigh show "$VIP" | sed 's/^/    client neighbour entry for the VIP: /'
+
+# ------------------------------------------------------------------ web tool
+say "serving the web tool of each router (user piranha, password lab)"
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set eth0 up
+    ip addr add 10.0.2.15/24 dev eth0 2>/dev/null
+fi
+port=3636
+for r in r1 r2; do
+    printf 'lab\nlab\n' | piranha-passwd --passwd-file "$LAB/$r/piranha.passwd" >/dev/null 2>&1
+    piranha-web --listen "0.0.0.0:$port" --config "$LAB/$r/lvs.cf" \
+        --passwd-file "$LAB/$r/piranha.passwd" \
+        --pulse-socket "$LAB/$r/run/pulse.sock" --lvsd-socket "$LAB/$r/run/lvsd.sock" \
+        > "$LAB/$r/web.log" 2>&1 &
+    eval "WEB_$r=$port"
+    port=$((port + 1))
+done
+sleep 1
+if wget -q -T 2 -O - "http://piranha:lab@127.0.0.1:3637/api/v1/status" > "$LAB/status.json" 2>/dev/null \
+    && grep -q '"active"' "$LAB/status.json"; then
+    pass "r2's web tool reports r2 active"
+else
+    fail "r2's web tool status: $(head -c 300 "$LAB/status.json" 2>/dev/null)"
+fi
+
+if [ "$MODE" = interactive ]; then
+    say "the lab is up. From this machine open
+        http://127.0.0.1:3636/   r1 (dead: its pulse was killed)
+        http://127.0.0.1:3637/   r2 (active now)
+    user piranha, password lab. Press Enter (or Ctrl-C) to stop the lab."
+    read -r _ </dev/console
+fi
+
+say "cleaning up"
+for r in r1 r2; do for pid in $(ip netns pids "$r"); do kill "$pid" 2>/dev/null; done; done
+sleep 1
+if [ "$FAILED" = 0 ]; then say "lab: all checks passed"; else say "lab: some checks FAILED"; fi
+exit "$FAILED"

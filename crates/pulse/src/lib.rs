@@ -3,3 +3,54 @@
 //! Owns the heartbeat codec, the role state machine and the takeover and
 //! relinquish sequences (VIPs, gratuitous ARP, lvsd start and stop). It
 //! never programs IPVS services itself: lvsd does.
+//!
+//! Pure parts: [`codec`], [`machine`], [`settings`], [`cli`]. Thin I/O
+//! around them: [`netlink`], [`exec`], [`executor`], [`status`],
+//! [`runtime`]. The lvsd readiness interface is described in [`exec`].
+
+pub mod cli;
+pub mod codec;
+pub mod exec;
+pub mod executor;
+pub mod log;
+pub mod machine;
+pub mod netlink;
+pub mod runtime;
+pub mod settings;
+pub mod status;
+pub mod syncd;
+
+/// `--version` text (spec 0).
+pub fn version_text() -> String {
+    format!(
+        "Program Version:\t{}\nBuilt:\t\t\t(rust)\nA component of:\t\tpiranha-rs-{}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Runs pulse with `args` (without the program name); returns the exit code.
+pub fn main_with_args(args: &[String]) -> i32 {
+    let opts = match cli::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if opts.version {
+        print!("{}", version_text());
+        return 0;
+    }
+    if opts.help {
+        print!("{}", cli::USAGE);
+        return 0;
+    }
+    match runtime::prepare(opts) {
+        Ok(p) => runtime::run(p),
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}

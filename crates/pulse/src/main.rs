@@ -1,5 +1,6 @@
 //! The `pulse` binary.
 
 fn main() {
-    println!("pulse {}", env!("CARGO_PKG_VERSION"));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::exit(pulse::main_with_args(&args));
 }

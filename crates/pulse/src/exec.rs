@@ -1,0 +1,172 @@
+//! Child processes: active_cmd/inactive_cmd (no shell, exec policy) and
+//! lvsd with its readiness pipe.
+//!
+//! # The lvsd readiness interface
+//!
+//! pulse starts lvsd as `<lvsd> --nofork -c CONFIG [-v] --ready-fd N`
+//! (`--nodaemon` instead of `--nofork` when pulse runs with `-n`). File
+//! descriptor `N` is the write end of a pipe inherited by lvsd (and by nothing
+//! else). When lvsd has built its IPVS table (the point where Piranha 0.8.6-4
+//! posted its semaphore) it writes the single line `ready\n` to that fd and
+//! closes it. pulse waits for that line up to 30 s (`--lvsd-ready-timeout`)
+//! before bringing up the VIPs; if lvsd exits, closes the pipe without the
+//! line, or the time runs out, pulse logs why, stops lvsd and relinquishes
+//! (CHILDFAIL), so the partner can take over.
+//!
+//! Every child gets `PR_SET_PDEATHSIG` (SIGTERM), so a `kill -9` of pulse
+//! takes its children down too (FLT-K05).
+
+use lvscf_parser::CommandLine;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+/// The descriptor number lvsd finds the readiness pipe on (dup2'ed there
+/// in the child, so that even a shell stand-in can write to it).
+pub const READY_FD: i32 = 3;
+
+fn set_pdeathsig(cmd: &mut Command, keep_fd: Option<i32>) {
+    // SAFETY: the closure only calls async-signal-safe functions.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may already be gone.
+            if libc::getppid() == 1 {
+                return Err(io::Error::other("parent exited"));
+            }
+            if let Some(fd) = keep_fd {
+                if fd == READY_FD {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                } else if libc::dup2(fd, READY_FD) != READY_FD {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Spawns a command from lvs.cf without a shell, after the exec policy check
+/// (absolute path, root-owned file and directories, not group/other
+/// writable). Not waited for (Piranha semantics); tokio reaps it.
+pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
+    let argv = cmd.argv();
+    let Some(program) = argv.first() else {
+        return Err("empty command".into());
+    };
+    lvscf_parser::exec_policy::check_program(program)?;
+    let mut c = Command::new(program);
+    c.args(&argv[1..]);
+    c.stdin(std::process::Stdio::null());
+    set_pdeathsig(&mut c, None);
+    c.spawn().map_err(|e| format!("{program}: {e}"))
+}
+
+/// A started lvsd with the read end of its readiness pipe.
+pub struct Lvsd {
+    /// The child.
+    pub child: Child,
+    /// The read end of the readiness pipe.
+    pub ready: tokio::net::unix::pipe::Receiver,
+}
+
+/// Starts lvsd.
+pub fn start_lvsd(lvsd: &Path, config: &Path, nodaemon: bool, verbose: bool) -> io::Result<Lvsd> {
+    let mut fds = [0i32; 2];
+    // SAFETY: fds is valid for two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 returned two fresh descriptors we now own.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let wfd = wr.as_raw_fd();
+    let mut c = Command::new(lvsd);
+    c.arg(if nodaemon { "--nodaemon" } else { "--nofork" });
+    c.arg("-c").arg(config);
+    if verbose {
+        c.arg("-v");
+    }
+    c.arg("--ready-fd").arg(READY_FD.to_string());
+    c.stdin(std::process::Stdio::null());
+    set_pdeathsig(&mut c, Some(wfd));
+    let child = c.spawn()?;
+    drop(wr);
+    let ready = tokio::net::unix::pipe::Receiver::from_owned_fd(rd)?;
+    Ok(Lvsd { child, ready })
+}
+
+/// Waits for `ready\n` on the pipe.
+pub async fn wait_ready(
+    pipe: &mut tokio::net::unix::pipe::Receiver,
+    timeout: Duration,
+) -> Result<(), String> {
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 64];
+        loop {
+            let n = pipe
+                .read(&mut chunk)
+                .await
+                .map_err(|e| format!("readiness pipe: {e}"))?;
+            if n == 0 {
+                return Err("lvsd closed its readiness pipe without reporting ready".to_string());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+                return if &buf[..pos] == b"ready" {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "lvsd wrote {:?} instead of ready",
+                        String::from_utf8_lossy(&buf[..pos])
+                    ))
+                };
+            }
+            if buf.len() > 64 {
+                return Err("lvsd wrote garbage on its readiness pipe".to_string());
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "lvsd did not report ready within {} s",
+            timeout.as_secs_f64()
+        )),
+    }
+}
+
+/// Piranha's line for a child's end.
+pub fn exit_line(pid: u32, status: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("Child process {pid} exited with status {code}"),
+        (None, Some(sig)) => format!("Child process {pid} terminated with signal {sig}"),
+        _ => format!("Child process {pid} exited"),
+    }
+}
+
+/// Sends `sig` to `pid` (ignores errors: it may be gone).
+pub fn signal(pid: i32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: kill(2) with a positive pid.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}

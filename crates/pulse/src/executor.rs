@@ -1,0 +1,409 @@
+//! Performs the takeover, relinquish and re-announce sequences, one at a
+//! time, in the order the machine asked for them.
+//!
+//! Takeover (spec 2.6, DESIGN.md): active_cmd, lvsd started and *ready*
+//! (table built), sync daemon master, VIPs and the NAT address up as labelled
+//! secondary addresses, then gratuitous ARP request + reply (or unsolicited
+//! NA for IPv6) per address, 5 rounds 1 s apart in a background task, then
+//! `gratuitous lvs arps finished`.
+//!
+//! Relinquish (2.7): stop the ARP task, inactive_cmd, sync daemon backup,
+//! SIGTERM lvsd and wait (10 s, then SIGKILL), remove the VIPs and the NAT
+//! address.
+
+use crate::exec;
+use crate::log::Logger;
+use crate::netlink::{self, AddrSpec};
+use crate::settings::{Settings, Vip};
+use crate::syncd::SyncDaemon;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// A request to the executor.
+pub enum Op {
+    /// At start: inactive_cmd and sync daemon backup (spec 2.2 step 9).
+    Initial,
+    /// Become active. The number is the relinquish generation when the
+    /// takeover was decided: a relinquish decided later cancels it, even
+    /// while it waits for lvsd.
+    Takeover(u64),
+    /// Become inactive.
+    Relinquish,
+    /// Re-run active_cmd, make sure the VIPs are up, re-send ARPs.
+    Reannounce,
+    /// New settings after a reload.
+    Reconfigure(Arc<Settings>),
+    /// Everything before this is done, and the commands still running have
+    /// finished (at most 5 s): answer. Used at exit, so that inactive_cmd is
+    /// not cut short by PR_SET_PDEATHSIG.
+    Flush(oneshot::Sender<()>),
+}
+
+/// What the executor reports to the main loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// lvsd died on its own.
+    ChildExited(String),
+    /// A takeover could not complete.
+    TakeoverFailed(String),
+}
+
+/// Fixed parameters.
+pub struct ExecConfig {
+    /// `--lvsd`.
+    pub lvsd: PathBuf,
+    /// `-c`.
+    pub config: PathBuf,
+    /// `-n`.
+    pub nodaemon: bool,
+    /// `-v`.
+    pub verbose: bool,
+    /// `-t`.
+    pub test_start: bool,
+    /// lvsd readiness timeout.
+    pub ready_timeout: Duration,
+    /// Gratuitous ARP rounds.
+    pub arp_rounds: u32,
+    /// Pause after each round.
+    pub arp_interval: Duration,
+}
+
+struct LvsdHandle {
+    pid: i32,
+    stopping: Arc<AtomicBool>,
+    exited: watch::Receiver<bool>,
+}
+
+/// The executor state.
+pub struct Executor {
+    cfg: ExecConfig,
+    settings: Arc<Settings>,
+    log: Arc<Logger>,
+    syncd: Box<dyn SyncDaemon>,
+    reports: mpsc::UnboundedSender<Report>,
+    lvsd_pid: Arc<AtomicI32>,
+    lvsd: Option<LvsdHandle>,
+    arps: Option<JoinHandle<()>>,
+    held: Vec<Vip>,
+    cancel: watch::Receiver<u64>,
+    gen: u64,
+    cmds: Vec<JoinHandle<()>>,
+}
+
+const CANCELLED: &str = "takeover cancelled";
+
+impl Executor {
+    /// A new executor.
+    pub fn new(
+        cfg: ExecConfig,
+        settings: Arc<Settings>,
+        log: Arc<Logger>,
+        syncd: Box<dyn SyncDaemon>,
+        reports: mpsc::UnboundedSender<Report>,
+        lvsd_pid: Arc<AtomicI32>,
+        cancel: watch::Receiver<u64>,
+    ) -> Executor {
+        Executor {
+            cfg,
+            settings,
+            log,
+            syncd,
+            reports,
+            lvsd_pid,
+            lvsd: None,
+            arps: None,
+            held: Vec::new(),
+            cancel,
+            gen: 0,
+            cmds: Vec::new(),
+        }
+    }
+
+    /// Runs until the channel closes.
+    pub async fn run(mut self, mut ops: mpsc::UnboundedReceiver<Op>) {
+        while let Some(op) = ops.recv().await {
+            match op {
+                Op::Initial => {
+                    self.run_cmd(false);
+                    self.sync_backup();
+                }
+                Op::Takeover(gen) => self.takeover(gen).await,
+                Op::Relinquish => self.relinquish().await,
+                Op::Reannounce => self.reannounce(),
+                Op::Reconfigure(s) => self.reconfigure(s),
+                Op::Flush(ack) => {
+                    let cmds = std::mem::take(&mut self.cmds);
+                    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                        for c in cmds {
+                            let _ = c.await;
+                        }
+                    })
+                    .await;
+                    let _ = ack.send(());
+                }
+            }
+        }
+        // The main loop is gone: do not leave lvsd behind.
+        self.stop_lvsd().await;
+    }
+
+    fn run_cmd(&mut self, active: bool) {
+        let (cmd, what) = if active {
+            (&self.settings.active_cmd, "active_cmd")
+        } else {
+            (&self.settings.inactive_cmd, "inactive_cmd")
+        };
+        let Some(cmd) = cmd else { return };
+        self.log
+            .debug(&format!("DEBUG -- Executing '{}'", cmd.text));
+        match exec::spawn_command(cmd) {
+            Ok(mut child) => {
+                self.cmds.retain(|c| !c.is_finished());
+                self.cmds.push(tokio::spawn(async move {
+                    let _ = child.wait().await;
+                }));
+            }
+            Err(e) => self.log.info(&format!("{what} not run: {e}")),
+        }
+    }
+
+    fn sync_master(&mut self) {
+        if self.settings.syncdaemon {
+            let (i, id) = (self.settings.syncd_iface.clone(), self.settings.syncd_id);
+            if let Err(e) = self.syncd.become_master(&i, id) {
+                self.log.info(&format!("sync daemon: {e}"));
+            }
+        }
+    }
+
+    fn sync_backup(&mut self) {
+        if self.settings.syncdaemon {
+            let (i, id) = (self.settings.syncd_iface.clone(), self.settings.syncd_id);
+            if let Err(e) = self.syncd.become_backup(&i, id) {
+                self.log.info(&format!("sync daemon: {e}"));
+            }
+        }
+    }
+
+    async fn start_lvsd(&mut self) -> Result<(), String> {
+        let mut l = exec::start_lvsd(
+            &self.cfg.lvsd,
+            &self.cfg.config,
+            self.cfg.nodaemon,
+            self.cfg.verbose,
+        )
+        .map_err(|e| format!("failed to start {}: {e}", self.cfg.lvsd.display()))?;
+        let pid = l.child.id().map(|p| p as i32).unwrap_or(0);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = watch::channel(false);
+        let mut child = l.child;
+        let reports = self.reports.clone();
+        let flag = stopping.clone();
+        let pid_slot = self.lvsd_pid.clone();
+        pid_slot.store(pid, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            pid_slot.store(0, Ordering::SeqCst);
+            if !flag.load(Ordering::SeqCst) {
+                let line = match &status {
+                    Ok(st) => exec::exit_line(pid as u32, st),
+                    Err(e) => format!("Child process {pid} could not be waited for: {e}"),
+                };
+                let _ = reports.send(Report::ChildExited(line));
+            }
+            let _ = tx.send(true);
+        });
+        self.lvsd = Some(LvsdHandle {
+            pid,
+            stopping,
+            exited: rx,
+        });
+        let mut cancel = self.cancel.clone();
+        let gen = self.gen;
+        tokio::select! {
+            r = exec::wait_ready(&mut l.ready, self.cfg.ready_timeout) => r,
+            _ = cancel.wait_for(|g| *g != gen) => Err(CANCELLED.to_string()),
+        }
+    }
+
+    async fn stop_lvsd(&mut self) {
+        let Some(mut h) = self.lvsd.take() else {
+            return;
+        };
+        h.stopping.store(true, Ordering::SeqCst);
+        if *h.exited.borrow() {
+            return;
+        }
+        exec::signal(h.pid, libc::SIGTERM);
+        let waited = tokio::time::timeout(Duration::from_secs(10), h.exited.wait_for(|e| *e))
+            .await
+            .is_ok();
+        if !waited {
+            self.log
+                .info(&format!("lvsd (pid {}) ignored SIGTERM: killing it", h.pid));
+            exec::signal(h.pid, libc::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(5), h.exited.wait_for(|e| *e)).await;
+        }
+    }
+
+    async fn takeover(&mut self, gen: u64) {
+        if *self.cancel.borrow() != gen {
+            // Relinquished before we got here: nothing to do.
+            return;
+        }
+        self.gen = gen;
+        self.run_cmd(true);
+        if !self.cfg.test_start {
+            if let Err(e) = self.start_lvsd().await {
+                // Do not report our own kill as a child death.
+                self.stop_lvsd().await;
+                if e != CANCELLED {
+                    let _ = self.reports.send(Report::TakeoverFailed(e));
+                }
+                return;
+            }
+        }
+        if *self.cancel.borrow() != gen {
+            return;
+        }
+        self.sync_master();
+        self.addresses_up();
+        self.start_arps(self.held.clone());
+    }
+
+    fn addresses_up(&mut self) {
+        for vip in self.settings.floating() {
+            match add_vip(&vip) {
+                Ok(()) => {
+                    self.log.debug(&format!(
+                        "DEBUG -- added {}/{} on {}",
+                        vip.addr, vip.prefix, vip.device
+                    ));
+                    if !self.held.contains(&vip) {
+                        self.held.push(vip);
+                    }
+                }
+                Err(e) => self.log.info(&format!(
+                    "failed to add {} on {}: {e}",
+                    vip.addr, vip.device
+                )),
+            }
+        }
+    }
+
+    fn start_arps(&mut self, vips: Vec<Vip>) {
+        if let Some(t) = self.arps.take() {
+            t.abort();
+        }
+        let log = self.log.clone();
+        let rounds = self.cfg.arp_rounds;
+        let pause = self.cfg.arp_interval;
+        self.arps = Some(tokio::spawn(async move {
+            let mut warned = false;
+            for _ in 0..rounds {
+                for vip in &vips {
+                    if let Err(e) = announce(vip) {
+                        if !warned {
+                            log.info(&format!(
+                                "gratuitous ARP for {} on {} failed: {e}",
+                                vip.addr, vip.base
+                            ));
+                            warned = true;
+                        }
+                    }
+                }
+                tokio::time::sleep(pause).await;
+            }
+            log.info("gratuitous lvs arps finished");
+        }));
+    }
+
+    async fn relinquish(&mut self) {
+        if let Some(t) = self.arps.take() {
+            t.abort();
+        }
+        self.run_cmd(false);
+        self.sync_backup();
+        self.stop_lvsd().await;
+        for vip in std::mem::take(&mut self.held) {
+            if let Err(e) = del_vip(&vip) {
+                self.log.info(&format!(
+                    "failed to remove {} from {}: {e}",
+                    vip.addr, vip.device
+                ));
+            }
+        }
+    }
+
+    fn reannounce(&mut self) {
+        self.run_cmd(true);
+        self.addresses_up();
+        self.start_arps(self.held.clone());
+    }
+
+    fn reconfigure(&mut self, s: Arc<Settings>) {
+        self.settings = s;
+        if self.held.is_empty() && self.lvsd.is_none() {
+            return;
+        }
+        let wanted = self.settings.floating();
+        let (keep, drop): (Vec<Vip>, Vec<Vip>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|v| wanted.contains(v));
+        for vip in drop {
+            if let Err(e) = del_vip(&vip) {
+                self.log.info(&format!(
+                    "failed to remove {} from {}: {e}",
+                    vip.addr, vip.device
+                ));
+            }
+        }
+        self.held = keep;
+        let before = self.held.clone();
+        self.addresses_up();
+        let new: Vec<Vip> = self
+            .held
+            .iter()
+            .filter(|v| !before.contains(v))
+            .cloned()
+            .collect();
+        if !new.is_empty() {
+            self.start_arps(new);
+        }
+    }
+}
+
+fn spec_of(vip: &Vip) -> std::io::Result<AddrSpec> {
+    let index = send_arp::ifindex(&vip.base)?;
+    Ok(AddrSpec {
+        index,
+        addr: vip.addr,
+        prefix: vip.prefix,
+        label: vip.label(),
+    })
+}
+
+/// Adds one floating address.
+pub fn add_vip(vip: &Vip) -> std::io::Result<()> {
+    netlink::add_address(&spec_of(vip)?)
+}
+
+/// Removes one floating address.
+pub fn del_vip(vip: &Vip) -> std::io::Result<()> {
+    netlink::del_address(&spec_of(vip)?)
+}
+
+/// One round for one address: ARP request + reply, or an unsolicited NA.
+pub fn announce(vip: &Vip) -> std::io::Result<()> {
+    let mac = send_arp::interface_mac(&vip.base)?;
+    let s = send_arp::Sender::open(&vip.base)?;
+    match vip.addr {
+        IpAddr::V4(a) => s.announce_v4(a, mac),
+        IpAddr::V6(a) => s.announce_v6(a, mac),
+    }
+}

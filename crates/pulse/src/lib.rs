@@ -14,6 +14,7 @@ pub mod exec;
 pub mod executor;
 pub mod log;
 pub mod machine;
+pub mod notify;
 pub mod netlink;
 pub mod runtime;
 pub mod settings;

@@ -717,6 +717,18 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         log.info("cannot install signal handlers");
         return 1;
     };
+    // Role known, sockets bound, leftovers removed: tell systemd we are up.
+    let notifier = crate::notify::Notifier::from_env();
+    notifier.send(&format!(
+        "READY=1\nSTATUS={}",
+        match role {
+            Role::Master => "running as master",
+            Role::Backup => "running as backup",
+        }
+    ));
+    let watchdog_every = notifier.watchdog_interval();
+    let mut watchdog = tokio::time::interval(watchdog_every.unwrap_or(Duration::from_secs(3600)));
+    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut link_timer = tokio::time::interval(Duration::from_millis(200));
     link_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let monitor = settings.monitor_links && settings.sends_heartbeats;
@@ -741,11 +753,15 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
                 let a = lp.machine.step(Event::Tick, Instant::now());
                 lp.perform(a);
             }
+            // Pinged from the main loop, so a wedged loop stops the pings.
+            _ = watchdog.tick(), if watchdog_every.is_some() => notifier.send("WATCHDOG=1"),
             _ = sigterm.recv() => {
+                notifier.send("STOPPING=1");
                 let a = lp.machine.step(Event::Terminate(libc::SIGTERM), Instant::now());
                 lp.perform(a);
             }
             _ = sigint.recv() => {
+                notifier.send("STOPPING=1");
                 let a = lp.machine.step(Event::Terminate(libc::SIGINT), Instant::now());
                 lp.perform(a);
             }

@@ -1,5 +1,17 @@
-//! The `lvsd` binary.
+//! The `lvsd` binary: see the crate documentation of `lvsd`.
+
+use clap::Parser;
+use lvsd::cli::Cli;
 
 fn main() {
-    println!("lvsd {}", env!("CARGO_PKG_VERSION"));
+    let cli = Cli::parse();
+    let code = if cli.dry_run {
+        lvsd::daemon::dry_run(&cli)
+    } else if cli.test_start {
+        lvsd::log::init(false, cli.verbose);
+        lvsd::daemon::test_start(&cli)
+    } else {
+        lvsd::daemon::run(cli)
+    };
+    std::process::exit(code);
 }

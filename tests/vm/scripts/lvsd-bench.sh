@@ -24,8 +24,9 @@ val() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 ipvsadm -C
 note "1. lvsd from an empty table"
-out=$(lvsd-benchgen start "$LVSD_LOG" lvsd --nodaemon --no-monitor --resync 0 -c $B/lvs.cf --status-socket "" -v)
+out=$(lvsd-benchgen start "$LVSD_LOG" lvsd --nodaemon --no-monitor --resync 0 -c $B/lvs.cf --status-socket /run/piranha/bench.sock -v)
 echo "$out"
+case "$out" in *ready_ms=*) ;; *) fail "lvsd did not start"; cat "$LVSD_LOG"; exit 1 ;; esac
 t_lvsd=$(echo "$out" | val ready_ms)
 pid=$(echo "$out" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
 LVSD_PID=$pid
@@ -59,17 +60,22 @@ ipvsadm -Sn | sort > $B/restore.rules
 cmp -s $B/lvsd.rules $B/restore.rules && pass "ipvsadm -R and lvsd built the same table" || fail "tables differ"
 
 ipvsadm -C
-note "3. one ipvsadm process per entry"
-out=$(lvsd-benchgen per-entry ipvsadm $B/rules)
+# 11,000 processes take many minutes under TCG: time the first
+# $PER_ENTRY lines (whole virtual servers) and scale to the whole table.
+PER_ENTRY=${PER_ENTRY:-$(( (M + 1) * 100 ))}
+[ "$PER_ENTRY" -gt "$entries" ] && PER_ENTRY=$entries
+note "3. one ipvsadm process per entry (first $PER_ENTRY of $entries entries, scaled)"
+head -n "$PER_ENTRY" $B/rules > $B/rules.part
+out=$(lvsd-benchgen per-entry ipvsadm $B/rules.part)
 echo "$out"
-t_single=$(echo "$out" | val ms)
+t_single=$(echo "$out" | val ms | awk -v n="$PER_ENTRY" -v e="$entries" '{ printf "%.1f", $1 * e / n }')
 ipvsadm -C
 
 echo "==== figures ($N virtual servers x $M real servers = $entries entries, TCG guest)"
-awk -v l="$t_lvsd" -v r="$t_restore" -v s="$t_single" -v rl="$t_reload" -v rx="$t_reload_ext" -v ops="$nops" 'BEGIN {
+awk -v l="$t_lvsd" -v r="$t_restore" -v s="$t_single" -v rl="$t_reload" -v rx="$t_reload_ext" -v ops="$nops" -v pe="$PER_ENTRY" 'BEGIN {
     printf "lvsd start to ready:            %10.1f ms\n", l
     printf "ipvsadm -R:                     %10.1f ms\n", r
-    printf "one ipvsadm per entry:          %10.1f ms\n", s
+    printf "one ipvsadm per entry:          %10.1f ms (scaled from %d entries)\n", s, pe
     printf "lvsd / ipvsadm -R:              %10.2f x   (target <= 1.5)\n", l / r
     printf "per-entry / lvsd:               %10.1f x   (target >= 30)\n", s / l
     printf "one-weight reload (in lvsd):    %10.1f ms  (target < 50), %s operation(s)\n", rl, ops

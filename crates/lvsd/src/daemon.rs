@@ -1,0 +1,1044 @@
+//! The running daemon: load, reconcile, supervise, reload, shut down.
+//!
+//! One thread (a current-thread tokio runtime) owns all state: the
+//! configuration, nanny's reports, lvsd's model of the owned part of the
+//! kernel table, and the netlink socket. Everything that changes the table
+//! goes through [`Daemon::reconcile`]: desired table -> diff against the
+//! model -> one `ipvs::apply` batch -> model updated with what succeeded.
+//!
+//! Reading the kernel: a full dump (services, then the destinations of each
+//! owned service) at start, every `--resync` seconds (default 30), for the
+//! status socket, and after a batch that failed in transport. On SIGHUP
+//! only the service list is dumped (one request): services that vanished
+//! or changed behind lvsd's back (`ipvsadm -C`, `-D`, `-E`) are re-read
+//! and repaired; destinations of unchanged services come from the model, so
+//! a reload of a large table stays in milliseconds. A destination edited by
+//! hand inside an unchanged service is repaired by the periodic resync.
+//! nanny reports never read the kernel: they only change the model's diff.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::FromRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ipvs::{Ipvs, Operation, ServiceKey};
+use lvscf_parser::{Config, LoadError};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backoff::Backoff;
+use crate::cli::Cli;
+use crate::desired::{configured_keys, desired, timeouts_change, Desired, Monitor};
+use crate::diff::diff;
+use crate::health::{self, Applied, Health};
+use crate::ipvsadm::{format_op, format_plan};
+use crate::nannyproc::{self, NannyChild, NannyEvent};
+use crate::status;
+use crate::table::{service_differs, Entry, Table};
+use crate::{debug, error, info, warn};
+
+/// Loads and resolves a configuration file; the error is the log line.
+pub fn load_config(path: &Path) -> Result<Config, String> {
+    let loaded = lvscf_parser::load_file(path).map_err(|e| match e {
+        LoadError::Io { .. } => e.to_string(),
+        LoadError::Invalid(_) => format!("error parsing {e}"),
+    })?;
+    for w in &loaded.warnings {
+        warn!(
+            "{}:{}:{}: warning: {}",
+            path.display(),
+            w.line,
+            w.column,
+            w.message
+        );
+    }
+    let mut config = loaded.config;
+    for l in crate::resolve::resolve(&mut config) {
+        info!("{l}");
+    }
+    Ok(config)
+}
+
+/// Reads the owned services of the kernel table. `cache`: destinations of
+/// services whose attributes did not change are taken from it instead of
+/// being dumped. Returns the table and the keys of the services not owned.
+pub fn read_kernel(
+    ipvs: &mut Ipvs,
+    owned: &BTreeSet<ServiceKey>,
+    cache: Option<&Table>,
+) -> Result<(Table, Vec<ServiceKey>), ipvs::Error> {
+    let mut table = Table::new();
+    let mut foreign = Vec::new();
+    for s in ipvs.services()? {
+        if !owned.contains(&s.key) {
+            foreign.push(s.key);
+            continue;
+        }
+        let key = s.key;
+        let cached = cache
+            .and_then(|c| c.services.get(&key))
+            .filter(|e| !service_differs(&e.service, &s));
+        let dests = match cached {
+            Some(e) => e.dests.clone(),
+            None => ipvs
+                .destinations(&key)?
+                .into_iter()
+                .map(|d| ((d.addr, d.port), d))
+                .collect(),
+        };
+        table.services.insert(key, Entry { service: s, dests });
+    }
+    Ok((table, foreign))
+}
+
+/// `lvsd --dry-run`: the plan against the live table, as ipvsadm lines.
+pub fn dry_run(cli: &Cli) -> i32 {
+    let config = match load_config(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lvs: {e}");
+            return 1;
+        }
+    };
+    let mut ipvs = match Ipvs::connect() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("lvs: {e}");
+            return 1;
+        }
+    };
+    let owned = configured_keys(&config);
+    let (current, foreign) = match read_kernel(&mut ipvs, &owned, None) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("lvs: cannot read the IPVS table: {e}");
+            return 1;
+        }
+    };
+    for k in foreign {
+        eprintln!("lvs: leaving service {k} alone: lvs.cf does not describe it");
+    }
+    let d = desired(&config, Monitor::AssumeUp, &current);
+    for w in &d.warnings {
+        eprintln!("lvs: {w}");
+    }
+    let mut ops = Vec::new();
+    match ipvs.timeouts() {
+        Ok(t) => {
+            if let Some(t) = timeouts_change(&config, t) {
+                ops.push(Operation::SetTimeouts(t));
+            }
+        }
+        Err(e) => eprintln!("lvs: cannot read the IPVS timeouts: {e}"),
+    }
+    ops.extend(diff(&current, &d.table, |k| owned.contains(k)));
+    print!("{}", format_plan(&ops));
+    if ops.is_empty() {
+        eprintln!(
+            "lvs: the kernel table matches {}: empty plan",
+            cli.config.display()
+        );
+    } else {
+        eprintln!("lvs: {} operation(s) planned", ops.len());
+    }
+    0
+}
+
+/// `lvsd --test-start`: the plan that builds the table from scratch.
+pub fn test_start(cli: &Cli) -> i32 {
+    let config = match load_config(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lvs: {e}");
+            return 1;
+        }
+    };
+    let d = desired(&config, Monitor::AssumeUp, &Table::new());
+    for w in &d.warnings {
+        warn!("{w}");
+    }
+    for v in config.active_virtuals() {
+        info!("starting virtual service {} active: {}", v.name, v.port);
+    }
+    for op in diff(&Table::new(), &d.table, |_| true) {
+        info!("test-start: ipvsadm {}", format_op(&op));
+    }
+    0
+}
+
+/// Writes `ready\n` on an inherited descriptor and closes it.
+fn signal_ready(fd: i32) {
+    // SAFETY: F_GETFD on an arbitrary number only queries it.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        warn!("--ready-fd {fd} is not an open descriptor");
+        return;
+    }
+    // SAFETY: the descriptor is open and was handed to us to own.
+    let mut f = unsafe { File::from_raw_fd(fd) };
+    if let Err(e) = f.write_all(b"ready\n") {
+        warn!("cannot write to --ready-fd {fd}: {e}");
+    }
+}
+
+/// A request from a status socket connection.
+struct StatusRequest {
+    reply: oneshot::Sender<String>,
+}
+
+struct Slot {
+    /// Job line as last sent (without kernel weights).
+    job_line: String,
+    job: nanny::protocol::Job,
+    /// Virtual names the job watches.
+    watched: Vec<String>,
+    child: Option<NannyChild>,
+    gen: u64,
+    backoff: Backoff,
+    restart_at: Option<Instant>,
+}
+
+/// The daemon's state.
+pub struct Daemon {
+    cli: Cli,
+    config: Config,
+    ipvs: Ipvs,
+    monitor: bool,
+    health: Health,
+    kernel: Table,
+    kernel_stale: bool,
+    owned: BTreeSet<ServiceKey>,
+    foreign_logged: BTreeSet<ServiceKey>,
+    warned: Vec<String>,
+    slots: BTreeMap<String, Slot>,
+    next_gen: u64,
+    nanny_tx: mpsc::UnboundedSender<NannyEvent>,
+    last: Desired,
+    sorry_on: BTreeMap<String, std::net::IpAddr>,
+    ready_pending: Option<Instant>,
+    exit: Option<i32>,
+}
+
+impl Daemon {
+    fn monitor(&self) -> Monitor<'_> {
+        if self.monitor {
+            Monitor::Reports(&self.health)
+        } else {
+            Monitor::AssumeUp
+        }
+    }
+
+    fn log_foreign(&mut self, foreign: Vec<ServiceKey>) {
+        for k in foreign {
+            if self.foreign_logged.insert(k) {
+                info!("leaving service {k} alone: lvs.cf does not describe it");
+            }
+        }
+    }
+
+    /// Re-reads the kernel's owned services (fully, or services only with
+    /// destinations from the model).
+    fn refresh(&mut self, full: bool) -> bool {
+        let owned: BTreeSet<ServiceKey> = self
+            .owned
+            .union(&configured_keys(&self.config))
+            .copied()
+            .collect();
+        let cache = if full || self.kernel_stale {
+            None
+        } else {
+            Some(&self.kernel)
+        };
+        match read_kernel(&mut self.ipvs, &owned, cache) {
+            Ok((t, foreign)) => {
+                self.kernel = t;
+                self.kernel_stale = false;
+                self.log_foreign(foreign);
+                true
+            }
+            Err(e) => {
+                error!("cannot read the IPVS table: {e}");
+                self.kernel_stale = true;
+                false
+            }
+        }
+    }
+
+    /// Sets timeouts lvs.cf asks for, if they differ from the kernel's.
+    fn timeouts(&mut self) {
+        match self.ipvs.timeouts() {
+            Ok(t) => {
+                if let Some(t) = timeouts_change(&self.config, t) {
+                    let op = Operation::SetTimeouts(t);
+                    if let Err(e) = self.ipvs.execute(&op) {
+                        error!(
+                            "failed to set timeouts ({} {} {}): {e}",
+                            self.config.tcp_timeout,
+                            self.config.tcpfin_timeout,
+                            self.config.udp_timeout
+                        );
+                    } else {
+                        debug!("ipvsadm {}", format_op(&op));
+                    }
+                }
+            }
+            Err(e) => error!("cannot read the IPVS timeouts: {e}"),
+        }
+    }
+
+    /// Desired table -> diff -> one batch. Returns the number of operations
+    /// applied successfully.
+    fn reconcile(&mut self) -> usize {
+        if self.kernel_stale && !self.refresh(true) {
+            return 0;
+        }
+        let d = desired(&self.config, self.monitor(), &self.kernel);
+        if d.warnings != self.warned {
+            for w in &d.warnings {
+                if !self.warned.contains(w) {
+                    warn!("{w}");
+                }
+            }
+            self.warned = d.warnings.clone();
+        }
+        let ops = diff(&self.kernel, &d.table, |_| true);
+        let mut failed = Vec::new();
+        if !ops.is_empty() {
+            for op in &ops {
+                debug!("ipvsadm {}", format_op(op));
+            }
+            if let Err(e) = self.ipvs.apply(&ops) {
+                for f in &e.failures {
+                    error!("{}", f.error);
+                    failed.push(f.index);
+                }
+                if let Some(t) = &e.transport {
+                    error!("netlink failed during a batch: {t}");
+                    self.kernel_stale = true;
+                }
+            }
+            if !self.kernel_stale {
+                if let Err(e) = self.kernel.apply_all(&ops, &failed) {
+                    debug!("model of the kernel table out of step ({e}); re-reading it");
+                    self.kernel_stale = true;
+                }
+            }
+            if !failed.is_empty() {
+                // What the kernel refused may have half happened (a service
+                // added, its destination not): read it back next time.
+                self.kernel_stale = true;
+            }
+        }
+        self.log_sorry(&d);
+        // Services we could not delete stay ours.
+        let mut owned = configured_keys(&self.config);
+        owned.extend(self.kernel.services.keys().copied());
+        self.owned = owned;
+        self.last = d;
+        ops.len() - failed.len()
+    }
+
+    fn log_sorry(&mut self, d: &Desired) {
+        let mut now = BTreeMap::new();
+        for info in d.info.values() {
+            if let Some(ip) = info.sorry_active {
+                now.insert(info.name.clone(), ip);
+            }
+        }
+        for (name, ip) in &now {
+            if !self.sorry_on.contains_key(name) {
+                info!("Virtual Server {name}: No real servers; activate sorry_server {ip}");
+            }
+        }
+        for (name, ip) in &self.sorry_on {
+            if !now.contains_key(name) {
+                let n = d
+                    .info
+                    .values()
+                    .find(|i| i.name == *name)
+                    .map(|i| {
+                        i.servers
+                            .iter()
+                            .filter(|s| s.state == crate::desired::ShownState::Up)
+                            .count()
+                    })
+                    .unwrap_or(0);
+                info!("Virtual Server {name}: {n} real servers; deactivate sorry_server {ip}");
+            }
+        }
+        self.sorry_on = now;
+    }
+
+    fn spawn_nanny(&mut self, name: &str) {
+        let gen = self.next_gen;
+        self.next_gen += 1;
+        let Some(slot) = self.slots.get_mut(name) else {
+            return;
+        };
+        let line = health::with_kernel_weights(&slot.job, &self.config, &self.kernel).to_line();
+        match nannyproc::spawn(
+            &self.cli.nanny,
+            self.cli.verbose,
+            self.cli.daemon(),
+            name,
+            gen,
+            &line,
+            self.nanny_tx.clone(),
+        ) {
+            Ok(child) => {
+                for v in &slot.watched {
+                    for s in slot
+                        .job
+                        .virtuals
+                        .iter()
+                        .filter(|c| c.name == *v)
+                        .flat_map(|c| &c.servers)
+                    {
+                        info!(
+                            "create_monitor for {v}/{} running as pid {}",
+                            s.name, child.pid
+                        );
+                    }
+                }
+                slot.gen = gen;
+                slot.child = Some(child);
+                slot.backoff.started(Instant::now());
+                slot.restart_at = None;
+            }
+            Err(e) => {
+                error!(
+                    "cannot start nanny {} for {name}: {e}",
+                    self.cli.nanny.display()
+                );
+                slot.gen = gen;
+                slot.child = None;
+                self.nanny_died(name, gen, format!("did not start: {e}"));
+            }
+        }
+    }
+
+    /// Brings nanny processes in line with the configuration.
+    fn sync_nannies(&mut self) {
+        if !self.monitor {
+            return;
+        }
+        let jobs = health::jobs(&self.config);
+        let gone: Vec<String> = self
+            .slots
+            .keys()
+            .filter(|k| !jobs.contains_key(*k))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(slot) = self.slots.remove(&name) {
+                if let Some(c) = slot.child {
+                    debug!("stopping nanny of {name} (pid {})", c.pid);
+                    c.stop();
+                }
+            }
+        }
+        for (name, job) in jobs {
+            let line = job.to_line();
+            let watched: Vec<String> = job.virtuals.iter().map(|v| v.name.clone()).collect();
+            match self.slots.get_mut(&name) {
+                Some(slot) => {
+                    if slot.job_line != line {
+                        slot.job_line = line;
+                        slot.job = job;
+                        slot.watched = watched;
+                        if let Some(c) = &slot.child {
+                            c.send_job(
+                                &health::with_kernel_weights(&slot.job, &self.config, &self.kernel)
+                                    .to_line(),
+                            );
+                        }
+                    }
+                }
+                None => {
+                    self.slots.insert(
+                        name.clone(),
+                        Slot {
+                            job_line: line,
+                            job,
+                            watched,
+                            child: None,
+                            gen: 0,
+                            backoff: Backoff::new(),
+                            restart_at: None,
+                        },
+                    );
+                    self.spawn_nanny(&name);
+                }
+            }
+        }
+    }
+
+    fn nanny_died(&mut self, name: &str, gen: u64, status: String) {
+        if self.exit.is_some() {
+            return;
+        }
+        let Some(slot) = self.slots.get_mut(name) else {
+            return;
+        };
+        if slot.gen != gen {
+            return;
+        }
+        slot.child = None;
+        let who = format!(
+            "{name}/{}",
+            slot.job
+                .virtuals
+                .iter()
+                .flat_map(|v| v.servers.iter().map(|s| s.name.as_str()))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        if self.config.hard_shutdown {
+            error!("nanny for child {who} died ({status})! shutting down lvs");
+            self.shutdown();
+            self.exit = Some(1);
+            return;
+        }
+        let at = slot.backoff.died(Instant::now());
+        let secs = at.saturating_duration_since(Instant::now()).as_secs_f64();
+        warn!("nanny for child {who} died ({status})! restarting it in {secs:.0} s");
+        slot.restart_at = Some(at);
+    }
+
+    fn next_restart(&self) -> Option<Instant> {
+        self.slots.values().filter_map(|s| s.restart_at).min()
+    }
+
+    fn restart_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.restart_at.is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for name in due {
+            if let Some(slot) = self.slots.get_mut(&name) {
+                slot.restart_at = None;
+            }
+            self.spawn_nanny(&name);
+        }
+    }
+
+    /// Handles one nanny event; true when the table may need a change.
+    fn nanny_event(&mut self, ev: NannyEvent) -> bool {
+        match ev {
+            NannyEvent::Exited { slot, gen, status } => {
+                self.nanny_died(&slot, gen, status);
+                false
+            }
+            NannyEvent::Line { slot, gen, report } => {
+                let Some(s) = self.slots.get(&slot) else {
+                    return false;
+                };
+                if s.gen != gen {
+                    return false;
+                }
+                let report = match report {
+                    Ok(r) => r,
+                    Err(e) => {
+                        warn!("{e}");
+                        return false;
+                    }
+                };
+                let watched = s.watched.clone();
+                match self.health.apply(&report, &watched, &self.config) {
+                    Applied::Changed { id, before, now } => {
+                        debug!(
+                            "nanny: {}/{} ({}:{}) {:?} -> {:?}",
+                            id.virtual_name, id.server, id.addr, id.port, before, now
+                        );
+                        true
+                    }
+                    Applied::Unchanged => false,
+                    Applied::InitialRoundDone(v) => {
+                        for n in &v {
+                            debug!("first round of checks of {n} done");
+                        }
+                        !v.is_empty()
+                    }
+                    Applied::Ignored(why) => {
+                        debug!("ignored nanny line: {why}");
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    fn all_initial_done(&self) -> bool {
+        self.slots
+            .values()
+            .flat_map(|s| s.watched.iter())
+            .all(|v| self.health.initial_done(v))
+    }
+
+    fn maybe_ready(&mut self, force: bool) {
+        let Some(_) = self.ready_pending else { return };
+        if !force && !self.all_initial_done() {
+            return;
+        }
+        if force {
+            let names: Vec<String> = self
+                .slots
+                .values()
+                .flat_map(|s| s.watched.clone())
+                .collect();
+            let mut late = Vec::new();
+            for n in names {
+                if !self.health.initial_done(&n) {
+                    late.push(n.clone());
+                    self.health.set_initial_done(&n);
+                }
+            }
+            if !late.is_empty() {
+                warn!(
+                    "first round of checks not finished in time for: {}",
+                    late.join(", ")
+                );
+                self.reconcile();
+            }
+        }
+        self.ready_pending = None;
+        info!(
+            "IPVS table built: {} services, {} real servers",
+            self.kernel.services.len(),
+            self.kernel.dest_count()
+        );
+        if let Some(fd) = self.cli.ready_fd {
+            signal_ready(fd);
+        }
+    }
+
+    /// SIGHUP.
+    fn reload(&mut self) {
+        let t0 = Instant::now();
+        info!("rereading configuration file {}", self.cli.config.display());
+        let config = match load_config(&self.cli.config) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("{e}; keeping the running configuration");
+                return;
+            }
+        };
+        let old_active: BTreeMap<String, Option<ServiceKey>> = self
+            .config
+            .active_virtuals()
+            .map(|v| (v.name.clone(), crate::desired::service_key(v)))
+            .collect();
+        for v in self.config.active_virtuals() {
+            if !config.active_virtuals().any(|n| {
+                n.name == v.name && crate::desired::service_key(n) == crate::desired::service_key(v)
+            }) {
+                info!("shutting down virtual service {}", v.name);
+            }
+        }
+        for v in config.active_virtuals() {
+            if old_active.get(&v.name) != Some(&crate::desired::service_key(v)) {
+                info!("starting virtual service {} active: {}", v.name, v.port);
+            }
+        }
+        self.config = config;
+        let t_load = t0.elapsed();
+        self.health.retain_configured(&self.config);
+        self.refresh(false);
+        self.timeouts();
+        let t_read = t0.elapsed();
+        let n = self.reconcile();
+        let t_apply = t0.elapsed();
+        self.sync_nannies();
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        debug!(
+            "reload timing: load {:.1} ms, read kernel {:.1} ms, diff+apply {:.1} ms",
+            t_load.as_secs_f64() * 1000.0,
+            (t_read - t_load).as_secs_f64() * 1000.0,
+            (t_apply - t_read).as_secs_f64() * 1000.0
+        );
+        info!("configuration reloaded: {n} change(s) applied in {ms:.1} ms");
+    }
+
+    /// Full resync (periodic).
+    fn resync(&mut self) {
+        if self.refresh(true) {
+            let n = self.reconcile();
+            if n > 0 {
+                warn!("periodic check: repaired {n} difference(s) made behind lvsd's back");
+            }
+        }
+    }
+
+    /// Stops nannies and removes the owned services.
+    fn shutdown(&mut self) {
+        for v in self.config.active_virtuals() {
+            info!("shutting down virtual service {}", v.name);
+        }
+        for (_, slot) in std::mem::take(&mut self.slots) {
+            if let Some(c) = slot.child {
+                c.stop();
+            }
+        }
+        let owned: BTreeSet<ServiceKey> = self
+            .owned
+            .union(&configured_keys(&self.config))
+            .copied()
+            .collect();
+        let ops: Vec<Operation> = match self.ipvs.services() {
+            Ok(list) => list
+                .into_iter()
+                .filter(|s| owned.contains(&s.key))
+                .map(|s| Operation::DelService(s.key))
+                .collect(),
+            Err(e) => {
+                error!("cannot read the IPVS table: {e}");
+                owned.iter().map(|k| Operation::DelService(*k)).collect()
+            }
+        };
+        if let Err(e) = self.ipvs.apply(&ops) {
+            for f in &e.failures {
+                if f.error.errno() != Some(libc::ESRCH) {
+                    error!("{}", f.error);
+                }
+            }
+            if let Some(t) = e.transport {
+                error!("{t}");
+            }
+        }
+        self.kernel = Table::new();
+    }
+
+    fn status_answer(&mut self) -> String {
+        let owned: BTreeSet<ServiceKey> = self.last.info.keys().copied().collect();
+        match read_kernel(&mut self.ipvs, &owned, None) {
+            Ok((live, _)) => {
+                let order: Vec<String> = self
+                    .config
+                    .virtuals
+                    .iter()
+                    .map(|v| v.name.clone())
+                    .collect();
+                let out = status::status(&live, &self.last, &order);
+                serde_json::to_string(&out).unwrap_or_else(|e| status::error_line(&e.to_string()))
+            }
+            Err(e) => status::error_line(&format!("cannot read the IPVS table: {e}")),
+        }
+    }
+}
+
+fn bind_status_socket(path: &Path) -> Option<UnixListener> {
+    if path.as_os_str().is_empty() {
+        return None;
+    }
+    if let Some(dir) = path.parent() {
+        if !dir.exists() {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                warn!("status socket: cannot create {}: {e}", dir.display());
+                return None;
+            }
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    // A stale socket from a previous run; never follow or remove anything
+    // that is not a socket.
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if m.file_type().is_socket() {
+            let _ = std::fs::remove_file(path);
+        } else {
+            warn!(
+                "status socket: {} exists and is not a socket; not listening",
+                path.display()
+            );
+            return None;
+        }
+    }
+    let l = match UnixListener::bind(path) {
+        Ok(l) => l,
+        Err(e) => {
+            warn!("status socket: cannot listen on {}: {e}", path.display());
+            return None;
+        }
+    };
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
+    if let Ok(Some(g)) = nix::unistd::Group::from_name("piranha") {
+        let _ = nix::unistd::chown(path, None, Some(g.gid));
+    }
+    Some(l)
+}
+
+async fn serve_status(listener: UnixListener, tx: mpsc::Sender<StatusRequest>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(r, 4096));
+            let read =
+                tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line)).await;
+            let answer = match read {
+                Ok(Ok(_)) => match status::parse_request(&line) {
+                    Ok(_) => {
+                        let (otx, orx) = oneshot::channel();
+                        if tx.send(StatusRequest { reply: otx }).await.is_err() {
+                            return;
+                        }
+                        match orx.await {
+                            Ok(a) => a,
+                            Err(_) => return,
+                        }
+                    }
+                    Err(e) => e,
+                },
+                _ => status::error_line("no request"),
+            };
+            let _ = w.write_all(answer.as_bytes()).await;
+            let _ = w.write_all(b"\n").await;
+            let _ = w.shutdown().await;
+        });
+    }
+}
+
+fn write_pidfile(path: &Path) -> bool {
+    let text = format!("{}\n", std::process::id());
+    match std::fs::write(path, text) {
+        Ok(()) => {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+            true
+        }
+        Err(e) => {
+            warn!("cannot write pid file {}: {e}", path.display());
+            false
+        }
+    }
+}
+
+fn daemonize_fork() -> Result<(), String> {
+    // SAFETY: called before any thread or runtime exists.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => std::process::exit(0),
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => return Err(format!("fork failed: {e}")),
+    }
+    let _ = nix::unistd::setsid();
+    let _ = std::env::set_current_dir("/");
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        use std::os::fd::AsRawFd;
+        for fd in 0..3 {
+            // SAFETY: dup2 onto the standard descriptors.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+    Ok(())
+}
+
+/// Runs the daemon; returns the exit status.
+pub fn run(cli: Cli) -> i32 {
+    let config = match load_config(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lvs: {e}");
+            return 1;
+        }
+    };
+    let ipvs = match Ipvs::connect() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("lvs: {e}");
+            return 1;
+        }
+    };
+    if cli.daemon() && !cli.nofork {
+        if let Err(e) = daemonize_fork() {
+            eprintln!("lvs: {e}");
+            return 1;
+        }
+    }
+    crate::log::init(cli.daemon(), cli.verbose);
+    if let Some(fd) = cli.ready_fd {
+        // Not inherited by nanny children.
+        // SAFETY: fcntl on a descriptor number only changes its flags.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    let pidfile = if cli.daemon() && write_pidfile(&cli.pidfile) {
+        Some(cli.pidfile.clone())
+    } else {
+        None
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let socket_path = cli.status_socket.clone();
+    let code = rt.block_on(main_loop(cli, config, ipvs));
+    if let Some(p) = pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    if !socket_path.as_os_str().is_empty() {
+        if let Ok(m) = std::fs::symlink_metadata(&socket_path) {
+            use std::os::unix::fs::FileTypeExt;
+            if m.file_type().is_socket() {
+                let _ = std::fs::remove_file(&socket_path);
+            }
+        }
+    }
+    code
+}
+
+async fn main_loop(cli: Cli, config: Config, ipvs: Ipvs) -> i32 {
+    let (nanny_tx, mut nanny_rx) = mpsc::unbounded_channel();
+    let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
+    let mut signals = Vec::new();
+    for kind in [
+        SignalKind::hangup(),
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+    ] {
+        match signal(kind) {
+            Ok(s) => signals.push(s),
+            Err(e) => {
+                error!("cannot handle signals: {e}");
+                return 1;
+            }
+        }
+    }
+    let [mut sighup, mut sigterm, mut sigint]: [tokio::signal::unix::Signal; 3] =
+        match signals.try_into() {
+            Ok(a) => a,
+            Err(_) => return 1,
+        };
+    let monitor = if cli.no_monitor {
+        false
+    } else if !cli.nanny.exists() {
+        warn!(
+            "nanny not found at {}; running without health checks (every active real server is up)",
+            cli.nanny.display()
+        );
+        false
+    } else {
+        true
+    };
+    let owned = configured_keys(&config);
+    let mut d = Daemon {
+        cli,
+        config,
+        ipvs,
+        monitor,
+        health: Health::new(),
+        kernel: Table::new(),
+        kernel_stale: true,
+        owned,
+        foreign_logged: BTreeSet::new(),
+        warned: Vec::new(),
+        slots: BTreeMap::new(),
+        next_gen: 1,
+        nanny_tx,
+        last: Desired::default(),
+        sorry_on: BTreeMap::new(),
+        ready_pending: None,
+        exit: None,
+    };
+    if let Some(l) = bind_status_socket(&d.cli.status_socket.clone()) {
+        tokio::spawn(serve_status(l, status_tx));
+    }
+    // Start: timeouts, the table (reconciled, not flushed), then nannies.
+    d.timeouts();
+    for v in d.config.active_virtuals() {
+        info!("starting virtual service {} active: {}", v.name, v.port);
+    }
+    if !d.refresh(true) {
+        return 1;
+    }
+    let n = d.reconcile();
+    debug!("initial reconcile: {n} operation(s)");
+    d.sync_nannies();
+    let wait = d
+        .config
+        .active_virtuals()
+        .map(|v| v.timeout)
+        .max()
+        .unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(u64::from(wait) + 1);
+    d.ready_pending = Some(deadline);
+    d.maybe_ready(!d.monitor);
+
+    let resync_every = d.cli.resync;
+    let mut resync = tokio::time::interval(Duration::from_secs(resync_every.max(1)));
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    resync.tick().await;
+    let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
+
+    loop {
+        if let Some(code) = d.exit {
+            return code;
+        }
+        let restart_at = d
+            .next_restart()
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(far);
+        let ready_at = d
+            .ready_pending
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(far);
+        tokio::select! {
+            Some(ev) = nanny_rx.recv() => {
+                let mut dirty = d.nanny_event(ev);
+                // Batch what else is already queued.
+                while let Ok(ev) = nanny_rx.try_recv() {
+                    dirty |= d.nanny_event(ev);
+                    if d.exit.is_some() { break; }
+                }
+                if d.exit.is_none() {
+                    if dirty {
+                        d.reconcile();
+                    }
+                    d.maybe_ready(false);
+                }
+            }
+            _ = sighup.recv() => d.reload(),
+            _ = sigterm.recv() => {
+                info!("shutting down due to signal {}", libc::SIGTERM);
+                d.shutdown();
+                return 0;
+            }
+            _ = sigint.recv() => {
+                info!("shutting down due to signal {}", libc::SIGINT);
+                d.shutdown();
+                return 0;
+            }
+            _ = resync.tick(), if resync_every > 0 => d.resync(),
+            _ = tokio::time::sleep_until(restart_at) => d.restart_due(),
+            _ = tokio::time::sleep_until(ready_at) => d.maybe_ready(true),
+            Some(req) = status_rx.recv() => {
+                let a = d.status_answer();
+                let _ = req.reply.send(a);
+            }
+        }
+    }
+}
+
+/// The path of the status socket for clients.
+pub fn default_status_socket() -> PathBuf {
+    PathBuf::from("/run/piranha/lvsd.sock")
+}

@@ -1,0 +1,285 @@
+//! lvs.cf plus nanny's reports -> the table the kernel should have.
+//!
+//! A pure function of the configuration (host names already resolved),
+//! what nanny said ([`Monitor`]) and the current table (a server nanny has
+//! not decided on yet keeps whatever entry it has, so a restarted lvsd or
+//! nanny does not drop healthy servers while the first checks run).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipvs::{Destination, Family, Forward, Netmask, Service, ServiceKey, Timeouts};
+use lvscf_parser::{Config, Network, Protocol, VirtualServer};
+
+use crate::health::{Health, ServerId, ServerState};
+use crate::table::{DestKey, Table};
+
+/// Where the state of the real servers comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Monitor<'a> {
+    /// No health checks (`--no-monitor`, `--dry-run`, no nanny): every
+    /// active real server is up at its configured weight.
+    AssumeUp,
+    /// nanny's reports.
+    Reports(&'a Health),
+}
+
+/// State of a real server as lvsd shows it (status socket, logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownState {
+    /// Up (reported, or assumed without nanny).
+    Up,
+    /// Down (out of the table, or at weight 0 with quiesce).
+    Down,
+    /// nanny has not decided yet.
+    Unknown,
+    /// The virtual's sorry server, in use.
+    Sorry,
+}
+
+impl ShownState {
+    /// `up`, `down`, `unknown`, `sorry`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShownState::Up => "up",
+            ShownState::Down => "down",
+            ShownState::Unknown => "unknown",
+            ShownState::Sorry => "sorry",
+        }
+    }
+}
+
+/// A configured real server of a desired service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// `server NAME` (`sorry_server` for the sorry server).
+    pub name: String,
+    /// Address.
+    pub addr: IpAddr,
+    /// Real port.
+    pub port: u16,
+    /// Its state.
+    pub state: ShownState,
+    /// Whether the desired table has it.
+    pub in_table: bool,
+}
+
+/// What lvs.cf says about a desired service, for logs and the status socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualInfo {
+    /// `virtual NAME`.
+    pub name: String,
+    /// `protocol`.
+    pub protocol: Protocol,
+    /// The VIP.
+    pub vip: Option<IpAddr>,
+    /// `port`.
+    pub port: u16,
+    /// `fwmark`, when non-zero.
+    pub fwmark: Option<u32>,
+    /// `persistent`.
+    pub persistent: u32,
+    /// Active real servers in file order, then the sorry server when used.
+    pub servers: Vec<ServerInfo>,
+    /// The sorry server, when it is in the table.
+    pub sorry_active: Option<IpAddr>,
+}
+
+/// The desired table and its description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    /// The table.
+    pub table: Table,
+    /// What each service is, by key.
+    pub info: BTreeMap<ServiceKey, VirtualInfo>,
+    /// Problems found (duplicate services or servers, unresolved names);
+    /// the entries concerned are left out.
+    pub warnings: Vec<String>,
+}
+
+/// The forwarding method of a `network` type.
+pub fn forward_of(n: Network) -> Forward {
+    match n {
+        Network::Nat => Forward::Masq,
+        Network::Direct => Forward::Route,
+        Network::Tunnel => Forward::Tunnel,
+    }
+}
+
+/// The kernel service key of a virtual server: fwmark (non-zero) or
+/// protocol + VIP + port. `None` when the VIP is missing or unresolved.
+pub fn service_key(v: &VirtualServer) -> Option<ServiceKey> {
+    let vip = v.vip();
+    if let Some(mark) = v.fwmark.filter(|m| *m != 0) {
+        let family = vip.map(|a| Family::of(&a)).unwrap_or(Family::Inet);
+        return Some(ServiceKey::Fwmark { mark, family });
+    }
+    let vip = vip?;
+    Some(match v.protocol {
+        Protocol::Tcp => ServiceKey::Tcp(vip, v.port),
+        Protocol::Udp => ServiceKey::Udp(vip, v.port),
+        Protocol::Sctp => ServiceKey::Sctp(vip, v.port),
+    })
+}
+
+/// Every service key lvs.cf describes, active or not: the services lvsd
+/// owns.
+pub fn configured_keys(config: &Config) -> BTreeSet<ServiceKey> {
+    config.virtuals.iter().filter_map(service_key).collect()
+}
+
+/// The service (without destinations) a virtual describes.
+pub fn service_of(v: &VirtualServer, key: ServiceKey, warnings: &mut Vec<String>) -> Service {
+    let mut s = Service::new(key, v.scheduler.as_str());
+    if v.persistent > 0 {
+        s = s.persistent(v.persistent);
+        if let Some(mask) = v.pmask {
+            match key.family() {
+                Family::Inet => s = s.netmask(Netmask::V4(mask.addr())),
+                Family::Inet6 => warnings.push(format!(
+                    "virtual {}: pmask {mask} is an IPv4 mask; ignored for an IPv6 service",
+                    v.name
+                )),
+            }
+        }
+    }
+    s
+}
+
+fn weight_i32(w: u32) -> i32 {
+    i32::try_from(w).unwrap_or(i32::MAX)
+}
+
+/// The table the kernel should have.
+pub fn desired(config: &Config, monitor: Monitor<'_>, current: &Table) -> Desired {
+    let mut out = Desired::default();
+    let forward = forward_of(config.network);
+    let mut owner: BTreeMap<ServiceKey, String> = BTreeMap::new();
+    for v in config.active_virtuals() {
+        let Some(key) = service_key(v) else {
+            out.warnings.push(format!(
+                "virtual {}: no usable address (missing or unresolved); not programmed",
+                v.name
+            ));
+            continue;
+        };
+        if let Some(first) = owner.get(&key) {
+            out.warnings.push(format!(
+                "virtual {}: same service {key} as virtual {first}; ignored",
+                v.name
+            ));
+            continue;
+        }
+        owner.insert(key, v.name.clone());
+        let service = service_of(v, key, &mut out.warnings);
+        let have = current.services.get(&key);
+        let entry = out.table.insert_service(service);
+        let mut info = VirtualInfo {
+            name: v.name.clone(),
+            protocol: v.protocol,
+            vip: v.vip(),
+            port: v.port,
+            fwmark: v.fwmark.filter(|m| *m != 0),
+            persistent: v.persistent,
+            servers: Vec::new(),
+            sorry_active: None,
+        };
+        let mut up = 0usize;
+        let mut undecided = false;
+        for s in v.active_servers() {
+            let Some(addr) = s.ip() else {
+                out.warnings.push(format!(
+                    "virtual {}: server {} has no usable address; not programmed",
+                    v.name, s.name
+                ));
+                continue;
+            };
+            let port = v.server_port(s);
+            let dk: DestKey = (addr, port);
+            if entry.dests.contains_key(&dk) || info.servers.iter().any(|i| (i.addr, i.port) == dk)
+            {
+                out.warnings.push(format!(
+                    "virtual {}: server {} repeats {addr} port {port}; ignored",
+                    v.name, s.name
+                ));
+                continue;
+            }
+            let (state, weight) = match monitor {
+                Monitor::AssumeUp => (ShownState::Up, Some(weight_i32(s.weight))),
+                Monitor::Reports(h) => {
+                    let id = ServerId {
+                        virtual_name: v.name.clone(),
+                        server: s.name.clone(),
+                        addr,
+                        port,
+                    };
+                    match h.state(&id) {
+                        Some(ServerState::Up(w)) => (ShownState::Up, Some(weight_i32(w))),
+                        Some(ServerState::Down) if v.quiesce_server => (ShownState::Down, Some(0)),
+                        Some(ServerState::Down) => (ShownState::Down, None),
+                        None => {
+                            undecided = true;
+                            // Keep what the kernel has until nanny decides.
+                            let kept = have.and_then(|e| e.dests.get(&dk)).map(|d| d.weight);
+                            (ShownState::Unknown, kept)
+                        }
+                    }
+                }
+            };
+            if state == ShownState::Up || (state == ShownState::Unknown && weight.is_some()) {
+                up += 1;
+            }
+            if let Some(w) = weight {
+                entry
+                    .dests
+                    .insert(dk, Destination::new(addr, port, forward).weight(w));
+            }
+            info.servers.push(ServerInfo {
+                name: s.name.clone(),
+                addr,
+                port,
+                state,
+                in_table: weight.is_some(),
+            });
+        }
+        let round_done = match monitor {
+            Monitor::AssumeUp => true,
+            Monitor::Reports(h) => h.initial_done(&v.name) || !undecided,
+        };
+        if let Some(sorry) = v.sorry_server {
+            let dk = (sorry, v.port);
+            if up == 0 && round_done && !entry.dests.contains_key(&dk) {
+                entry
+                    .dests
+                    .insert(dk, Destination::new(sorry, v.port, forward).weight(1));
+                info.sorry_active = Some(sorry);
+                info.servers.push(ServerInfo {
+                    name: "sorry_server".to_string(),
+                    addr: sorry,
+                    port: v.port,
+                    state: ShownState::Sorry,
+                    in_table: true,
+                });
+            }
+        }
+        out.info.insert(key, info);
+    }
+    out
+}
+
+/// The `SetTimeouts` lvs.cf asks for, if any: only the configured
+/// (non-zero) timeouts that differ from the kernel's; the others are sent
+/// as 0 (the kernel leaves them unchanged).
+pub fn timeouts_change(config: &Config, current: Timeouts) -> Option<Timeouts> {
+    let pick = |want: u32, have: u32| if want != 0 && want != have { want } else { 0 };
+    let t = Timeouts {
+        tcp: pick(config.tcp_timeout, current.tcp),
+        tcpfin: pick(config.tcpfin_timeout, current.tcpfin),
+        udp: pick(config.udp_timeout, current.udp),
+    };
+    if t == Timeouts::default() {
+        None
+    } else {
+        Some(t)
+    }
+}

@@ -1,0 +1,252 @@
+//! What nanny said about each real server, and the nanny jobs built from
+//! lvs.cf.
+//!
+//! A server is identified by (virtual name, server name, address, port):
+//! a report about an address that the configuration no longer gives that
+//! server (a reload changed it) is stale and ignored, so a changed address
+//! starts "unknown" until nanny checks it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use lvscf_parser::{Config, Protocol, VirtualServer};
+use nanny::protocol::{self, Job, Report, ServerCheck, ServerReport, State, VirtualCheck};
+
+use crate::table::Table;
+
+/// Identity of a checked real server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId {
+    /// `virtual NAME`.
+    pub virtual_name: String,
+    /// `server NAME`.
+    pub server: String,
+    /// Its address.
+    pub addr: IpAddr,
+    /// Its (real) port.
+    pub port: u16,
+}
+
+/// The last decision nanny reported for a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerState {
+    /// In the table at this weight.
+    Up(u32),
+    /// Out of the table (or at weight 0 with `quiesce_server`).
+    Down,
+}
+
+/// Reports received so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    states: HashMap<ServerId, ServerState>,
+    initial_done: BTreeSet<String>,
+}
+
+/// What a report changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A server's state or weight changed.
+    Changed {
+        /// The server.
+        id: ServerId,
+        /// Its state before, if it had one.
+        before: Option<ServerState>,
+        /// Its state now.
+        now: ServerState,
+    },
+    /// Nothing changed (a repeated report).
+    Unchanged,
+    /// The first round of checks of these virtuals is over.
+    InitialRoundDone(Vec<String>),
+    /// The line is ignored (stale, not for this nanny, or an unknown event).
+    Ignored(String),
+}
+
+impl Health {
+    /// No reports yet.
+    pub fn new() -> Health {
+        Health::default()
+    }
+
+    /// The reported state of a server, `None` while nanny has not decided.
+    pub fn state(&self, id: &ServerId) -> Option<ServerState> {
+        self.states.get(id).copied()
+    }
+
+    /// Whether the first round of checks of a virtual is over.
+    pub fn initial_done(&self, virtual_name: &str) -> bool {
+        self.initial_done.contains(virtual_name)
+    }
+
+    /// Marks the first round of a virtual as over (nanny said so, or the
+    /// wait for it timed out).
+    pub fn set_initial_done(&mut self, virtual_name: &str) {
+        self.initial_done.insert(virtual_name.to_string());
+    }
+
+    /// Applies one report line from the nanny watching `watched` (the
+    /// virtual names of its job). `config` tells which servers exist.
+    pub fn apply(&mut self, report: &Report, watched: &[String], config: &Config) -> Applied {
+        match report {
+            Report::Event(e) if e.event == protocol::INITIAL_ROUND_DONE => {
+                let mut newly = Vec::new();
+                for v in watched {
+                    if self.initial_done.insert(v.clone()) {
+                        newly.push(v.clone());
+                    }
+                }
+                Applied::InitialRoundDone(newly)
+            }
+            Report::Event(e) => Applied::Ignored(match &e.error {
+                Some(err) => format!("nanny event {}: {err}", e.event),
+                None => format!("nanny event {}", e.event),
+            }),
+            Report::Server(r) => self.apply_server(r, watched, config),
+        }
+    }
+
+    fn apply_server(&mut self, r: &ServerReport, watched: &[String], config: &Config) -> Applied {
+        if !watched.contains(&r.virtual_name) {
+            return Applied::Ignored(format!(
+                "report for virtual {} from a nanny that does not watch it",
+                r.virtual_name
+            ));
+        }
+        let id = ServerId {
+            virtual_name: r.virtual_name.clone(),
+            server: r.server.clone(),
+            addr: r.address,
+            port: r.port,
+        };
+        if !is_configured(config, &id) {
+            return Applied::Ignored(format!(
+                "stale report for {}/{} ({})",
+                r.virtual_name, r.server, r.address
+            ));
+        }
+        let now = match r.state {
+            State::Up => ServerState::Up(r.weight),
+            State::Down => ServerState::Down,
+        };
+        let before = self.states.insert(id.clone(), now);
+        if before == Some(now) {
+            Applied::Unchanged
+        } else {
+            Applied::Changed { id, before, now }
+        }
+    }
+
+    /// Forgets servers and virtuals that `config` no longer has.
+    pub fn retain_configured(&mut self, config: &Config) {
+        self.states.retain(|id, _| is_configured(config, id));
+        let names: BTreeSet<&str> = config.active_virtuals().map(|v| v.name.as_str()).collect();
+        self.initial_done.retain(|v| names.contains(v.as_str()));
+    }
+
+    /// Forgets everything about one virtual (its nanny is restarted and
+    /// will report again).
+    pub fn forget_virtual(&mut self, virtual_name: &str) {
+        self.initial_done.remove(virtual_name);
+    }
+}
+
+fn is_configured(config: &Config, id: &ServerId) -> bool {
+    config.active_virtuals().any(|v| {
+        v.name == id.virtual_name
+            && v.active_servers().any(|s| {
+                s.name == id.server && s.ip() == Some(id.addr) && v.server_port(s) == id.port
+            })
+    })
+}
+
+fn proto(p: Protocol) -> protocol::Protocol {
+    match p {
+        Protocol::Tcp => protocol::Protocol::Tcp,
+        Protocol::Udp => protocol::Protocol::Udp,
+        Protocol::Sctp => protocol::Protocol::Sctp,
+    }
+}
+
+/// The check of one virtual server, as nanny's job line describes it.
+/// `kernel_weight` is left unset (see [`with_kernel_weights`]).
+pub fn virtual_check(config: &Config, v: &VirtualServer) -> VirtualCheck {
+    VirtualCheck {
+        name: v.name.clone(),
+        vip: v.vip(),
+        port: v.port,
+        protocol: proto(v.protocol),
+        fwmark: v.fwmark.filter(|m| *m != 0),
+        timeout: v.timeout,
+        reentry: v.reentry,
+        quiesce: v.quiesce_server,
+        load_monitor: v.load_monitor.as_str().to_string(),
+        rsh_command: config.rsh_command.clone(),
+        scale: 10,
+        send: v.send.clone(),
+        expect: v.expect.clone(),
+        use_regex: v.use_regex,
+        suppress_escapes: false,
+        send_program: v.send_program.as_ref().map(|c| c.text.clone()),
+        servers: v
+            .active_servers()
+            .filter_map(|s| {
+                Some(ServerCheck {
+                    name: s.name.clone(),
+                    address: s.ip()?,
+                    port: Some(v.server_port(s)),
+                    weight: s.weight,
+                    kernel_weight: None,
+                })
+            })
+            .collect(),
+    }
+}
+
+/// One job per active virtual server (one nanny process each), by virtual
+/// name. Virtuals with no checkable real server get no nanny.
+pub fn jobs(config: &Config) -> BTreeMap<String, Job> {
+    let mut out = BTreeMap::new();
+    for v in config.active_virtuals() {
+        if out.contains_key(&v.name) {
+            continue;
+        }
+        let check = virtual_check(config, v);
+        if check.servers.is_empty() {
+            continue;
+        }
+        out.insert(
+            v.name.clone(),
+            Job {
+                virtuals: vec![check],
+            },
+        );
+    }
+    out
+}
+
+/// The job with each server's weight as programmed now (`kernel_weight`),
+/// so that a restarted nanny resumes at it instead of ramping up again.
+pub fn with_kernel_weights(job: &Job, config: &Config, kernel: &Table) -> Job {
+    let mut job = job.clone();
+    for vc in &mut job.virtuals {
+        let Some(v) = config.active_virtuals().find(|v| v.name == vc.name) else {
+            continue;
+        };
+        let Some(key) = crate::desired::service_key(v) else {
+            continue;
+        };
+        let Some(entry) = kernel.services.get(&key) else {
+            continue;
+        };
+        for s in &mut vc.servers {
+            let port = s.port.unwrap_or(vc.port);
+            if let Some(d) = entry.dests.get(&(s.address, port)) {
+                if d.weight > 0 {
+                    s.kernel_weight = Some(d.weight as u32);
+                }
+            }
+        }
+    }
+    job
+}

@@ -1,0 +1,224 @@
+//! nanny child processes: `nanny --lvsd [-v]` with stdin/stdout pipes and
+//! `PR_SET_PDEATHSIG(SIGTERM)`, a writer task for job lines, a reader task
+//! turning stdout lines into events, and (when lvsd is a daemon) a task
+//! forwarding nanny's stderr log lines to lvsd's log.
+
+use std::io;
+use std::path::Path;
+use std::process::Stdio;
+
+use nanny::protocol::Report;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+/// Longest report line accepted from nanny.
+const MAX_LINE: usize = 64 * 1024;
+
+/// What a nanny child said or did.
+#[derive(Debug)]
+pub enum NannyEvent {
+    /// A stdout line (parsed, or why it is not a report).
+    Line {
+        /// The nanny's slot (virtual name).
+        slot: String,
+        /// Its generation (restarts bump it).
+        gen: u64,
+        /// The report.
+        report: Result<Report, String>,
+    },
+    /// The process ended.
+    Exited {
+        /// Slot.
+        slot: String,
+        /// Generation.
+        gen: u64,
+        /// How it ended, in words.
+        status: String,
+    },
+}
+
+/// A running nanny.
+#[derive(Debug)]
+pub struct NannyChild {
+    /// Process id.
+    pub pid: u32,
+    /// Generation.
+    pub gen: u64,
+    lines: mpsc::UnboundedSender<String>,
+}
+
+impl NannyChild {
+    /// Sends a job line (without the newline).
+    pub fn send_job(&self, line: &str) {
+        let _ = self.lines.send(line.to_string());
+    }
+
+    /// Asks the nanny to end: closes its stdin (nanny exits on EOF) and
+    /// sends SIGTERM.
+    pub fn stop(self) {
+        drop(self.lines);
+        if let Ok(pid) = i32::try_from(self.pid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+    }
+}
+
+/// Starts a nanny for `slot`, sends it `job_line`, and reports on `events`.
+pub fn spawn(
+    path: &Path,
+    verbose: bool,
+    forward_stderr: bool,
+    slot: &str,
+    gen: u64,
+    job_line: &str,
+    events: mpsc::UnboundedSender<NannyEvent>,
+) -> io::Result<NannyChild> {
+    let mut cmd = Command::new(path);
+    cmd.arg("--lvsd");
+    if verbose {
+        cmd.arg("-v");
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if forward_stderr {
+        cmd.stderr(Stdio::piped());
+    } else {
+        cmd.stderr(Stdio::inherit());
+    }
+    // SAFETY: the closure only makes async-signal-safe system calls.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // lvsd blocks nothing, but be explicit: the child starts with an
+            // empty signal mask.
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let _ = tx.send(job_line.to_string());
+    if let Some(mut stdin) = stdin {
+        tokio::spawn(async move {
+            while let Some(mut line) = rx.recv().await {
+                line.push('\n');
+                if stdin.write_all(line.as_bytes()).await.is_err() {
+                    break;
+                }
+                let _ = stdin.flush().await;
+            }
+            // Dropping stdin closes the pipe: nanny exits on EOF.
+        });
+    }
+    if let Some(stderr) = stderr {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                crate::info!("{l}");
+            }
+        });
+    }
+    let slot_name = slot.to_string();
+    tokio::spawn(async move {
+        if let Some(stdout) = stdout {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match read_line_bounded(&mut reader, &mut buf).await {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&buf);
+                        let text = text.trim();
+                        if text.is_empty() {
+                            continue;
+                        }
+                        let report = Report::from_line(text)
+                            .map_err(|e| format!("unreadable nanny line {text:?}: {e}"));
+                        let ev = NannyEvent::Line {
+                            slot: slot_name.clone(),
+                            gen,
+                            report,
+                        };
+                        if events.send(ev).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let status = match child.wait().await {
+            Ok(s) => describe(s),
+            Err(e) => format!("wait failed: {e}"),
+        };
+        let _ = events.send(NannyEvent::Exited {
+            slot: slot_name,
+            gen,
+            status,
+        });
+    });
+    Ok(NannyChild {
+        pid,
+        gen,
+        lines: tx,
+    })
+}
+
+/// Reads one line (up to [`MAX_LINE`] bytes; longer lines are cut and the
+/// rest discarded). Returns the bytes consumed (0 at EOF).
+async fn read_line_bounded<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let chunk = r.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match chunk.iter().position(|&c| c == b'\n') {
+            Some(p) => (p + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = MAX_LINE.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(take);
+        total += take;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+fn describe(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = s.code() {
+        format!("exit status {code}")
+    } else if let Some(sig) = s.signal() {
+        format!("killed by signal {sig}")
+    } else {
+        "ended".to_string()
+    }
+}

@@ -1,0 +1,91 @@
+//! Host names in lvs.cf (VIPs and real servers) resolved once per load,
+//! all in parallel, within a deadline. A name that does not resolve in
+//! time stays a name: the virtual or server is then left out of the table
+//! with a warning. Never called on the report path.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lvscf_parser::{Config, Host};
+
+/// How long all names together may take.
+pub const DEADLINE: Duration = Duration::from_secs(3);
+
+fn names(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in &config.virtuals {
+        if let Some(Host::Name(n)) = v.address.as_ref().map(|a| &a.host) {
+            out.push(n.clone());
+        }
+        for s in &v.servers {
+            if let Some(Host::Name(n)) = &s.address {
+                out.push(n.clone());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Resolves every host name in `config` in place. Returns log lines.
+pub fn resolve(config: &mut Config) -> Vec<String> {
+    let names = names(config);
+    let mut logs = Vec::new();
+    if names.is_empty() {
+        return logs;
+    }
+    let (tx, rx) = mpsc::channel();
+    for n in &names {
+        let tx = tx.clone();
+        let n = n.clone();
+        // Detached: a lookup that outlives the deadline is abandoned.
+        std::thread::spawn(move || {
+            let r = (n.as_str(), 0u16)
+                .to_socket_addrs()
+                .map(|mut it| it.next().map(|a| a.ip()));
+            let _ = tx.send((n, r));
+        });
+    }
+    drop(tx);
+    let end = Instant::now() + DEADLINE;
+    let mut found: BTreeMap<String, IpAddr> = BTreeMap::new();
+    while found.len() + logs.len() < names.len() {
+        let left = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((n, Ok(Some(ip)))) => {
+                logs.push(format!("resolved host name {n} to {ip}"));
+                found.insert(n, ip);
+            }
+            Ok((n, Ok(None))) => logs.push(format!("host name {n} has no address")),
+            Ok((n, Err(e))) => logs.push(format!("cannot resolve host name {n}: {e}")),
+            Err(_) => {
+                logs.push(format!(
+                    "host name lookups did not finish within {} s",
+                    DEADLINE.as_secs()
+                ));
+                break;
+            }
+        }
+    }
+    let fix = |h: &mut Host| {
+        if let Host::Name(n) = h {
+            if let Some(ip) = found.get(n.as_str()) {
+                *h = Host::Ip(*ip);
+            }
+        }
+    };
+    for v in &mut config.virtuals {
+        if let Some(a) = v.address.as_mut() {
+            fix(&mut a.host);
+        }
+        for s in &mut v.servers {
+            if let Some(h) = s.address.as_mut() {
+                fix(h);
+            }
+        }
+    }
+    logs
+}

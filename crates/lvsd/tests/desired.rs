@@ -1,0 +1,376 @@
+//! lvs.cf + nanny reports -> desired table; sorry server; quiesce; servers
+//! nanny has not decided on; nanny jobs; the status JSON shape; ipvsadm
+//! lines.
+
+use std::net::IpAddr;
+
+use ipvs::{Destination, Forward, Operation, ServiceKey};
+use lvsd::desired::{desired, timeouts_change, Monitor};
+use lvsd::diff::diff;
+use lvsd::health::{jobs, with_kernel_weights, Applied, Health};
+use lvsd::ipvsadm::format_op;
+use lvsd::status::{parse_request, status};
+use lvsd::table::Table;
+use nanny::protocol::{EventReport, Report, ServerReport, State};
+
+const CF: &str = r#"
+serial_no = 1
+service = lvs
+network = nat
+tcp_timeout = 900
+virtual web {
+    active = 1
+    address = 10.0.0.100 eth0:1
+    port = 80
+    scheduler = wlc
+    persistent = 300
+    pmask = 255.255.255.0
+    sorry_server = 10.0.9.9
+    server r1 {
+        address = 10.0.1.11
+        active = 1
+        weight = 4
+    }
+    server r2 {
+        address = 10.0.1.12
+        active = 1
+        port = 8080
+    }
+    server r3 {
+        address = 10.0.1.13
+        active = 0
+    }
+}
+virtual q {
+    active = 1
+    address = 10.0.0.101 eth0:2
+    port = 443
+    quiesce_server = 1
+    server a {
+        address = 10.0.2.1
+        active = 1
+    }
+}
+virtual six {
+    active = 1
+    address = fd00::1 eth0
+    protocol = udp
+    port = 53
+    scheduler = rr
+    server s {
+        address = fd01::2
+        active = 1
+    }
+}
+virtual mark {
+    active = 1
+    address = 10.0.0.102 eth0:3
+    fwmark = 5
+    server m {
+        address = 10.0.3.1
+        active = 1
+    }
+}
+virtual off {
+    active = 0
+    address = 10.0.0.103 eth0:4
+    server o {
+        address = 10.0.4.1
+        active = 1
+    }
+}
+"#;
+
+fn cfg() -> lvscf_parser::Config {
+    match lvscf_parser::parse("lvs.cf", CF.as_bytes()) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap_or_else(|_| panic!("{s}"))
+}
+
+fn web() -> ServiceKey {
+    ServiceKey::Tcp(ip("10.0.0.100"), 80)
+}
+
+fn up(v: &str, s: &str, a: &str, port: u16, w: u32) -> Report {
+    Report::Server(ServerReport {
+        virtual_name: v.into(),
+        server: s.into(),
+        address: ip(a),
+        port,
+        state: State::Up,
+        weight: w,
+        reason: None,
+    })
+}
+
+fn down(v: &str, s: &str, a: &str, port: u16) -> Report {
+    Report::Server(ServerReport {
+        virtual_name: v.into(),
+        server: s.into(),
+        address: ip(a),
+        port,
+        state: State::Down,
+        weight: 0,
+        reason: Some("connection refused".into()),
+    })
+}
+
+fn done() -> Report {
+    Report::Event(EventReport {
+        event: "initial-round-done".into(),
+        job: Some(1),
+        error: None,
+    })
+}
+
+#[test]
+fn without_monitor_every_active_server_is_up() {
+    let c = cfg();
+    let d = desired(&c, Monitor::AssumeUp, &Table::new());
+    let plan: Vec<String> = diff(&Table::new(), &d.table, |_| true)
+        .iter()
+        .map(format_op)
+        .collect();
+    let want = [
+        "-A -t 10.0.0.100:80 -s wlc -p 300 -M 255.255.255.0",
+        "-a -t 10.0.0.100:80 -r 10.0.1.11:80 -m -w 4",
+        "-a -t 10.0.0.100:80 -r 10.0.1.12:8080 -m -w 1",
+        "-A -t 10.0.0.101:443 -s wlc",
+        "-a -t 10.0.0.101:443 -r 10.0.2.1:443 -m -w 1",
+        "-A -u [fd00::1]:53 -s rr",
+        "-a -u [fd00::1]:53 -r [fd01::2]:53 -m -w 1",
+        "-A -f 5 -s wlc",
+        "-a -f 5 -r 10.0.3.1:80 -m -w 1",
+    ];
+    let mut plan_sorted = plan.clone();
+    plan_sorted.sort();
+    let mut want_sorted: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    want_sorted.sort();
+    assert_eq!(plan_sorted, want_sorted, "{plan:#?}");
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+}
+
+#[test]
+fn nanny_reports_drive_the_table_and_the_sorry_server() {
+    let c = cfg();
+    let mut h = Health::new();
+    let watched = vec!["web".to_string()];
+    // Before any report: nothing added, and no sorry server yet (the first
+    // round is not over).
+    let d = desired(&c, Monitor::Reports(&h), &Table::new());
+    assert!(d.table.services[&web()].dests.is_empty());
+    // r1 up at weight 1 (ramp start), r2 down, round done.
+    assert!(matches!(
+        h.apply(&up("web", "r1", "10.0.1.11", 80, 1), &watched, &c),
+        Applied::Changed { .. }
+    ));
+    assert_eq!(
+        h.apply(&up("web", "r1", "10.0.1.11", 80, 1), &watched, &c),
+        Applied::Unchanged
+    );
+    h.apply(&down("web", "r2", "10.0.1.12", 8080), &watched, &c);
+    assert_eq!(
+        h.apply(&done(), &watched, &c),
+        Applied::InitialRoundDone(vec!["web".into()])
+    );
+    let d = desired(&c, Monitor::Reports(&h), &Table::new());
+    let dests: Vec<_> = d.table.services[&web()]
+        .dests
+        .values()
+        .map(|d| (d.addr, d.port, d.weight))
+        .collect();
+    assert_eq!(dests, vec![(ip("10.0.1.11"), 80, 1)]);
+    // r1 goes down too: the sorry server comes in (port = virtual port, weight 1).
+    h.apply(&down("web", "r1", "10.0.1.11", 80), &watched, &c);
+    let d2 = desired(&c, Monitor::Reports(&h), &d.table);
+    let dests: Vec<_> = d2.table.services[&web()]
+        .dests
+        .values()
+        .map(|d| (d.addr, d.port, d.weight))
+        .collect();
+    assert_eq!(dests, vec![(ip("10.0.9.9"), 80, 1)]);
+    assert_eq!(d2.info[&web()].sorry_active, Some(ip("10.0.9.9")));
+    let ops: Vec<String> = diff(&d.table, &d2.table, |_| true)
+        .iter()
+        .map(format_op)
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            "-d -t 10.0.0.100:80 -r 10.0.1.11:80",
+            "-a -t 10.0.0.100:80 -r 10.0.9.9:80 -m -w 1"
+        ]
+    );
+    // r2 back: the sorry server leaves.
+    h.apply(&up("web", "r2", "10.0.1.12", 8080, 1), &watched, &c);
+    let d3 = desired(&c, Monitor::Reports(&h), &d2.table);
+    let ops: Vec<String> = diff(&d2.table, &d3.table, |_| true)
+        .iter()
+        .map(format_op)
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            "-d -t 10.0.0.100:80 -r 10.0.9.9:80",
+            "-a -t 10.0.0.100:80 -r 10.0.1.12:8080 -m -w 1"
+        ]
+    );
+}
+
+#[test]
+fn reports_that_do_not_match_the_configuration_are_ignored() {
+    let c = cfg();
+    let mut h = Health::new();
+    let watched = vec!["web".to_string()];
+    // Wrong address for r1 (a reload changed it), unknown server, inactive
+    // server, and a virtual this nanny does not watch.
+    for r in [
+        up("web", "r1", "10.0.1.99", 80, 1),
+        up("web", "nope", "10.0.1.11", 80, 1),
+        up("web", "r3", "10.0.1.13", 80, 1),
+        up("q", "a", "10.0.2.1", 443, 1),
+    ] {
+        assert!(
+            matches!(h.apply(&r, &watched, &c), Applied::Ignored(_)),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn undecided_servers_keep_their_kernel_entry() {
+    // lvsd restarted (or nanny restarted): the kernel has r1 at weight 3;
+    // nanny has not reported yet; r1 stays as it is, r2 is not added.
+    let c = cfg();
+    let h = Health::new();
+    let mut current = desired(&c, Monitor::AssumeUp, &Table::new()).table;
+    if let Some(e) = current.services.get_mut(&web()) {
+        e.dests.retain(|(a, _), _| *a == ip("10.0.1.11"));
+        e.dests.insert(
+            (ip("10.0.1.11"), 80),
+            Destination::new(ip("10.0.1.11"), 80, Forward::Masq).weight(3),
+        );
+    }
+    let d = desired(&c, Monitor::Reports(&h), &current);
+    let ops = diff(&current, &d.table, |_| true);
+    let web_ops: Vec<&Operation> = ops
+        .iter()
+        .filter(|o| matches!(o, Operation::AddDest(k, _) | Operation::EditDest(k, _) | Operation::DelDest { service: k, .. } if *k == web()))
+        .collect();
+    assert!(web_ops.is_empty(), "{web_ops:?}");
+    // And a restarted nanny is told the weight it should resume at.
+    let j = jobs(&c);
+    let j = with_kernel_weights(&j["web"], &c, &current);
+    let r1 = j.virtuals[0]
+        .servers
+        .iter()
+        .find(|s| s.name == "r1")
+        .map(|s| s.kernel_weight);
+    assert_eq!(r1, Some(Some(3)));
+}
+
+#[test]
+fn quiesce_keeps_a_down_server_at_weight_zero() {
+    let c = cfg();
+    let mut h = Health::new();
+    let watched = vec!["q".to_string()];
+    h.apply(&down("q", "a", "10.0.2.1", 443), &watched, &c);
+    let d = desired(&c, Monitor::Reports(&h), &Table::new());
+    let k = ServiceKey::Tcp(ip("10.0.0.101"), 443);
+    let w: Vec<i32> = d.table.services[&k]
+        .dests
+        .values()
+        .map(|d| d.weight)
+        .collect();
+    assert_eq!(w, vec![0]);
+}
+
+#[test]
+fn one_job_per_active_virtual() {
+    let c = cfg();
+    let j = jobs(&c);
+    assert_eq!(
+        j.keys().cloned().collect::<Vec<_>>(),
+        vec!["mark", "q", "six", "web"]
+    );
+    let web = &j["web"].virtuals[0];
+    assert_eq!(web.servers.len(), 2);
+    assert_eq!(web.servers[1].port, Some(8080));
+    assert_eq!(web.timeout, 10);
+    assert_eq!(web.reentry, 180);
+    // The job line is what nanny parses.
+    let line = j["web"].to_line();
+    assert!(nanny::protocol::Job::from_line(&line).is_ok());
+}
+
+#[test]
+fn timeouts_only_when_configured_and_changed() {
+    let c = cfg();
+    let t = timeouts_change(
+        &c,
+        ipvs::Timeouts {
+            tcp: 60,
+            tcpfin: 120,
+            udp: 300,
+        },
+    );
+    assert_eq!(
+        t,
+        Some(ipvs::Timeouts {
+            tcp: 900,
+            tcpfin: 0,
+            udp: 0
+        })
+    );
+    assert_eq!(
+        timeouts_change(
+            &c,
+            ipvs::Timeouts {
+                tcp: 900,
+                tcpfin: 1,
+                udp: 1
+            }
+        ),
+        None
+    );
+}
+
+#[test]
+fn status_has_the_documented_shape() {
+    let c = cfg();
+    let d = desired(&c, Monitor::AssumeUp, &Table::new());
+    let order: Vec<String> = c.virtuals.iter().map(|v| v.name.clone()).collect();
+    let s = status(&d.table, &d, &order);
+    let json = match serde_json::to_value(&s) {
+        Ok(j) => j,
+        Err(e) => panic!("{e}"),
+    };
+    let first = &json["services"][0];
+    assert_eq!(first["virtual"], "web");
+    assert_eq!(first["protocol"], "tcp");
+    assert_eq!(first["address"], "10.0.0.100");
+    assert_eq!(first["port"], 80);
+    assert!(first["fwmark"].is_null());
+    assert_eq!(first["scheduler"], "wlc");
+    assert_eq!(first["persistent"], 300);
+    for k in ["conns", "inpkts", "outpkts", "inbytes", "outbytes"] {
+        assert_eq!(first["stats"][k], 0, "{k}");
+    }
+    let r1 = &first["servers"][0];
+    assert_eq!(r1["server"], "r1");
+    assert_eq!(r1["address"], "10.0.1.11");
+    assert_eq!(r1["port"], 80);
+    assert_eq!(r1["state"], "up");
+    assert_eq!(r1["weight"], 4);
+    assert_eq!(r1["active_conns"], 0);
+    assert_eq!(r1["inactive_conns"], 0);
+    assert_eq!(json["services"][3]["fwmark"], 5);
+    assert!(parse_request("{\"cmd\":\"status\"}\n").is_ok());
+    assert!(parse_request("{\"cmd\":\"flush\"}").is_err());
+    assert!(parse_request("garbage").is_err());
+}

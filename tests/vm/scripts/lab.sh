@@ -70,7 +70,12 @@ start_router() { # r
     " > "$LAB/$r/pulse.log" 2>&1 &
     echo $! > "$LAB/$r/pulse.launcher"
 }
-holds_vip() { ns "$1" ip -4 addr show dev eth0 2>/dev/null | grep -q " $VIP/"; }
+# Active = the VIP is configured on a link that is up (a router after a
+# power cut still has the address on its dead link).
+holds_vip() {
+    [ -n "$(ns "$1" ip -o link show dev eth0 up 2>/dev/null)" ] &&
+        ns "$1" ip -4 addr show dev eth0 2>/dev/null | grep -q " $VIP/"
+}
 active_router() {
     a=""
     for r in r1 r2; do holds_vip "$r" && a="$a $r"; done
@@ -86,7 +91,15 @@ wait_active() { # timeout_s -> prints the active router(s)
     done
     return 1
 }
-ask() { ns c wget -q -T 1 -O - "http://$VIP/" 2>/dev/null; }
+# busybox's static wget crashes resolving addresses here; nc does not.
+http_get() { # ns host port path [auth]
+    {
+        printf 'GET %s HTTP/1.0\r\nHost: %s\r\n' "$4" "$2"
+        [ -n "${5:-}" ] && printf 'Authorization: Basic %s\r\n' "$5"
+        printf '\r\n'
+    } | ns "$1" nc -w 2 "$2" "$3" 2>/dev/null
+}
+ask() { http_get c "$VIP" 80 / | tail -n 1; }
 
 say "starting pulse on r1 (primary) and r2 (backup)"
 start_router r1
@@ -107,7 +120,20 @@ for k in 1 2 3 4 5 6; do
 done
 n=0
 for s in s1 s2 s3; do echo "$seen" | grep -q "server $s" && n=$((n + 1)); done
-if [ "$n" = 3 ]; then pass "all three real servers answered through r1"; else fail "only $n of 3 real servers answered"; fi
+if [ "$n" = 3 ]; then
+    pass "all three real servers answered through r1"
+else
+    fail "only $n of 3 real servers answered"
+    say "r1's pulse log (pulse, lvsd and nanny):"
+    tail -n 40 "$LAB/r1/pulse.log" | sed 's/^/    /'
+    say "r1 addresses, s1 routes and neighbours:"
+    ns r1 ip -4 addr | sed 's/^/    r1: /'
+    ns s1 ip route | sed 's/^/    s1: /'
+    ns s1 ip neigh | sed 's/^/    s1: /'
+    ns c ip neigh | sed 's/^/    c: /'
+    ns c ping -c 1 -W 2 "$VIP" 2>&1 | sed 's/^/    c ping: /'
+    http_get r1 10.0.1.11 80 / 2>&1 | sed 's/^/    r1 asks s1: /'
+fi
 say "r1's IPVS table (ipvsadm -Ln):"
 ns r1 ipvsadm -Ln | sed 's/^/    /'
 
@@ -163,12 +189,20 @@ for r in r1 r2; do
     eval "WEB_$r=$port"
     port=$((port + 1))
 done
-sleep 1
-if wget -q -T 2 -O - "http://piranha:lab@127.0.0.1:3637/api/v1/status" > "$LAB/status.json" 2>/dev/null \
-    && grep -q '"active"' "$LAB/status.json"; then
+# The status as the web tool sees it (HTTP Basic auth, piranha:lab).
+i=0
+while [ "$i" -lt 40 ]; do
+    # Keep our side open: hyper drops a connection whose client half-closes.
+    { printf 'GET /api/v1/status HTTP/1.0\r\nAuthorization: Basic cGlyYW5oYTpsYWI=\r\n\r\n'; sleep 2; } \
+        | nc -w 3 127.0.0.1 3637 > "$LAB/status.json" 2>/dev/null
+    [ -s "$LAB/status.json" ] && break
+    i=$((i + 1)); sleep 0.25
+done
+if grep -q '"active"' "$LAB/status.json"; then
     pass "r2's web tool reports r2 active"
 else
-    fail "r2's web tool status: $(head -c 300 "$LAB/status.json" 2>/dev/null)"
+    fail "r2's web tool status: $(head -c 600 "$LAB/status.json" 2>/dev/null)"
+    sed 's/^/    web: /' "$LAB/r2/web.log"
 fi
 
 if [ "$MODE" = interactive ]; then

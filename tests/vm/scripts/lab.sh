@@ -175,6 +175,13 @@ ns c ip neigh show "$VIP" | sed 's/^/    client neighbour entry for the VIP: /'
 
 # ------------------------------------------------------------------ web tool
 say "serving the web tool of each router (user piranha, password lab)"
+# The card qemu forwards this machine's ports to (interactive mode only).
+modprobe virtio_pci 2>/dev/null
+modprobe virtio_net 2>/dev/null
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ "$i" -lt 20 ] && [ "$MODE" = interactive ]; do
+    sleep 0.1; i=$((i + 1))
+done
 if [ -e /sys/class/net/eth0 ]; then
     ip link set eth0 up
     ip addr add 10.0.2.15/24 dev eth0 2>/dev/null
@@ -195,10 +202,11 @@ while [ "$i" -lt 40 ]; do
     # Keep our side open: hyper drops a connection whose client half-closes.
     { printf 'GET /api/v1/status HTTP/1.0\r\nAuthorization: Basic cGlyYW5oYTpsYWI=\r\n\r\n'; sleep 2; } \
         | nc -w 3 127.0.0.1 3637 > "$LAB/status.json" 2>/dev/null
-    [ -s "$LAB/status.json" ] && break
+    grep -q '"state": *"active"' "$LAB/status.json" && break
     i=$((i + 1)); sleep 0.25
 done
-if grep -q '"active"' "$LAB/status.json"; then
+if grep -q '"state": *"active"' "$LAB/status.json"; then
+    sed -n '/^{/,$p' "$LAB/status.json" | head -c 400 | sed 's/^/    /'; echo
     pass "r2's web tool reports r2 active"
 else
     fail "r2's web tool status: $(head -c 600 "$LAB/status.json" 2>/dev/null)"
@@ -210,7 +218,7 @@ if [ "$MODE" = interactive ]; then
         http://127.0.0.1:3636/   r1 (dead: its pulse was killed)
         http://127.0.0.1:3637/   r2 (active now)
     user piranha, password lab. Press Enter (or Ctrl-C) to stop the lab."
-    read -r _ </dev/console
+    nc -l -p 3699 </dev/null >/dev/null 2>&1
 fi
 
 say "cleaning up"

@@ -13,18 +13,32 @@ use ipvs::*;
 fn ops(services: usize, per: usize) -> Vec<Operation> {
     let mut v = Vec::with_capacity(services * (per + 1));
     for s in 0..services {
-        let key = ServiceKey::Tcp(IpAddr::V4(Ipv4Addr::new(10, 2, (s / 250) as u8, (s % 250) as u8 + 1)), 80);
+        let key = ServiceKey::Tcp(
+            IpAddr::V4(Ipv4Addr::new(10, 2, (s / 250) as u8, (s % 250) as u8 + 1)),
+            80,
+        );
         v.push(Operation::AddService(Service::new(key, "wlc")));
         for d in 0..per {
-            let addr = IpAddr::V4(Ipv4Addr::new(192, 168, (d / 250) as u8, (d % 250) as u8 + 1));
-            v.push(Operation::AddDest(key, Destination::new(addr, 80, Forward::Route)));
+            let addr = IpAddr::V4(Ipv4Addr::new(
+                192,
+                168,
+                (d / 250) as u8,
+                (d % 250) as u8 + 1,
+            ));
+            v.push(Operation::AddDest(
+                key,
+                Destination::new(addr, 80, Forward::Route),
+            ));
         }
     }
     v
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let services = args.first().copied().unwrap_or(100);
     let per = args.get(1).copied().unwrap_or(99);
     let mut ipvs = Ipvs::connect()?;

@@ -33,7 +33,12 @@ pub struct Ipvs {
     window: usize,
 }
 
-fn setsockopt_int(fd: libc::c_int, level: libc::c_int, opt: libc::c_int, val: libc::c_int) -> io::Result<()> {
+fn setsockopt_int(
+    fd: libc::c_int,
+    level: libc::c_int,
+    opt: libc::c_int,
+    val: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: passes a valid pointer to an int of the right size.
     let r = unsafe {
         libc::setsockopt(
@@ -51,12 +56,22 @@ fn setsockopt_int(fd: libc::c_int, level: libc::c_int, opt: libc::c_int, val: li
     }
 }
 
-fn getsockopt_int(fd: libc::c_int, level: libc::c_int, opt: libc::c_int) -> io::Result<libc::c_int> {
+fn getsockopt_int(
+    fd: libc::c_int,
+    level: libc::c_int,
+    opt: libc::c_int,
+) -> io::Result<libc::c_int> {
     let mut val: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: passes a valid pointer to an int and its length.
     let r = unsafe {
-        libc::getsockopt(fd, level, opt, &mut val as *mut libc::c_int as *mut libc::c_void, &mut len)
+        libc::getsockopt(
+            fd,
+            level,
+            opt,
+            &mut val as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
     };
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -74,7 +89,10 @@ impl Ipvs {
         // Big buffers so that a window of outstanding requests and their
         // acks fits; the forced variants need CAP_NET_ADMIN, which changing
         // IPVS needs anyway.
-        for (force, plain) in [(libc::SO_SNDBUFFORCE, libc::SO_SNDBUF), (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)] {
+        for (force, plain) in [
+            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+        ] {
             if setsockopt_int(fd, libc::SOL_SOCKET, force, SOCKET_BUFFER as libc::c_int).is_err() {
                 let _ = setsockopt_int(fd, libc::SOL_SOCKET, plain, SOCKET_BUFFER as libc::c_int);
             }
@@ -82,7 +100,8 @@ impl Ipvs {
         // Errors echo only the request's header, and carry the kernel's text.
         let _ = setsockopt_int(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
         let _ = setsockopt_int(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
-        let rcvbuf = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).unwrap_or(212_992) as usize;
+        let rcvbuf =
+            getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).unwrap_or(212_992) as usize;
         // An ack costs about 1 KiB of receive buffer (skb truesize): keep
         // the outstanding requests well under what fits.
         let window = (rcvbuf / 2048).clamp(16, 1024);
@@ -90,7 +109,13 @@ impl Ipvs {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(1);
-        let mut me = Ipvs { sock, family: 0, seq: seed, buf: vec![0; RECV_BUFFER], window };
+        let mut me = Ipvs {
+            sock,
+            family: 0,
+            seq: seed,
+            buf: vec![0; RECV_BUFFER],
+            window,
+        };
         me.family = me.resolve_family()?;
         Ok(me)
     }
@@ -122,7 +147,12 @@ impl Ipvs {
         loop {
             match self.sock.send(bytes, Msg::empty()) {
                 Ok(n) if n == bytes.len() => return Ok(()),
-                Ok(n) => return Err(Error::Protocol(format!("short send: {n} of {} bytes", bytes.len()))),
+                Ok(n) => {
+                    return Err(Error::Protocol(format!(
+                        "short send: {n} of {} bytes",
+                        bytes.len()
+                    )))
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -151,9 +181,15 @@ impl Ipvs {
                 }
                 match m.body {
                     Body::Data(p) => id = Some(codec::decode_family_id(&p)?),
-                    Body::Ack => return id.ok_or_else(|| Error::Protocol("no family id in reply".into())),
-                    Body::Error { errno, .. } if errno == libc::ENOENT => return Err(Error::NotAvailable),
-                    Body::Error { errno, .. } => return Err(io::Error::from_raw_os_error(errno).into()),
+                    Body::Ack => {
+                        return id.ok_or_else(|| Error::Protocol("no family id in reply".into()))
+                    }
+                    Body::Error { errno, .. } if errno == libc::ENOENT => {
+                        return Err(Error::NotAvailable)
+                    }
+                    Body::Error { errno, .. } => {
+                        return Err(io::Error::from_raw_os_error(errno).into())
+                    }
                     _ => {}
                 }
             }
@@ -182,7 +218,11 @@ impl Ipvs {
                             if let Some(msg) = message {
                                 reason = format!("{reason} ({msg})");
                             }
-                            return Err(Error::Kernel { what: format!("{q:?}"), errno, reason });
+                            return Err(Error::Kernel {
+                                what: format!("{q:?}"),
+                                errno,
+                                reason,
+                            });
                         }
                         Body::Other => {}
                     }
@@ -192,19 +232,26 @@ impl Ipvs {
                 return Ok(out);
             }
         }
-        Err(Error::Protocol("dump kept being interrupted by concurrent changes".into()))
+        Err(Error::Protocol(
+            "dump kept being interrupted by concurrent changes".into(),
+        ))
     }
 
     /// All virtual services, with their counters.
     pub fn services(&mut self) -> Result<Vec<Service>, Error> {
-        self.query(Query::Services)?.iter().map(|p| codec::decode_service(p)).collect()
+        self.query(Query::Services)?
+            .iter()
+            .map(|p| codec::decode_service(p))
+            .collect()
     }
 
     /// One service, or `None` when the kernel has no such service.
     pub fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, Error> {
         match self.query(Query::Service(key)) {
             Ok(v) => v.first().map(|p| codec::decode_service(p)).transpose(),
-            Err(Error::Kernel { errno, .. }) if errno == libc::ESRCH || errno == libc::ENOENT => Ok(None),
+            Err(Error::Kernel { errno, .. }) if errno == libc::ESRCH || errno == libc::ENOENT => {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
@@ -214,11 +261,13 @@ impl Ipvs {
         let fam = key.family();
         match self.query(Query::Dests(key)) {
             Ok(v) => v.iter().map(|p| codec::decode_dest(p, fam)).collect(),
-            Err(Error::Kernel { errno, .. }) if errno == libc::ESRCH || errno == libc::ENOENT => Err(Error::Kernel {
-                what: format!("list real servers of {key}"),
-                errno,
-                reason: "no such service".into(),
-            }),
+            Err(Error::Kernel { errno, .. }) if errno == libc::ESRCH || errno == libc::ENOENT => {
+                Err(Error::Kernel {
+                    what: format!("list real servers of {key}"),
+                    errno,
+                    reason: "no such service".into(),
+                })
+            }
             Err(e) => Err(e),
         }
     }
@@ -226,19 +275,26 @@ impl Ipvs {
     /// The connection timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
         let v = self.query(Query::Timeouts)?;
-        let p = v.first().ok_or_else(|| Error::Protocol("empty GET_CONFIG reply".into()))?;
+        let p = v
+            .first()
+            .ok_or_else(|| Error::Protocol("empty GET_CONFIG reply".into()))?;
         codec::decode_timeouts(p)
     }
 
     /// The running sync daemons.
     pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, Error> {
-        self.query(Query::Daemons)?.iter().map(|p| codec::decode_daemon(p)).collect()
+        self.query(Query::Daemons)?
+            .iter()
+            .map(|p| codec::decode_daemon(p))
+            .collect()
     }
 
     /// Version and connection table size.
     pub fn info(&mut self) -> Result<Info, Error> {
         let v = self.query(Query::Info)?;
-        let p = v.first().ok_or_else(|| Error::Protocol("empty GET_INFO reply".into()))?;
+        let p = v
+            .first()
+            .ok_or_else(|| Error::Protocol("empty GET_INFO reply".into()))?;
         codec::decode_info(p)
     }
 
@@ -275,8 +331,17 @@ impl Ipvs {
         self.execute(&Operation::EditDest(*key, d.clone()))
     }
     /// Deletes a destination.
-    pub fn del_destination(&mut self, key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> Result<(), Error> {
-        self.execute(&Operation::DelDest { service: *key, addr, port })
+    pub fn del_destination(
+        &mut self,
+        key: &ServiceKey,
+        addr: std::net::IpAddr,
+        port: u16,
+    ) -> Result<(), Error> {
+        self.execute(&Operation::DelDest {
+            service: *key,
+            addr,
+            port,
+        })
     }
     /// Deletes every service.
     pub fn flush(&mut self) -> Result<(), Error> {
@@ -340,7 +405,9 @@ impl Ipvs {
                     }
                 };
                 for m in msgs {
-                    let Some(i) = pending.get(&m.seq).copied() else { continue };
+                    let Some(i) = pending.get(&m.seq).copied() else {
+                        continue;
+                    };
                     match m.body {
                         Body::Ack => {
                             pending.remove(&m.seq);
@@ -354,7 +421,11 @@ impl Ipvs {
                             }
                             err.failures.push(OpFailure {
                                 index: i,
-                                error: Error::Kernel { what: op.to_string(), errno, reason },
+                                error: Error::Kernel {
+                                    what: op.to_string(),
+                                    errno,
+                                    reason,
+                                },
                             });
                         }
                         _ => {}

@@ -57,7 +57,12 @@ where
     P: Size + ToBytes,
 {
     NlattrBuilder::default()
-        .nla_type(AttrTypeBuilder::default().nla_type(t).build().map_err(ser)?)
+        .nla_type(
+            AttrTypeBuilder::default()
+                .nla_type(t)
+                .build()
+                .map_err(ser)?,
+        )
         .nla_payload(payload)
         .build()
         .map_err(ser)
@@ -92,7 +97,12 @@ fn addr_bytes(a: &IpAddr) -> Vec<u8> {
     }
 }
 
-fn name_attr<T: NlAttrType>(t: T, what: &str, s: &str, max: usize) -> Result<Nlattr<T, Buffer>, Error> {
+fn name_attr<T: NlAttrType>(
+    t: T,
+    what: &str,
+    s: &str,
+    max: usize,
+) -> Result<Nlattr<T, Buffer>, Error> {
     if s.is_empty() || s.len() >= max || s.contains('\0') {
         return Err(Error::Invalid(format!(
             "{what} '{s}' must be 1 to {} bytes without NUL",
@@ -132,9 +142,19 @@ fn netmask_raw(key: &ServiceKey, m: &Netmask) -> Result<u32, Error> {
 
 fn service_attrs(s: &Service) -> Result<Nlattr<CmdAttr, Buffer>, Error> {
     let mut v = service_key_attrs(&s.key)?;
-    v.push(name_attr(SvcAttr::SchedName, "scheduler", &s.scheduler, IP_VS_SCHEDNAME_MAXLEN)?);
+    v.push(name_attr(
+        SvcAttr::SchedName,
+        "scheduler",
+        &s.scheduler,
+        IP_VS_SCHEDNAME_MAXLEN,
+    )?);
     if let Some(pe) = &s.pe_name {
-        v.push(name_attr(SvcAttr::PeName, "persistence engine", pe, IP_VS_SCHEDNAME_MAXLEN)?);
+        v.push(name_attr(
+            SvcAttr::PeName,
+            "persistence engine",
+            pe,
+            IP_VS_SCHEDNAME_MAXLEN,
+        )?);
     }
     // struct ip_vs_flags { __u32 flags; __u32 mask; }: replace every flag.
     let mut flags = Vec::with_capacity(8);
@@ -166,19 +186,33 @@ fn dest_attrs(d: &Destination) -> Result<Nlattr<CmdAttr, Buffer>, Error> {
 fn daemon_attrs(d: &SyncDaemon) -> Result<Nlattr<CmdAttr, Buffer>, Error> {
     let mut v = vec![
         attr(DaemonAttr::State, d.state.raw())?,
-        name_attr(DaemonAttr::McastIfn, "interface", &d.mcast_ifn, IP_VS_IFNAME_MAXLEN)?,
+        name_attr(
+            DaemonAttr::McastIfn,
+            "interface",
+            &d.mcast_ifn,
+            IP_VS_IFNAME_MAXLEN,
+        )?,
         attr(DaemonAttr::SyncId, d.syncid)?,
     ];
     if let Some(len) = d.sync_maxlen {
         v.push(attr(DaemonAttr::SyncMaxlen, len)?);
     }
     match d.mcast_group {
-        Some(IpAddr::V4(g)) => v.push(attr(DaemonAttr::McastGroup, Buffer::from(g.octets().to_vec()))?),
-        Some(IpAddr::V6(g)) => v.push(attr(DaemonAttr::McastGroup6, Buffer::from(g.octets().to_vec()))?),
+        Some(IpAddr::V4(g)) => v.push(attr(
+            DaemonAttr::McastGroup,
+            Buffer::from(g.octets().to_vec()),
+        )?),
+        Some(IpAddr::V6(g)) => v.push(attr(
+            DaemonAttr::McastGroup6,
+            Buffer::from(g.octets().to_vec()),
+        )?),
         None => {}
     }
     if let Some(p) = d.mcast_port {
-        v.push(attr(DaemonAttr::McastPort, Buffer::from(p.to_be_bytes().to_vec()))?);
+        v.push(attr(
+            DaemonAttr::McastPort,
+            Buffer::from(p.to_be_bytes().to_vec()),
+        )?);
     }
     if let Some(ttl) = d.mcast_ttl {
         v.push(attr(DaemonAttr::McastTtl, ttl)?);
@@ -224,11 +258,17 @@ pub fn operation_parts(op: &Operation) -> Result<(IpvsCmd, Vec<Nlattr<CmdAttr, B
         ),
         Operation::AddDest(k, d) => (
             IpvsCmd::NewDest,
-            vec![nested(CmdAttr::Service, &service_key_attrs(k)?)?, dest_attrs(d)?],
+            vec![
+                nested(CmdAttr::Service, &service_key_attrs(k)?)?,
+                dest_attrs(d)?,
+            ],
         ),
         Operation::EditDest(k, d) => (
             IpvsCmd::SetDest,
-            vec![nested(CmdAttr::Service, &service_key_attrs(k)?)?, dest_attrs(d)?],
+            vec![
+                nested(CmdAttr::Service, &service_key_attrs(k)?)?,
+                dest_attrs(d)?,
+            ],
         ),
         Operation::DelDest {
             service,
@@ -259,7 +299,10 @@ pub fn operation_parts(op: &Operation) -> Result<(IpvsCmd, Vec<Nlattr<CmdAttr, B
         Operation::StartDaemon(d) => (IpvsCmd::NewDaemon, vec![daemon_attrs(d)?]),
         Operation::StopDaemon(s) => (
             IpvsCmd::DelDaemon,
-            vec![nested(CmdAttr::Daemon, &[attr(DaemonAttr::State, s.raw())?])?],
+            vec![nested(
+                CmdAttr::Daemon,
+                &[attr(DaemonAttr::State, s.raw())?],
+            )?],
         ),
         Operation::Zero(None) => (IpvsCmd::Zero, vec![]),
         Operation::Zero(Some(k)) => (
@@ -330,7 +373,10 @@ pub fn encode_get_family(seq: u32, name: &str) -> Result<Vec<u8>, Error> {
     let genl: Genlmsghdr<u8, u16> = GenlmsghdrBuilder::default()
         .cmd(CTRL_CMD_GETFAMILY)
         .version(2)
-        .attrs(std::iter::once(attr(CTRL_ATTR_FAMILY_NAME, name)?).collect::<GenlBuffer<u16, Buffer>>())
+        .attrs(
+            std::iter::once(attr(CTRL_ATTR_FAMILY_NAME, name)?)
+                .collect::<GenlBuffer<u16, Buffer>>(),
+        )
         .build()
         .map_err(ser)?;
     let msg = NlmsghdrBuilder::default()
@@ -409,9 +455,16 @@ pub fn parse_messages(buf: &[u8]) -> Result<Vec<Message>, Error> {
             NLMSG_ERROR => parse_error(payload, flags)?,
             NLMSG_DONE => {
                 // A dump can end with an error code in DONE.
-                let code = if payload.len() >= 4 { rd_u32(payload, 0) as i32 } else { 0 };
+                let code = if payload.len() >= 4 {
+                    rd_u32(payload, 0) as i32
+                } else {
+                    0
+                };
                 if code < 0 {
-                    Body::Error { errno: -code, message: None }
+                    Body::Error {
+                        errno: -code,
+                        message: None,
+                    }
                 } else {
                     Body::Done
                 }
@@ -419,7 +472,13 @@ pub fn parse_messages(buf: &[u8]) -> Result<Vec<Message>, Error> {
             NLMSG_NOOP | NLMSG_OVERRUN => Body::Other,
             _ => Body::Data(payload.to_vec()),
         };
-        out.push(Message { ty, flags, seq, pid, body });
+        out.push(Message {
+            ty,
+            flags,
+            seq,
+            pid,
+            body,
+        });
         off += align4(len);
     }
     Ok(out)
@@ -436,7 +495,11 @@ fn parse_error(p: &[u8], flags: u16) -> Result<Body, Error> {
     let mut message = None;
     if flags & NLM_F_ACK_TLVS != 0 && p.len() >= 4 + NLMSG_HDRLEN {
         let orig_len = rd_u32(p, 4) as usize;
-        let mut off = 4 + if flags & NLM_F_CAPPED != 0 { NLMSG_HDRLEN } else { align4(orig_len) };
+        let mut off = 4 + if flags & NLM_F_CAPPED != 0 {
+            NLMSG_HDRLEN
+        } else {
+            align4(orig_len)
+        };
         while off + 4 <= p.len() {
             let alen = rd_u16(p, off) as usize;
             let aty = rd_u16(p, off + 2) & 0x3fff;
@@ -451,7 +514,10 @@ fn parse_error(p: &[u8], flags: u16) -> Result<Body, Error> {
             off += align4(alen);
         }
     }
-    Ok(Body::Error { errno: -code, message })
+    Ok(Body::Error {
+        errno: -code,
+        message,
+    })
 }
 
 type RawGenl = Genlmsghdr<u8, u16>;
@@ -538,14 +604,26 @@ pub fn decode_service(payload: &[u8]) -> Result<Service, Error> {
     let a = top_attr(&g, CmdAttr::Service).ok_or_else(|| de("reply without a service"))?;
     let h = a.get_attr_handle::<SvcAttr>().map_err(de)?;
     let get = |t: SvcAttr| h.get_attribute(t);
-    let af = get(SvcAttr::Af).ok_or_else(|| de("service without family")).and_then(payload_u16)?;
+    let af = get(SvcAttr::Af)
+        .ok_or_else(|| de("service without family"))
+        .and_then(payload_u16)?;
     let family = Family::from_raw(af).ok_or_else(|| de(format!("service family {af}")))?;
-    let key = if let Some(m) = get(SvcAttr::Fwmark).map(payload_u32).transpose()?.filter(|m| *m != 0) {
+    let key = if let Some(m) = get(SvcAttr::Fwmark)
+        .map(payload_u32)
+        .transpose()?
+        .filter(|m| *m != 0)
+    {
         ServiceKey::Fwmark { mark: m, family }
     } else {
-        let proto = get(SvcAttr::Protocol).ok_or_else(|| de("service without protocol")).and_then(payload_u16)?;
-        let addr = get(SvcAttr::Addr).ok_or_else(|| de("service without address")).and_then(|x| payload_addr(x, family))?;
-        let port = get(SvcAttr::Port).ok_or_else(|| de("service without port")).and_then(payload_be16)?;
+        let proto = get(SvcAttr::Protocol)
+            .ok_or_else(|| de("service without protocol"))
+            .and_then(payload_u16)?;
+        let addr = get(SvcAttr::Addr)
+            .ok_or_else(|| de("service without address"))
+            .and_then(|x| payload_addr(x, family))?;
+        let port = get(SvcAttr::Port)
+            .ok_or_else(|| de("service without port"))
+            .and_then(payload_be16)?;
         match proto as i32 {
             libc::IPPROTO_TCP => ServiceKey::Tcp(addr, port),
             libc::IPPROTO_UDP => ServiceKey::Udp(addr, port),
@@ -554,12 +632,17 @@ pub fn decode_service(payload: &[u8]) -> Result<Service, Error> {
         }
     };
     let scheduler = get(SvcAttr::SchedName).map(payload_str).unwrap_or_default();
-    let pe_name = get(SvcAttr::PeName).map(payload_str).filter(|s| !s.is_empty());
+    let pe_name = get(SvcAttr::PeName)
+        .map(payload_str)
+        .filter(|s| !s.is_empty());
     let flags = match get(SvcAttr::Flags) {
         Some(f) => ServiceFlags(payload_u32(f)? & !IP_VS_SVC_F_HASHED),
         None => ServiceFlags::empty(),
     };
-    let timeout = get(SvcAttr::Timeout).map(payload_u32).transpose()?.unwrap_or(0);
+    let timeout = get(SvcAttr::Timeout)
+        .map(payload_u32)
+        .transpose()?
+        .unwrap_or(0);
     let netmask = match (family, get(SvcAttr::Netmask).map(payload_u32).transpose()?) {
         (Family::Inet, Some(m)) => Netmask::V4(Ipv4Addr::from(m.to_ne_bytes())),
         (Family::Inet6, Some(m)) => Netmask::V6(m.min(128) as u8),
@@ -569,7 +652,15 @@ pub fn decode_service(payload: &[u8]) -> Result<Service, Error> {
         Some(s) => decode_stats(s)?,
         None => Stats::default(),
     };
-    Ok(Service { key, scheduler, flags, timeout, netmask, pe_name, stats })
+    Ok(Service {
+        key,
+        scheduler,
+        flags,
+        timeout,
+        netmask,
+        pe_name,
+        stats,
+    })
 }
 
 /// Decodes the destination in a `GET_DEST` reply. `service_family` is used
@@ -583,11 +674,20 @@ pub fn decode_dest(payload: &[u8], service_family: Family) -> Result<Destination
         Some(af) => Family::from_raw(af).ok_or_else(|| de(format!("destination family {af}")))?,
         None => service_family,
     };
-    let addr = get(DestAttr::Addr).ok_or_else(|| de("destination without address")).and_then(|x| payload_addr(x, family))?;
-    let port = get(DestAttr::Port).ok_or_else(|| de("destination without port")).and_then(payload_be16)?;
-    let fwd = get(DestAttr::FwdMethod).map(payload_u32).transpose()?.unwrap_or(0);
+    let addr = get(DestAttr::Addr)
+        .ok_or_else(|| de("destination without address"))
+        .and_then(|x| payload_addr(x, family))?;
+    let port = get(DestAttr::Port)
+        .ok_or_else(|| de("destination without port"))
+        .and_then(payload_be16)?;
+    let fwd = get(DestAttr::FwdMethod)
+        .map(payload_u32)
+        .transpose()?
+        .unwrap_or(0);
     let forward = Forward::from_raw(fwd).ok_or_else(|| de(format!("forwarding method {fwd}")))?;
-    let u32_of = |t: DestAttr| -> Result<u32, Error> { Ok(get(t).map(payload_u32).transpose()?.unwrap_or(0)) };
+    let u32_of = |t: DestAttr| -> Result<u32, Error> {
+        Ok(get(t).map(payload_u32).transpose()?.unwrap_or(0))
+    };
     let stats = match get(DestAttr::Stats64).or_else(|| get(DestAttr::Stats)) {
         Some(s) => decode_stats(s)?,
         None => Stats::default(),
@@ -612,7 +712,9 @@ pub fn decode_daemon(payload: &[u8]) -> Result<SyncDaemon, Error> {
     let a = top_attr(&g, CmdAttr::Daemon).ok_or_else(|| de("reply without a daemon"))?;
     let h = a.get_attr_handle::<DaemonAttr>().map_err(de)?;
     let get = |t: DaemonAttr| h.get_attribute(t);
-    let st = get(DaemonAttr::State).ok_or_else(|| de("daemon without state")).and_then(payload_u32)?;
+    let st = get(DaemonAttr::State)
+        .ok_or_else(|| de("daemon without state"))
+        .and_then(payload_u32)?;
     let state = SyncState::from_raw(st).ok_or_else(|| de(format!("daemon state {st}")))?;
     let mcast_group = match (get(DaemonAttr::McastGroup), get(DaemonAttr::McastGroup6)) {
         (Some(g4), _) => Some(payload_addr(g4, Family::Inet)?),
@@ -621,8 +723,13 @@ pub fn decode_daemon(payload: &[u8]) -> Result<SyncDaemon, Error> {
     };
     Ok(SyncDaemon {
         state,
-        mcast_ifn: get(DaemonAttr::McastIfn).map(payload_str).unwrap_or_default(),
-        syncid: get(DaemonAttr::SyncId).map(payload_u32).transpose()?.unwrap_or(0),
+        mcast_ifn: get(DaemonAttr::McastIfn)
+            .map(payload_str)
+            .unwrap_or_default(),
+        syncid: get(DaemonAttr::SyncId)
+            .map(payload_u32)
+            .transpose()?
+            .unwrap_or(0),
         sync_maxlen: get(DaemonAttr::SyncMaxlen).map(payload_u16).transpose()?,
         mcast_group,
         mcast_port: get(DaemonAttr::McastPort).map(payload_be16).transpose()?,
@@ -633,7 +740,9 @@ pub fn decode_daemon(payload: &[u8]) -> Result<SyncDaemon, Error> {
 /// Decodes a `GET_CONFIG` reply.
 pub fn decode_timeouts(payload: &[u8]) -> Result<Timeouts, Error> {
     let g = parse_genl(payload)?;
-    let v = |t: CmdAttr| -> Result<u32, Error> { Ok(top_attr(&g, t).map(payload_u32).transpose()?.unwrap_or(0)) };
+    let v = |t: CmdAttr| -> Result<u32, Error> {
+        Ok(top_attr(&g, t).map(payload_u32).transpose()?.unwrap_or(0))
+    };
     Ok(Timeouts {
         tcp: v(CmdAttr::TimeoutTcp)?,
         tcpfin: v(CmdAttr::TimeoutTcpFin)?,
@@ -646,8 +755,16 @@ pub fn decode_info(payload: &[u8]) -> Result<Info, Error> {
     let g = parse_genl(payload)?;
     let h = g.attrs().get_typed_attr_handle::<InfoAttr>().map_err(de)?;
     Ok(Info {
-        version: h.get_attribute(InfoAttr::Version).map(payload_u32).transpose()?.unwrap_or(0),
-        conn_tab_size: h.get_attribute(InfoAttr::ConnTabSize).map(payload_u32).transpose()?.unwrap_or(0),
+        version: h
+            .get_attribute(InfoAttr::Version)
+            .map(payload_u32)
+            .transpose()?
+            .unwrap_or(0),
+        conn_tab_size: h
+            .get_attribute(InfoAttr::ConnTabSize)
+            .map(payload_u32)
+            .transpose()?
+            .unwrap_or(0),
     })
 }
 
@@ -705,11 +822,16 @@ mod tests {
     use super::*;
 
     fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn unhex(s: &str) -> Vec<u8> {
-        s.split_whitespace().map(|x| u8::from_str_radix(x, 16).unwrap()).collect()
+        s.split_whitespace()
+            .map(|x| u8::from_str_radix(x, 16).unwrap())
+            .collect()
     }
 
     #[test]
@@ -768,7 +890,10 @@ mod tests {
         );
         assert_eq!(hex(&b), hex(&want));
 
-        let k = ServiceKey::Fwmark { mark: 7, family: Family::Inet };
+        let k = ServiceKey::Fwmark {
+            mark: 7,
+            family: Family::Inet,
+        };
         let b = encode_operation(0x22, 3, &Operation::DelService(k)).unwrap();
         let want = unhex(
             "28 00 00 00  22 00  05 00  03 00 00 00  00 00 00 00
@@ -807,7 +932,16 @@ mod tests {
 
     #[test]
     fn golden_timeouts_daemon_flush() {
-        let b = encode_operation(0x22, 4, &Operation::SetTimeouts(Timeouts { tcp: 900, tcpfin: 0, udp: 300 })).unwrap();
+        let b = encode_operation(
+            0x22,
+            4,
+            &Operation::SetTimeouts(Timeouts {
+                tcp: 900,
+                tcpfin: 0,
+                udp: 300,
+            }),
+        )
+        .unwrap();
         let want = unhex(
             "24 00 00 00  22 00  05 00  04 00 00 00  00 00 00 00
              0c 01 00 00
@@ -816,7 +950,12 @@ mod tests {
         );
         assert_eq!(hex(&b), hex(&want));
 
-        let b = encode_operation(0x22, 5, &Operation::StartDaemon(SyncDaemon::new(SyncState::Master, "eth0", 3))).unwrap();
+        let b = encode_operation(
+            0x22,
+            5,
+            &Operation::StartDaemon(SyncDaemon::new(SyncState::Master, "eth0", 3)),
+        )
+        .unwrap();
         let want = unhex(
             "34 00 00 00  22 00  05 00  05 00 00 00  00 00 00 00
              09 01 00 00
@@ -828,23 +967,46 @@ mod tests {
         assert_eq!(hex(&b), hex(&want));
 
         let b = encode_operation(0x22, 6, &Operation::Flush).unwrap();
-        assert_eq!(hex(&b), hex(&unhex("14 00 00 00 22 00 05 00 06 00 00 00 00 00 00 00 11 01 00 00")));
+        assert_eq!(
+            hex(&b),
+            hex(&unhex(
+                "14 00 00 00 22 00 05 00 06 00 00 00 00 00 00 00 11 01 00 00"
+            ))
+        );
     }
 
     #[test]
     fn golden_dump_query() {
         let b = encode_query(0x22, 8, Query::Services).unwrap();
-        assert_eq!(hex(&b), hex(&unhex("14 00 00 00 22 00 01 03 08 00 00 00 00 00 00 00 04 01 00 00")));
+        assert_eq!(
+            hex(&b),
+            hex(&unhex(
+                "14 00 00 00 22 00 01 03 08 00 00 00 00 00 00 00 04 01 00 00"
+            ))
+        );
     }
 
     #[test]
     fn refuses_bad_names() {
-        let s = Service::new(ServiceKey::Tcp("10.0.0.1".parse().unwrap(), 80), "a-very-long-scheduler");
-        assert!(matches!(encode_operation(1, 1, &Operation::AddService(s)), Err(Error::Invalid(_))));
+        let s = Service::new(
+            ServiceKey::Tcp("10.0.0.1".parse().unwrap(), 80),
+            "a-very-long-scheduler",
+        );
+        assert!(matches!(
+            encode_operation(1, 1, &Operation::AddService(s)),
+            Err(Error::Invalid(_))
+        ));
         let d = SyncDaemon::new(SyncState::Backup, "interface-name-too-long", 1);
-        assert!(matches!(encode_operation(1, 1, &Operation::StartDaemon(d)), Err(Error::Invalid(_))));
-        let s = Service::new(ServiceKey::Tcp("10.0.0.1".parse().unwrap(), 80), "rr").netmask(Netmask::V6(64));
-        assert!(matches!(encode_operation(1, 1, &Operation::AddService(s)), Err(Error::Invalid(_))));
+        assert!(matches!(
+            encode_operation(1, 1, &Operation::StartDaemon(d)),
+            Err(Error::Invalid(_))
+        ));
+        let s = Service::new(ServiceKey::Tcp("10.0.0.1".parse().unwrap(), 80), "rr")
+            .netmask(Netmask::V6(64));
+        assert!(matches!(
+            encode_operation(1, 1, &Operation::AddService(s)),
+            Err(Error::Invalid(_))
+        ));
     }
 
     /// A service reply as the kernel sends it (hand-built): 16-byte
@@ -939,8 +1101,17 @@ mod tests {
         assert_eq!(d.mcast_port, Some(8848));
         assert_eq!(d.mcast_ttl, Some(1));
 
-        let p = unhex("0d 01 00 00 08 00 04 00 84 03 00 00 08 00 05 00 78 00 00 00 08 00 06 00 2c 01 00 00");
-        assert_eq!(decode_timeouts(&p).unwrap(), Timeouts { tcp: 900, tcpfin: 120, udp: 300 });
+        let p = unhex(
+            "0d 01 00 00 08 00 04 00 84 03 00 00 08 00 05 00 78 00 00 00 08 00 06 00 2c 01 00 00",
+        );
+        assert_eq!(
+            decode_timeouts(&p).unwrap(),
+            Timeouts {
+                tcp: 900,
+                tcpfin: 120,
+                udp: 300
+            }
+        );
 
         let p = unhex("0f 01 00 00 08 00 01 00 01 02 01 00 08 00 02 00 00 10 00 00");
         let i = decode_info(&p).unwrap();
@@ -955,21 +1126,35 @@ mod tests {
     fn parses_acks_errors_and_done() {
         let mut buf = Vec::new();
         // ack for seq 1 (full echo of a 20-byte request)
-        buf.extend(unhex("24 00 00 00 02 00 00 01 01 00 00 00 aa 00 00 00 00 00 00 00
-                          14 00 00 00 22 00 05 00 01 00 00 00 00 00 00 00"));
+        buf.extend(unhex(
+            "24 00 00 00 02 00 00 01 01 00 00 00 aa 00 00 00 00 00 00 00
+                          14 00 00 00 22 00 05 00 01 00 00 00 00 00 00 00",
+        ));
         // error -ENOENT for seq 2, capped, with an ext-ack message
-        buf.extend(unhex("2c 00 00 00 02 00 00 03 02 00 00 00 aa 00 00 00 fe ff ff ff
+        buf.extend(unhex(
+            "2c 00 00 00 02 00 00 03 02 00 00 00 aa 00 00 00 fe ff ff ff
                           60 00 00 00 22 00 05 00 02 00 00 00 00 00 00 00
-                          08 00 01 00 6e 6f 70 00"));
+                          08 00 01 00 6e 6f 70 00",
+        ));
         // DONE of a dump with error code 0
-        buf.extend(unhex("14 00 00 00 03 00 02 00 03 00 00 00 aa 00 00 00 00 00 00 00"));
+        buf.extend(unhex(
+            "14 00 00 00 03 00 02 00 03 00 00 00 aa 00 00 00 00 00 00 00",
+        ));
         // a data message
-        buf.extend(unhex("18 00 00 00 22 00 02 00 03 00 00 00 aa 00 00 00 04 01 00 00 04 00 01 00"));
+        buf.extend(unhex(
+            "18 00 00 00 22 00 02 00 03 00 00 00 aa 00 00 00 04 01 00 00 04 00 01 00",
+        ));
         let m = parse_messages(&buf).unwrap();
         assert_eq!(m.len(), 4);
         assert_eq!((m[0].seq, &m[0].body), (1, &Body::Ack));
         assert_eq!(m[1].seq, 2);
-        assert_eq!(m[1].body, Body::Error { errno: libc::ENOENT, message: Some("nop".into()) });
+        assert_eq!(
+            m[1].body,
+            Body::Error {
+                errno: libc::ENOENT,
+                message: Some("nop".into())
+            }
+        );
         assert_eq!(m[2].body, Body::Done);
         assert_eq!(m[3].body, Body::Data(unhex("04 01 00 00 04 00 01 00")));
         assert!(parse_messages(&buf[..30]).is_err());
@@ -982,8 +1167,20 @@ mod tests {
             explain(&Operation::AddService(s.clone()), libc::ENOENT),
             "scheduler 'xyz' is not available (module ip_vs_xyz not loaded?)"
         );
-        assert_eq!(explain(&Operation::AddService(s), libc::EEXIST), "service already exists");
-        assert_eq!(explain(&Operation::DelService(ServiceKey::Fwmark { mark: 1, family: Family::Inet }), libc::ESRCH), "no such service");
+        assert_eq!(
+            explain(&Operation::AddService(s), libc::EEXIST),
+            "service already exists"
+        );
+        assert_eq!(
+            explain(
+                &Operation::DelService(ServiceKey::Fwmark {
+                    mark: 1,
+                    family: Family::Inet
+                }),
+                libc::ESRCH
+            ),
+            "no such service"
+        );
     }
 
     /// Every request the encoder makes is a well-formed netlink message
@@ -995,7 +1192,10 @@ mod tests {
             ServiceKey::Tcp("10.1.2.3".parse().unwrap(), 443),
             ServiceKey::Udp("2001:db8::5".parse().unwrap(), 53),
             ServiceKey::Sctp("192.0.2.1".parse().unwrap(), 9),
-            ServiceKey::Fwmark { mark: 99, family: Family::Inet6 },
+            ServiceKey::Fwmark {
+                mark: 99,
+                family: Family::Inet6,
+            },
         ];
         for k in keys {
             let mut s = Service::new(k, "sh").persistent(60);
@@ -1010,8 +1210,16 @@ mod tests {
 
     #[test]
     fn dest_round_trip() {
-        for fwd in [Forward::Masq, Forward::Route, Forward::Tunnel, Forward::Local, Forward::Bypass] {
-            let d = Destination::new("fd00::9".parse().unwrap(), 8443, fwd).weight(7).thresholds(50, 5);
+        for fwd in [
+            Forward::Masq,
+            Forward::Route,
+            Forward::Tunnel,
+            Forward::Local,
+            Forward::Bypass,
+        ] {
+            let d = Destination::new("fd00::9".parse().unwrap(), 8443, fwd)
+                .weight(7)
+                .thresholds(50, 5);
             let k = ServiceKey::Tcp("fd00::1".parse().unwrap(), 443);
             let b = encode_operation(0x30, 1, &Operation::AddDest(k, d.clone())).unwrap();
             let m = parse_messages(&b).unwrap();
@@ -1044,7 +1252,15 @@ mod tests {
         }
 
         fn service() -> impl Strategy<Value = Service> {
-            (key(), "[a-z]{1,15}", 0u32..0x40, any::<u32>(), any::<[u8; 4]>(), 1u8..=128, proptest::option::of("[a-z]{1,15}"))
+            (
+                key(),
+                "[a-z]{1,15}",
+                0u32..0x40,
+                any::<u32>(),
+                any::<[u8; 4]>(),
+                1u8..=128,
+                proptest::option::of("[a-z]{1,15}"),
+            )
                 .prop_map(|(k, sched, flags, timeout, m4, m6, pe)| Service {
                     key: k,
                     scheduler: sched,

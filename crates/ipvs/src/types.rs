@@ -61,9 +61,7 @@ impl ServiceKey {
     /// The address family of the service.
     pub fn family(&self) -> Family {
         match self {
-            ServiceKey::Tcp(a, _) | ServiceKey::Udp(a, _) | ServiceKey::Sctp(a, _) => {
-                Family::of(a)
-            }
+            ServiceKey::Tcp(a, _) | ServiceKey::Udp(a, _) | ServiceKey::Sctp(a, _) => Family::of(a),
             ServiceKey::Fwmark { family, .. } => *family,
         }
     }

@@ -62,8 +62,14 @@ fn render(ipvs: &mut Ipvs) -> Result<BTreeSet<String>, String> {
             ServiceKey::Tcp(a, p) => format!("TCP {}", hostport(&a, p)),
             ServiceKey::Udp(a, p) => format!("UDP {}", hostport(&a, p)),
             ServiceKey::Sctp(a, p) => format!("SCTP {}", hostport(&a, p)),
-            ServiceKey::Fwmark { mark, family: Family::Inet } => format!("FWM {mark}"),
-            ServiceKey::Fwmark { mark, family: Family::Inet6 } => format!("FWM {mark} IPv6"),
+            ServiceKey::Fwmark {
+                mark,
+                family: Family::Inet,
+            } => format!("FWM {mark}"),
+            ServiceKey::Fwmark {
+                mark,
+                family: Family::Inet6,
+            } => format!("FWM {mark} IPv6"),
         };
         l.push(' ');
         l.push_str(&s.scheduler);
@@ -133,20 +139,35 @@ fn flush(ipvs: &mut Ipvs) -> R {
 fn t_info(ipvs: &mut Ipvs) -> R {
     let i = ipvs.info().map_err(|e| e.to_string())?;
     let head = ipvsadm(&["-Ln"])?;
-    let want = format!("IP Virtual Server version {} (size={})", i.version_string(), i.conn_tab_size);
-    check(head.lines().next() == Some(want.as_str()), || format!("{want:?} vs {:?}", head.lines().next()))
+    let want = format!(
+        "IP Virtual Server version {} (size={})",
+        i.version_string(),
+        i.conn_tab_size
+    );
+    check(head.lines().next() == Some(want.as_str()), || {
+        format!("{want:?} vs {:?}", head.lines().next())
+    })
 }
 
 fn t_services(ipvs: &mut Ipvs) -> R {
     flush(ipvs)?;
-    check(ipvs.services().map_err(|e| e.to_string())?.is_empty(), || "not empty after flush".into())?;
+    check(
+        ipvs.services().map_err(|e| e.to_string())?.is_empty(),
+        || "not empty after flush".into(),
+    )?;
     let mut keys = vec![
         ServiceKey::Tcp(ip("10.0.0.1"), 80),
         ServiceKey::Udp(ip("10.0.0.1"), 53),
         ServiceKey::Tcp(ip("2001:db8::1"), 443),
         ServiceKey::Udp(ip("2001:db8::1"), 53),
-        ServiceKey::Fwmark { mark: 7, family: Family::Inet },
-        ServiceKey::Fwmark { mark: 8, family: Family::Inet6 },
+        ServiceKey::Fwmark {
+            mark: 7,
+            family: Family::Inet,
+        },
+        ServiceKey::Fwmark {
+            mark: 8,
+            family: Family::Inet6,
+        },
     ];
     if std::path::Path::new("/proc/net/sctp").exists() || has_module("sctp") {
         keys.push(ServiceKey::Sctp(ip("10.0.0.1"), 9));
@@ -155,18 +176,32 @@ fn t_services(ipvs: &mut Ipvs) -> R {
         println!("note: no sctp module, SCTP services skipped");
     }
     for k in &keys {
-        ipvs.add_service(&Service::new(*k, "rr")).map_err(|e| e.to_string())?;
+        ipvs.add_service(&Service::new(*k, "rr"))
+            .map_err(|e| e.to_string())?;
     }
     for k in &keys {
-        let s = ipvs.service(k).map_err(|e| e.to_string())?.ok_or(format!("{k} missing"))?;
-        check(s.key == *k && s.scheduler == "rr" && s.flags == ServiceFlags::empty(), || format!("{s:?}"))?;
-        check(s.netmask == Netmask::host(k.family()), || format!("netmask {:?}", s.netmask))?;
+        let s = ipvs
+            .service(k)
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("{k} missing"))?;
+        check(
+            s.key == *k && s.scheduler == "rr" && s.flags == ServiceFlags::empty(),
+            || format!("{s:?}"),
+        )?;
+        check(s.netmask == Netmask::host(k.family()), || {
+            format!("netmask {:?}", s.netmask)
+        })?;
     }
     let n = ipvs.services().map_err(|e| e.to_string())?.len();
-    check(n == keys.len(), || format!("{n} services listed, {} added", keys.len()))?;
-    check(ipvs.service(&ServiceKey::Tcp(ip("10.9.9.9"), 1)).map_err(|e| e.to_string())?.is_none(), || {
-        "absent service found".into()
+    check(n == keys.len(), || {
+        format!("{n} services listed, {} added", keys.len())
     })?;
+    check(
+        ipvs.service(&ServiceKey::Tcp(ip("10.9.9.9"), 1))
+            .map_err(|e| e.to_string())?
+            .is_none(),
+        || "absent service found".into(),
+    )?;
     cross_check(ipvs)
 }
 
@@ -177,113 +212,205 @@ fn has_module(name: &str) -> bool {
 }
 
 fn module_file_exists(name: &str) -> bool {
-    let out = Command::new("find").args(["/lib/modules", "-name", &format!("{name}.ko*")]).output();
+    let out = Command::new("find")
+        .args(["/lib/modules", "-name", &format!("{name}.ko*")])
+        .output();
     matches!(out, Ok(o) if !o.stdout.is_empty())
 }
 
 fn t_schedulers(ipvs: &mut Ipvs) -> R {
     flush(ipvs)?;
-    let all = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
+    let all = [
+        "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh",
+        "twos",
+    ];
     let mut tested = vec![];
     for (i, s) in all.iter().enumerate() {
         let key = ServiceKey::Tcp(ip("10.0.1.1"), 1000 + i as u16);
         match ipvs.add_service(&Service::new(key, *s)) {
             Ok(()) => tested.push(*s),
-            Err(e) if e.errno() == Some(libc::ENOENT) && !module_file_exists(&format!("ip_vs_{s}")) => {
+            Err(e)
+                if e.errno() == Some(libc::ENOENT)
+                    && !module_file_exists(&format!("ip_vs_{s}")) =>
+            {
                 println!("note: scheduler {s} not in this kernel: {e}");
                 continue;
             }
             Err(e) => return Err(e.to_string()),
         }
-        let got = ipvs.service(&key).map_err(|e| e.to_string())?.ok_or("missing")?;
-        check(got.scheduler == *s, || format!("scheduler {} read back as {}", s, got.scheduler))?;
+        let got = ipvs
+            .service(&key)
+            .map_err(|e| e.to_string())?
+            .ok_or("missing")?;
+        check(got.scheduler == *s, || {
+            format!("scheduler {} read back as {}", s, got.scheduler)
+        })?;
     }
     println!("note: schedulers tested: {}", tested.join(" "));
-    check(tested.len() >= 12, || format!("only {} schedulers", tested.len()))?;
+    check(tested.len() >= 12, || {
+        format!("only {} schedulers", tested.len())
+    })?;
     cross_check(ipvs)
 }
 
 fn t_persistence_and_edit(ipvs: &mut Ipvs) -> R {
     flush(ipvs)?;
     let k4 = ServiceKey::Tcp(ip("10.0.0.5"), 443);
-    let s4 = Service::new(k4, "rr").persistent(300).netmask(Netmask::V4("255.255.255.0".parse().unwrap()));
+    let s4 = Service::new(k4, "rr")
+        .persistent(300)
+        .netmask(Netmask::V4("255.255.255.0".parse().unwrap()));
     ipvs.add_service(&s4).map_err(|e| e.to_string())?;
     let k6 = ServiceKey::Tcp(ip("2001:db8::5"), 443);
-    let s6 = Service::new(k6, "wlc").persistent(120).netmask(Netmask::V6(64));
+    let s6 = Service::new(k6, "wlc")
+        .persistent(120)
+        .netmask(Netmask::V6(64));
     ipvs.add_service(&s6).map_err(|e| e.to_string())?;
-    let kf = ServiceKey::Fwmark { mark: 42, family: Family::Inet };
-    ipvs.add_service(&Service::new(kf, "sh").persistent(60)).map_err(|e| e.to_string())?;
+    let kf = ServiceKey::Fwmark {
+        mark: 42,
+        family: Family::Inet,
+    };
+    ipvs.add_service(&Service::new(kf, "sh").persistent(60))
+        .map_err(|e| e.to_string())?;
     for s in [&s4, &s6] {
-        let got = ipvs.service(&s.key).map_err(|e| e.to_string())?.ok_or("missing")?;
-        check(got.scheduler == s.scheduler && got.flags == s.flags && got.timeout == s.timeout && got.netmask == s.netmask, || {
-            format!("{got:?} != {s:?}")
-        })?;
+        let got = ipvs
+            .service(&s.key)
+            .map_err(|e| e.to_string())?
+            .ok_or("missing")?;
+        check(
+            got.scheduler == s.scheduler
+                && got.flags == s.flags
+                && got.timeout == s.timeout
+                && got.netmask == s.netmask,
+            || format!("{got:?} != {s:?}"),
+        )?;
     }
     cross_check(ipvs)?;
     // Edit: scheduler and persistence of a running service.
-    let e4 = Service::new(k4, "wlc").persistent(600).netmask(Netmask::V4("255.255.0.0".parse().unwrap()));
+    let e4 = Service::new(k4, "wlc")
+        .persistent(600)
+        .netmask(Netmask::V4("255.255.0.0".parse().unwrap()));
     ipvs.edit_service(&e4).map_err(|e| e.to_string())?;
-    let got = ipvs.service(&k4).map_err(|e| e.to_string())?.ok_or("missing")?;
-    check(got.scheduler == "wlc" && got.timeout == 600 && got.netmask == e4.netmask, || format!("after edit: {got:?}"))?;
+    let got = ipvs
+        .service(&k4)
+        .map_err(|e| e.to_string())?
+        .ok_or("missing")?;
+    check(
+        got.scheduler == "wlc" && got.timeout == 600 && got.netmask == e4.netmask,
+        || format!("after edit: {got:?}"),
+    )?;
     // Edit away persistence.
-    ipvs.edit_service(&Service::new(k6, "lc")).map_err(|e| e.to_string())?;
-    let got = ipvs.service(&k6).map_err(|e| e.to_string())?.ok_or("missing")?;
-    check(got.scheduler == "lc" && !got.is_persistent(), || format!("after edit: {got:?}"))?;
+    ipvs.edit_service(&Service::new(k6, "lc"))
+        .map_err(|e| e.to_string())?;
+    let got = ipvs
+        .service(&k6)
+        .map_err(|e| e.to_string())?
+        .ok_or("missing")?;
+    check(got.scheduler == "lc" && !got.is_persistent(), || {
+        format!("after edit: {got:?}")
+    })?;
     let out = norm(&ipvsadm(&["-Ln"])?);
-    check(out.contains("TCP 10.0.0.5:443 wlc persistent 600 mask 255.255.0.0"), || out.clone())?;
+    check(
+        out.contains("TCP 10.0.0.5:443 wlc persistent 600 mask 255.255.0.0"),
+        || out.clone(),
+    )?;
     cross_check(ipvs)
 }
 
 fn t_destinations(ipvs: &mut Ipvs) -> R {
     flush(ipvs)?;
     let k = ServiceKey::Tcp(ip("10.0.0.1"), 80);
-    ipvs.add_service(&Service::new(k, "wrr")).map_err(|e| e.to_string())?;
+    ipvs.add_service(&Service::new(k, "wrr"))
+        .map_err(|e| e.to_string())?;
     let dests = [
         Destination::new(ip("192.168.1.2"), 80, Forward::Masq).weight(3),
-        Destination::new(ip("192.168.1.3"), 8080, Forward::Masq).weight(1).thresholds(100, 10),
+        Destination::new(ip("192.168.1.3"), 8080, Forward::Masq)
+            .weight(1)
+            .thresholds(100, 10),
         Destination::new(ip("192.168.1.4"), 80, Forward::Route).weight(0),
-        Destination::new(ip("192.168.1.5"), 80, Forward::Tunnel).weight(7).thresholds(5, 0),
+        Destination::new(ip("192.168.1.5"), 80, Forward::Tunnel)
+            .weight(7)
+            .thresholds(5, 0),
     ];
     for d in &dests {
         ipvs.add_destination(&k, d).map_err(|e| e.to_string())?;
     }
     let got = ipvs.destinations(&k).map_err(|e| e.to_string())?;
-    check(got.len() == dests.len(), || format!("{} destinations", got.len()))?;
+    check(got.len() == dests.len(), || {
+        format!("{} destinations", got.len())
+    })?;
     for d in &dests {
-        let g = got.iter().find(|g| g.addr == d.addr).ok_or(format!("{} missing", d.addr))?;
+        let g = got
+            .iter()
+            .find(|g| g.addr == d.addr)
+            .ok_or(format!("{} missing", d.addr))?;
         check(
-            g.port == d.port && g.forward == d.forward && g.weight == d.weight
-                && g.upper_threshold == d.upper_threshold && g.lower_threshold == d.lower_threshold,
+            g.port == d.port
+                && g.forward == d.forward
+                && g.weight == d.weight
+                && g.upper_threshold == d.upper_threshold
+                && g.lower_threshold == d.lower_threshold,
             || format!("{g:?} != {d:?}"),
         )?;
     }
     let thr = norm(&ipvsadm(&["-Ln", "--thresholds"])?);
-    check(thr.contains("-> 192.168.1.3:8080 100 10"), || format!("thresholds: {thr}"))?;
+    check(thr.contains("-> 192.168.1.3:8080 100 10"), || {
+        format!("thresholds: {thr}")
+    })?;
     cross_check(ipvs)?;
     // IPv6 service with IPv6 masq and route destinations.
     let k6 = ServiceKey::Udp(ip("2001:db8::1"), 53);
-    ipvs.add_service(&Service::new(k6, "lc")).map_err(|e| e.to_string())?;
-    ipvs.add_destination(&k6, &Destination::new(ip("fd00::2"), 53, Forward::Masq).weight(2)).map_err(|e| e.to_string())?;
-    ipvs.add_destination(&k6, &Destination::new(ip("fd00::3"), 53, Forward::Route)).map_err(|e| e.to_string())?;
+    ipvs.add_service(&Service::new(k6, "lc"))
+        .map_err(|e| e.to_string())?;
+    ipvs.add_destination(
+        &k6,
+        &Destination::new(ip("fd00::2"), 53, Forward::Masq).weight(2),
+    )
+    .map_err(|e| e.to_string())?;
+    ipvs.add_destination(&k6, &Destination::new(ip("fd00::3"), 53, Forward::Route))
+        .map_err(|e| e.to_string())?;
     // fwmark service with a tunnel destination.
-    let kf = ServiceKey::Fwmark { mark: 9, family: Family::Inet };
-    ipvs.add_service(&Service::new(kf, "rr")).map_err(|e| e.to_string())?;
-    ipvs.add_destination(&kf, &Destination::new(ip("192.168.2.9"), 0, Forward::Tunnel)).map_err(|e| e.to_string())?;
+    let kf = ServiceKey::Fwmark {
+        mark: 9,
+        family: Family::Inet,
+    };
+    ipvs.add_service(&Service::new(kf, "rr"))
+        .map_err(|e| e.to_string())?;
+    ipvs.add_destination(
+        &kf,
+        &Destination::new(ip("192.168.2.9"), 0, Forward::Tunnel),
+    )
+    .map_err(|e| e.to_string())?;
     cross_check(ipvs)?;
     // Edit weight, method, thresholds.
-    let e = Destination::new(ip("192.168.1.2"), 80, Forward::Route).weight(9).thresholds(7, 2);
+    let e = Destination::new(ip("192.168.1.2"), 80, Forward::Route)
+        .weight(9)
+        .thresholds(7, 2);
     ipvs.edit_destination(&k, &e).map_err(|e| e.to_string())?;
     let g = ipvs.destinations(&k).map_err(|e| e.to_string())?;
-    let g = g.iter().find(|g| g.addr == e.addr).ok_or("edited missing")?;
-    check(g.weight == 9 && g.forward == Forward::Route && g.upper_threshold == 7 && g.lower_threshold == 2, || {
-        format!("after edit {g:?}")
-    })?;
+    let g = g
+        .iter()
+        .find(|g| g.addr == e.addr)
+        .ok_or("edited missing")?;
+    check(
+        g.weight == 9
+            && g.forward == Forward::Route
+            && g.upper_threshold == 7
+            && g.lower_threshold == 2,
+        || format!("after edit {g:?}"),
+    )?;
     cross_check(ipvs)?;
     // Delete one destination, then a service.
-    ipvs.del_destination(&k, ip("192.168.1.3"), 8080).map_err(|e| e.to_string())?;
-    check(ipvs.destinations(&k).map_err(|e| e.to_string())?.len() == 3, || "delete dest".into())?;
+    ipvs.del_destination(&k, ip("192.168.1.3"), 8080)
+        .map_err(|e| e.to_string())?;
+    check(
+        ipvs.destinations(&k).map_err(|e| e.to_string())?.len() == 3,
+        || "delete dest".into(),
+    )?;
     ipvs.del_service(&k6).map_err(|e| e.to_string())?;
-    check(ipvs.service(&k6).map_err(|e| e.to_string())?.is_none(), || "delete service".into())?;
+    check(
+        ipvs.service(&k6).map_err(|e| e.to_string())?.is_none(),
+        || "delete service".into(),
+    )?;
     cross_check(ipvs)?;
     ipvs.zero(None).map_err(|e| e.to_string())?;
     ipvs.zero(Some(&k)).map_err(|e| e.to_string())?;
@@ -292,22 +419,54 @@ fn t_destinations(ipvs: &mut Ipvs) -> R {
 
 fn t_timeouts(ipvs: &mut Ipvs) -> R {
     let before = ipvs.timeouts().map_err(|e| e.to_string())?;
-    ipvs.set_timeouts(&Timeouts { tcp: 901, tcpfin: 121, udp: 301 }).map_err(|e| e.to_string())?;
+    ipvs.set_timeouts(&Timeouts {
+        tcp: 901,
+        tcpfin: 121,
+        udp: 301,
+    })
+    .map_err(|e| e.to_string())?;
     let t = ipvs.timeouts().map_err(|e| e.to_string())?;
-    check(t == Timeouts { tcp: 901, tcpfin: 121, udp: 301 }, || format!("{t:?}"))?;
+    check(
+        t == Timeouts {
+            tcp: 901,
+            tcpfin: 121,
+            udp: 301,
+        },
+        || format!("{t:?}"),
+    )?;
     let out = norm(&ipvsadm(&["-Ln", "--timeout"])?);
-    check(out.contains("Timeout (tcp tcpfin udp): 901 121 301"), || out.clone())?;
+    check(
+        out.contains("Timeout (tcp tcpfin udp): 901 121 301"),
+        || out.clone(),
+    )?;
     // 0 leaves a value unchanged.
-    ipvs.set_timeouts(&Timeouts { tcp: 0, tcpfin: 0, udp: 42 }).map_err(|e| e.to_string())?;
+    ipvs.set_timeouts(&Timeouts {
+        tcp: 0,
+        tcpfin: 0,
+        udp: 42,
+    })
+    .map_err(|e| e.to_string())?;
     let t = ipvs.timeouts().map_err(|e| e.to_string())?;
-    check(t == Timeouts { tcp: 901, tcpfin: 121, udp: 42 }, || format!("{t:?}"))?;
+    check(
+        t == Timeouts {
+            tcp: 901,
+            tcpfin: 121,
+            udp: 42,
+        },
+        || format!("{t:?}"),
+    )?;
     ipvs.set_timeouts(&before).map_err(|e| e.to_string())
 }
 
 fn t_daemons(ipvs: &mut Ipvs) -> R {
-    check(ipvs.daemons().map_err(|e| e.to_string())?.is_empty(), || "daemons running at start".into())?;
-    ipvs.start_daemon(&SyncDaemon::new(SyncState::Master, "sync0", 7)).map_err(|e| e.to_string())?;
-    ipvs.start_daemon(&SyncDaemon::new(SyncState::Backup, "sync0", 7)).map_err(|e| e.to_string())?;
+    check(
+        ipvs.daemons().map_err(|e| e.to_string())?.is_empty(),
+        || "daemons running at start".into(),
+    )?;
+    ipvs.start_daemon(&SyncDaemon::new(SyncState::Master, "sync0", 7))
+        .map_err(|e| e.to_string())?;
+    ipvs.start_daemon(&SyncDaemon::new(SyncState::Backup, "sync0", 7))
+        .map_err(|e| e.to_string())?;
     let d = ipvs.daemons().map_err(|e| e.to_string())?;
     check(d.len() == 2, || format!("{d:?}"))?;
     for st in [SyncState::Master, SyncState::Backup] {
@@ -315,17 +474,30 @@ fn t_daemons(ipvs: &mut Ipvs) -> R {
         check(x.mcast_ifn == "sync0" && x.syncid == 7, || format!("{x:?}"))?;
     }
     let out = norm(&ipvsadm(&["-L", "--daemon"])?);
-    check(out.contains("master sync daemon (mcast=sync0, syncid=7") && out.contains("backup sync daemon (mcast=sync0, syncid=7"), || {
-        out.clone()
-    })?;
+    check(
+        out.contains("master sync daemon (mcast=sync0, syncid=7")
+            && out.contains("backup sync daemon (mcast=sync0, syncid=7"),
+        || out.clone(),
+    )?;
     // A second master is refused, mapped to its operation.
-    let e = ipvs.start_daemon(&SyncDaemon::new(SyncState::Master, "sync0", 8)).err().ok_or("second master accepted")?;
+    let e = ipvs
+        .start_daemon(&SyncDaemon::new(SyncState::Master, "sync0", 8))
+        .err()
+        .ok_or("second master accepted")?;
     check(e.errno() == Some(libc::EEXIST), || e.to_string())?;
     println!("note: second master refused: {e}");
-    ipvs.stop_daemon(SyncState::Master).map_err(|e| e.to_string())?;
-    ipvs.stop_daemon(SyncState::Backup).map_err(|e| e.to_string())?;
-    check(ipvs.daemons().map_err(|e| e.to_string())?.is_empty(), || "daemons left".into())?;
-    let e = ipvs.stop_daemon(SyncState::Backup).err().ok_or("stopping a stopped daemon succeeded")?;
+    ipvs.stop_daemon(SyncState::Master)
+        .map_err(|e| e.to_string())?;
+    ipvs.stop_daemon(SyncState::Backup)
+        .map_err(|e| e.to_string())?;
+    check(
+        ipvs.daemons().map_err(|e| e.to_string())?.is_empty(),
+        || "daemons left".into(),
+    )?;
+    let e = ipvs
+        .stop_daemon(SyncState::Backup)
+        .err()
+        .ok_or("stopping a stopped daemon succeeded")?;
     println!("note: stop of a stopped daemon: {e}");
     Ok(())
 }
@@ -342,16 +514,37 @@ fn t_errors(ipvs: &mut Ipvs) -> R {
         Operation::AddDest(a, Destination::new(ip("192.168.1.2"), 80, Forward::Masq)),
         Operation::AddDest(a, Destination::new(ip("192.168.1.2"), 80, Forward::Masq)),
         Operation::DelService(b),
-        Operation::AddService(Service::new(ServiceKey::Tcp(ip("10.0.0.3"), 80), "scheduler-name-too-long")),
-        Operation::DelDest { service: a, addr: ip("192.168.1.99"), port: 80 },
+        Operation::AddService(Service::new(
+            ServiceKey::Tcp(ip("10.0.0.3"), 80),
+            "scheduler-name-too-long",
+        )),
+        Operation::DelDest {
+            service: a,
+            addr: ip("192.168.1.99"),
+            port: 80,
+        },
     ];
-    let err = ipvs.apply(&ops).err().ok_or("batch with errors succeeded")?;
+    let err = ipvs
+        .apply(&ops)
+        .err()
+        .ok_or("batch with errors succeeded")?;
     println!("note: batch error: {err}");
     let idx: Vec<usize> = err.failures.iter().map(|f| f.index).collect();
-    check(idx == vec![1, 2, 3, 5, 6, 7, 8], || format!("failed entries {idx:?}"))?;
-    let msg = |i: usize| err.failures.iter().find(|f| f.index == i).map(|f| f.error.to_string()).unwrap_or_default();
+    check(idx == vec![1, 2, 3, 5, 6, 7, 8], || {
+        format!("failed entries {idx:?}")
+    })?;
+    let msg = |i: usize| {
+        err.failures
+            .iter()
+            .find(|f| f.index == i)
+            .map(|f| f.error.to_string())
+            .unwrap_or_default()
+    };
     check(msg(1).contains("service already exists"), || msg(1))?;
-    check(msg(2).contains("scheduler 'xyz' is not available (module ip_vs_xyz not loaded?)"), || msg(2))?;
+    check(
+        msg(2).contains("scheduler 'xyz' is not available (module ip_vs_xyz not loaded?)"),
+        || msg(2),
+    )?;
     check(msg(3).contains("no such service"), || msg(3))?;
     check(msg(5).contains("already exists"), || msg(5))?;
     check(msg(6).contains("no such service"), || msg(6))?;
@@ -359,9 +552,18 @@ fn t_errors(ipvs: &mut Ipvs) -> R {
     check(msg(8).contains("no such real server"), || msg(8))?;
     check(err.transport.is_none(), || "transport error".into())?;
     // Entries 0 and 4 were applied.
-    check(ipvs.destinations(&a).map_err(|e| e.to_string())?.len() == 1, || "entry 4 not applied".into())?;
-    let e = ipvs.add_service(&Service::new(a, "rr")).err().ok_or("duplicate accepted")?;
-    check(e.to_string() == "add service TCP 10.0.0.1:80 (rr): service already exists", || e.to_string())?;
+    check(
+        ipvs.destinations(&a).map_err(|e| e.to_string())?.len() == 1,
+        || "entry 4 not applied".into(),
+    )?;
+    let e = ipvs
+        .add_service(&Service::new(a, "rr"))
+        .err()
+        .ok_or("duplicate accepted")?;
+    check(
+        e.to_string() == "add service TCP 10.0.0.1:80 (rr): service already exists",
+        || e.to_string(),
+    )?;
     cross_check(ipvs)
 }
 
@@ -369,11 +571,22 @@ fn t_batch(ipvs: &mut Ipvs, services: usize, per: usize) -> R {
     flush(ipvs)?;
     let mut ops = Vec::with_capacity(services * (per + 1));
     for s in 0..services {
-        let key = ServiceKey::Tcp(IpAddr::V4(Ipv4Addr::new(10, 1, (s / 250) as u8, (s % 250) as u8 + 1)), 80);
+        let key = ServiceKey::Tcp(
+            IpAddr::V4(Ipv4Addr::new(10, 1, (s / 250) as u8, (s % 250) as u8 + 1)),
+            80,
+        );
         ops.push(Operation::AddService(Service::new(key, "wlc")));
         for d in 0..per {
-            let addr = IpAddr::V4(Ipv4Addr::new(192, 168, (d / 250) as u8, (d % 250) as u8 + 1));
-            ops.push(Operation::AddDest(key, Destination::new(addr, 8080, Forward::Route).weight((d % 10) as i32)));
+            let addr = IpAddr::V4(Ipv4Addr::new(
+                192,
+                168,
+                (d / 250) as u8,
+                (d % 250) as u8 + 1,
+            ));
+            ops.push(Operation::AddDest(
+                key,
+                Destination::new(addr, 8080, Forward::Route).weight((d % 10) as i32),
+            ));
         }
     }
     let t0 = Instant::now();
@@ -392,10 +605,18 @@ fn t_batch(ipvs: &mut Ipvs, services: usize, per: usize) -> R {
     for s in &svcs {
         n += ipvs.destinations(&s.key).map_err(|e| e.to_string())?.len();
     }
-    println!("note: dump of {} services / {n} destinations in {:.3} s", svcs.len(), t0.elapsed().as_secs_f64());
-    check(svcs.len() == services && n == services * per, || format!("{} services, {n} destinations", svcs.len()))?;
+    println!(
+        "note: dump of {} services / {n} destinations in {:.3} s",
+        svcs.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    check(svcs.len() == services && n == services * per, || {
+        format!("{} services, {n} destinations", svcs.len())
+    })?;
     let lines = ipvsadm(&["-Ln"])?.lines().count();
-    check(lines == 3 + services * (per + 1), || format!("ipvsadm -Ln has {lines} lines"))?;
+    check(lines == 3 + services * (per + 1), || {
+        format!("ipvsadm -Ln has {lines} lines")
+    })?;
     cross_check(ipvs)?;
     // The same with a tiny window (many rounds), deleting everything.
     let dels: Vec<Operation> = svcs.iter().map(|s| Operation::DelService(s.key)).collect();
@@ -403,7 +624,10 @@ fn t_batch(ipvs: &mut Ipvs, services: usize, per: usize) -> R {
     let r = ipvs.apply(&dels);
     ipvs.set_window(256);
     r.map_err(|e| e.to_string())?;
-    check(ipvs.services().map_err(|e| e.to_string())?.is_empty(), || "services left after batch delete".into())
+    check(
+        ipvs.services().map_err(|e| e.to_string())?.is_empty(),
+        || "services left after batch delete".into(),
+    )
 }
 
 fn main() {
@@ -415,7 +639,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!("ipvs family id {}, window {}", ipvs.family_id(), ipvs.window());
+    println!(
+        "ipvs family id {}, window {}",
+        ipvs.family_id(),
+        ipvs.window()
+    );
     let tests: Vec<Test> = vec![
         ("info", Box::new(t_info)),
         ("services", Box::new(t_services)),
@@ -442,6 +670,9 @@ fn main() {
         }
     }
     let _ = ipvs.flush();
-    println!("ipvs-selftest: {pass} passed, {fail} failed ({:.1} s)", t_all.elapsed().as_secs_f64());
+    println!(
+        "ipvs-selftest: {pass} passed, {fail} failed ({:.1} s)",
+        t_all.elapsed().as_secs_f64()
+    );
     std::process::exit(if fail == 0 { 0 } else { 1 });
 }

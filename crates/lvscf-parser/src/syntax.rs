@@ -5,8 +5,7 @@
 //! (`"..."` / `'...'`, no escapes, as Piranha). The bytes are kept exactly,
 //! so writing a document back gives the input byte for byte.
 
-use nom::bytes::complete::{take_till, take_while, take_while1};
-use nom::character::complete::char;
+use nom::bytes::complete::{tag, take_till, take_while, take_while1};
 use nom::sequence::delimited;
 use nom::{IResult, Parser};
 
@@ -161,8 +160,8 @@ pub fn lex(text: &[u8]) -> Lexed {
     lexed
 }
 
-fn is_blank(c: char) -> bool {
-    c == ' ' || c == '\t'
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
 #[derive(Clone, Copy)]
@@ -230,6 +229,9 @@ fn lex_line(
         }
     };
     line.kind = LineKind::Tokens;
+    // Tokens split on ASCII blanks and quotes, so bytes are enough (and
+    // faster than chars); the line was checked to be UTF-8 above.
+    let s = s.as_bytes();
     let mut rest = s;
     loop {
         rest = match blanks(rest) {
@@ -240,9 +242,9 @@ fn lex_line(
             break;
         }
         let offset = s.len() - rest.len();
-        let first_char = rest.as_bytes()[0];
+        let first_char = rest[0];
         let (after, quote) = if first_char == b'"' || first_char == b'\'' {
-            match quoted(rest, first_char as char) {
+            match quoted(rest, first_char) {
                 Ok((after, _)) => (after, first_char),
                 Err(_) => {
                     tokens.truncate(first_token as usize);
@@ -256,7 +258,7 @@ fn lex_line(
                 Err(_) => break,
             }
         };
-        if quote != 0 && after.starts_with(|c: char| !is_blank(c)) {
+        if quote != 0 && after.first().is_some_and(|&b| !is_blank(b)) {
             tokens.truncate(first_token as usize);
             bad(&mut line, LexProblem::TextAfterQuote(s.len() - after.len()));
             return line;
@@ -278,16 +280,17 @@ fn lex_line(
     line
 }
 
-fn blanks(input: &str) -> IResult<&str, &str> {
+fn blanks(input: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while(is_blank).parse(input)
 }
 
-fn bare(input: &str) -> IResult<&str, &str> {
-    take_while1(|c: char| !is_blank(c)).parse(input)
+fn bare(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b: u8| !is_blank(b)).parse(input)
 }
 
-fn quoted(input: &str, quote: char) -> IResult<&str, &str> {
-    delimited(char(quote), take_till(move |c| c == quote), char(quote)).parse(input)
+fn quoted(input: &[u8], quote: u8) -> IResult<&[u8], &[u8]> {
+    let mark: &'static [u8] = if quote == b'"' { b"\"" } else { b"'" };
+    delimited(tag(mark), take_till(move |b| b == quote), tag(mark)).parse(input)
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ fn pulse() -> Command {
             Arg::new("sync-daemon")
                 .long("sync-daemon")
                 .value_parser(["ipvs", "log"]),
+            flag("syslog"),
             flag("version"),
             flag("help").short('?'),
             flag("usage"),

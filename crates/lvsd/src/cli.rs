@@ -59,6 +59,11 @@ pub struct Cli {
     #[arg(long = "nanny", value_name = "PATH", default_value = "/usr/sbin/nanny")]
     pub nanny: PathBuf,
 
+    /// Log to syslog (ident lvsd, facility daemon) even in the foreground,
+    /// as Piranha's daemons did; passed on to nanny.
+    #[arg(long = "syslog")]
+    pub syslog: bool,
+
     /// Run no health checks: every active real server is up.
     #[arg(long = "no-monitor")]
     pub no_monitor: bool,

@@ -383,6 +383,7 @@ impl Daemon {
         match nannyproc::spawn(
             &self.cli.nanny,
             self.cli.verbose,
+            self.cli.syslog,
             self.cli.daemon(),
             name,
             gen,
@@ -869,7 +870,7 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     }
-    crate::log::init(cli.daemon(), cli.verbose);
+    crate::log::init(cli.daemon() || cli.syslog, cli.verbose);
     if let Some(fd) = cli.ready_fd {
         // Not inherited by nanny children.
         // SAFETY: fcntl on a descriptor number only changes its flags.

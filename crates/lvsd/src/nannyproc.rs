@@ -71,6 +71,7 @@ impl NannyChild {
 pub fn spawn(
     path: &Path,
     verbose: bool,
+    syslog: bool,
     forward_stderr: bool,
     slot: &str,
     gen: u64,
@@ -81,6 +82,9 @@ pub fn spawn(
     cmd.arg("--lvsd");
     if verbose {
         cmd.arg("-v");
+    }
+    if syslog {
+        cmd.arg("--syslog");
     }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())

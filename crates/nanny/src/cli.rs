@@ -78,6 +78,9 @@ pub struct Cli {
     /// Foreground (we always are; without it logs also go to syslog).
     #[arg(short = 'n', long = "nodaemon")]
     pub nodaemon: bool,
+    /// Log to syslog only (ident nanny, facility daemon), not to stderr.
+    #[arg(long = "syslog")]
+    pub syslog: bool,
     /// Accepted and ignored.
     #[arg(short = 'c', long = "nofork")]
     pub nofork: bool,
@@ -171,7 +174,11 @@ pub fn main_with(args: Vec<String>) -> i32 {
         return 0;
     }
     if cli.lvsd {
-        log::init(cli.verbose, false);
+        if cli.syslog {
+            log::init_syslog_only(cli.verbose);
+        } else {
+            log::init(cli.verbose, false);
+        }
         return service::run_lvsd();
     }
     let Some(server) = cli.server.as_deref() else {

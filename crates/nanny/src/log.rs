@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 static SYSLOG: AtomicBool = AtomicBool::new(false);
+static STDERR: AtomicBool = AtomicBool::new(true);
 
 /// Configure logging once at startup.
 pub fn init(verbose: bool, syslog: bool) {
@@ -18,6 +19,13 @@ pub fn init(verbose: bool, syslog: bool) {
     }
 }
 
+/// `--syslog`: Piranha's syslog ident and facility, and nothing on stderr
+/// (lvsd passes it on when it was asked for syslog itself).
+pub fn init_syslog_only(verbose: bool) {
+    init(verbose, true);
+    STDERR.store(false, Ordering::Relaxed);
+}
+
 /// Whether `-v` was given.
 pub fn is_verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
@@ -25,9 +33,11 @@ pub fn is_verbose() -> bool {
 
 /// Log one message.
 pub fn info(msg: &str) {
-    let mut e = std::io::stderr().lock();
-    for line in msg.lines() {
-        let _ = writeln!(e, "nanny: {line}");
+    if STDERR.load(Ordering::Relaxed) {
+        let mut e = std::io::stderr().lock();
+        for line in msg.lines() {
+            let _ = writeln!(e, "nanny: {line}");
+        }
     }
     if SYSLOG.load(Ordering::Relaxed) {
         if let Ok(c) = std::ffi::CString::new(msg.replace('\0', "")) {

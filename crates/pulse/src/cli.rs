@@ -30,6 +30,9 @@ pub struct Options {
     pub ready_timeout: Duration,
     /// `--sync-daemon=ipvs|log` (extension; default ipvs).
     pub sync_daemon_log: bool,
+    /// `--syslog` (extension): log to syslog (ident `pulse`, facility
+    /// daemon) even in the foreground, and pass it on to lvsd.
+    pub syslog: bool,
     /// `--version` was given.
     pub version: bool,
     /// `--help`/`-?`/`--usage` was given.
@@ -50,6 +53,7 @@ impl Default for Options {
             status_socket: PathBuf::from("/run/piranha/pulse.sock"),
             ready_timeout: Duration::from_secs(30),
             sync_daemon_log: false,
+            syslog: false,
             version: false,
             help: false,
         }
@@ -61,7 +65,7 @@ pub const USAGE: &str =
     "Usage: pulse [-c|--configfile=FILE] [-n|--nodaemon] [-t|--test-start] [--norun]
         [-v|--verbose] [--forceactive] [--lvsd=PATH] [--fos=PATH] [--version]
         [--pidfile=PATH] [--status-socket=PATH] [--lvsd-ready-timeout=SECS]
-        [--sync-daemon=ipvs|log]
+        [--sync-daemon=ipvs|log] [--syslog]
 ";
 
 /// `pulse: <message>` to print on stderr before exiting 1.
@@ -123,6 +127,7 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 "test-start" | "norun" => o.test_start = true,
                 "verbose" => o.verbose = true,
                 "forceactive" => o.force_active = true,
+                "syslog" => o.syslog = true,
                 "lvsd" => o.lvsd = PathBuf::from(value),
                 "fos" => o.fos = PathBuf::from(value),
                 "pidfile" => o.pidfile = PathBuf::from(value),
@@ -240,5 +245,12 @@ mod tests {
             "pulse: bad argument -c: missing argument"
         );
         assert!(p(&["--nodaemon=1"]).is_err());
+    }
+
+    #[test]
+    fn syslog_is_an_extension_flag() {
+        let o = parse(&["-n".to_string(), "--syslog".to_string()]).expect("parses");
+        assert!(o.nodaemon && o.syslog);
+        assert!(!parse(&[]).expect("parses").syslog);
     }
 }

@@ -86,7 +86,13 @@ pub struct Lvsd {
 }
 
 /// Starts lvsd.
-pub fn start_lvsd(lvsd: &Path, config: &Path, nodaemon: bool, verbose: bool) -> io::Result<Lvsd> {
+pub fn start_lvsd(
+    lvsd: &Path,
+    config: &Path,
+    nodaemon: bool,
+    verbose: bool,
+    syslog: bool,
+) -> io::Result<Lvsd> {
     let mut fds = [0i32; 2];
     // SAFETY: fds is valid for two ints.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -100,6 +106,9 @@ pub fn start_lvsd(lvsd: &Path, config: &Path, nodaemon: bool, verbose: bool) -> 
     c.arg("-c").arg(config);
     if verbose {
         c.arg("-v");
+    }
+    if syslog {
+        c.arg("--syslog");
     }
     c.arg("--ready-fd").arg(READY_FD.to_string());
     c.stdin(std::process::Stdio::null());

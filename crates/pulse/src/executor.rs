@@ -61,6 +61,8 @@ pub struct ExecConfig {
     pub config: PathBuf,
     /// `-n`.
     pub nodaemon: bool,
+    /// Pass `--syslog` to lvsd.
+    pub syslog: bool,
     /// `-v`.
     pub verbose: bool,
     /// `-t`.
@@ -196,6 +198,7 @@ impl Executor {
             &self.cfg.config,
             self.cfg.nodaemon,
             self.cfg.verbose,
+            self.cfg.syslog,
         )
         .map_err(|e| format!("failed to start {}: {e}", self.cfg.lvsd.display()))?;
         let pid = l.child.id().map(|p| p as i32).unwrap_or(0);

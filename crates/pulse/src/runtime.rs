@@ -565,7 +565,9 @@ pub fn run(p: Prepared) -> i32 {
         }
     }
     let pid_written = write_pidfile(&opts.pidfile);
-    let log = Arc::new(Logger::new(opts.nodaemon, opts.verbose));
+    // Foreground logs go to stdout (the journal under systemd); `--syslog`
+    // asks for Piranha's syslog ident and facility instead.
+    let log = Arc::new(Logger::new(opts.nodaemon && !opts.syslog, opts.verbose));
     let code = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -661,6 +663,7 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         lvsd: opts.lvsd.clone(),
         config: opts.config.clone(),
         nodaemon: opts.nodaemon,
+        syslog: opts.syslog,
         verbose: opts.verbose,
         test_start: opts.test_start,
         ready_timeout: opts.ready_timeout,

@@ -5,14 +5,15 @@
 //! cargo run -p xtask -- completions OUTDIR  # bash, zsh and fish completions
 //! ```
 //!
-//! Man pages of the tools whose crate exposes a clap definition (`lvscf`,
-//! `lvsd`, `nanny`) are generated from it with clap_mangen, plus the
-//! sections clap does not know (FILES, SIGNALS, SEE ALSO, ...), kept here.
-//! The others (`lvs.cf(5)`, `pulse(8)`, `send_arp(8)`, `piranha-web(8)`,
-//! `piranha-passwd(8)`) are hand-written roff in `packaging/man/` and copied
-//! as they are. Completions of the tools without a public clap definition
-//! come from the small mirrors in `mirror.rs`; packaging/test.sh checks that
-//! every long option a binary's `--help` prints is in its man page.
+//! Man pages of the tools whose command line is a clap definition (`lvscf`,
+//! `lvsd`, `nanny`, `piranha-web`) are generated from it with clap_mangen,
+//! plus the sections clap does not know (FILES, SIGNALS, SEE ALSO, ...),
+//! kept here. `pulse`, `send_arp` and `piranha-passwd` parse Piranha's own
+//! argument syntax by hand (popt-style errors, positional arguments), so
+//! their pages are hand-written roff in `packaging/man/`, as is `lvs.cf(5)`;
+//! their completions come from the small clap mirrors in `mirror.rs`.
+//! packaging/test.sh checks that every long option a binary's `--help`
+//! prints is in its man page.
 
 mod mirror;
 
@@ -81,6 +82,12 @@ fn generated_pages() -> Vec<Page> {
             about: "health checks of LVS real servers",
             description: "nanny checks real servers (TCP or UDP connect, send and expect strings, or an external send_program) and reports them up or down with Piranha's timing: one failed probe takes a server out, reentry/timeout good probes bring it back. lvsd runs one nanny per virtual server with --lvsd and applies its reports to the kernel; the Piranha command line for a single server (--lvs) is kept for people who run nanny by hand, and then nanny only logs and reports, it never changes the IPVS table.",
             extra: NANNY_EXTRA,
+        },
+        Page {
+            cmd: <piranha_web::cli::Args as CommandFactory>::command(),
+            about: "the LVS web configuration tool (port 3636)",
+            description: "piranha-web serves Piranha's configuration pages (CONTROL/MONITORING, GLOBAL SETTINGS, REDUNDANCY, VIRTUAL SERVERS) on port 3636. Every page needs the login of the user piranha with the password set by piranha-passwd(8); every change needs a CSRF token; viewing never writes. Changes are written to lvs.cf(5) through the same parser as the daemons, atomically (a temporary file in /etc/sysconfig/ha renamed over lvs.cf, under the lock /etc/sysconfig/ha/.lvs.cf.lock), and an edit made from a stale page is refused instead of losing another change. The status of pulse and lvsd is read from their status sockets. It needs no privileges and runs as the user piranha (piranha-gui.service); it warns when it runs as root, and when it serves plain HTTP on a non-loopback address.",
+            extra: PIRANHA_WEB_EXTRA,
         },
     ]
 }
@@ -241,6 +248,50 @@ the lock shared with \\fBpiranha\\-web\\fR(8)
 \\fBlvs.cf\\fR(5), \\fBpulse\\fR(8), \\fBlvsd\\fR(8), \\fBnanny\\fR(8), \\fBsend_arp\\fR(8), \\fBpiranha\\-web\\fR(8), \\fBpiranha\\-passwd\\fR(8), \\fBipvsadm\\fR(8)
 "
 );
+
+const PIRANHA_WEB_EXTRA: &str = r#".SH "COPY TO BACKUP"
+The CONTROL/MONITORING page can copy lvs.cf to the backup router. With
+.B rsh_command = ssh
+it runs
+.B "scp \-q \-o BatchMode=yes \-o ConnectTimeout=10"
+as the user piranha, whose home is
+.IR /etc/sysconfig/ha :
+give it a key in
+.I /etc/sysconfig/ha/.ssh/
+(mode 0700, owner piranha), install the public key for piranha on the
+backup, and, since piranha's shell is
+.BR nologin ,
+let sshd there serve it SFTP only:
+.PP
+.RS
+.nf
+Match User piranha
+    ForceCommand internal\-sftp
+.fi
+.RE
+.PP
+Otherwise it runs
+.BR rcp ,
+which cannot work under the hardened
+.B piranha\-gui.service
+(rcp is setuid root to bind a reserved port).
+.SH FILES
+.TP
+.I /etc/sysconfig/ha/lvs.cf
+mode 0660, owner root, group piranha; the directory is mode 2775 root:piranha
+.TP
+.I /etc/sysconfig/ha/conf/piranha.passwd
+mode 0600, owner piranha
+.TP
+.I /etc/sysconfig/piranha\-gui
+.B PIRANHA_WEB_OPTIONS
+for the service
+.SH "SEE ALSO"
+.BR piranha\-passwd (8),
+.BR lvs.cf (5),
+.BR lvscf (8),
+.BR pulse (8)
+"#;
 
 const LVSD_EXTRA: &str = concat!(
     ".SH \"RELOADING\"

@@ -1,15 +1,13 @@
-//! Clap mirrors of the command lines that are not (yet) public clap
-//! definitions, used only for shell completions:
+//! Clap mirrors of the command lines that are parsed by hand (for Piranha's
+//! exact argument syntax and error messages), used only for shell
+//! completions:
 //!
-//! - `pulse`: hand-parsed popt-style (`pulse::cli::parse`) for Piranha's
-//!   error messages;
+//! - `pulse`: popt-style (`pulse::cli::parse`);
 //! - `send_arp`: Piranha's positional argv;
-//! - `piranha-web`: a private `Args` in its `main.rs`;
-//! - `piranha-passwd`: hand-parsed in its `main`.
+//! - `piranha-passwd`: no options but `--passwd-file`.
 //!
-//! When a crate exposes `pub fn command() -> clap::Command`, replace its
-//! mirror here by that function (and generate its man page in `main.rs`).
-//! packaging/test.sh compares each binary's `--help` with its man page.
+//! packaging/test.sh compares each binary's `--help` with its man page, so a
+//! mirror that drifts from its binary is caught.
 
 use clap::{Arg, ArgAction, Command, ValueHint};
 
@@ -25,7 +23,7 @@ fn path(name: &'static str, hint: ValueHint) -> Arg {
 }
 
 pub fn commands() -> Vec<Command> {
-    vec![pulse(), send_arp(), piranha_web(), piranha_passwd()]
+    vec![pulse(), send_arp(), piranha_passwd()]
 }
 
 fn pulse() -> Command {
@@ -72,25 +70,6 @@ fn send_arp() -> Command {
             ["src_ip_addr", "src_hw_addr", "targ_ip_addr", "targ_hw_addr"]
                 .map(|n| Arg::new(n).required(true).value_hint(ValueHint::Other)),
         )
-}
-
-fn piranha_web() -> Command {
-    Command::new("piranha-web")
-        .about("the LVS web configuration tool (Piranha's GUI, port 3636)")
-        .version(env!("CARGO_PKG_VERSION"))
-        .args([
-            Arg::new("listen").long("listen").value_name("ADDR:PORT"),
-            path("config", ValueHint::FilePath),
-            path("passwd-file", ValueHint::FilePath),
-            path("tls-cert", ValueHint::FilePath),
-            path("tls-key", ValueHint::FilePath),
-            Arg::new("allow")
-                .long("allow")
-                .value_name("NET")
-                .action(ArgAction::Append),
-            path("pulse-socket", ValueHint::FilePath),
-            path("lvsd-socket", ValueHint::FilePath),
-        ])
 }
 
 fn piranha_passwd() -> Command {

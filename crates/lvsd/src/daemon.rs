@@ -382,9 +382,11 @@ impl Daemon {
         let line = health::with_kernel_weights(&slot.job, &self.config, &self.kernel).to_line();
         match nannyproc::spawn(
             &self.cli.nanny,
-            self.cli.verbose,
-            self.cli.syslog,
-            self.cli.daemon(),
+            nannyproc::Logging {
+                verbose: self.cli.verbose,
+                syslog: self.cli.syslog,
+                forward_stderr: self.cli.daemon(),
+            },
             name,
             gen,
             &line,

@@ -67,12 +67,21 @@ impl NannyChild {
     }
 }
 
+/// How a nanny logs.
+#[derive(Debug, Clone, Copy)]
+pub struct Logging {
+    /// Pass `-v`.
+    pub verbose: bool,
+    /// Pass `--syslog` (nanny then logs to syslog only).
+    pub syslog: bool,
+    /// Read nanny's stderr and log it as lvsd (lvsd is a daemon).
+    pub forward_stderr: bool,
+}
+
 /// Starts a nanny for `slot`, sends it `job_line`, and reports on `events`.
 pub fn spawn(
     path: &Path,
-    verbose: bool,
-    syslog: bool,
-    forward_stderr: bool,
+    logging: Logging,
     slot: &str,
     gen: u64,
     job_line: &str,
@@ -80,16 +89,16 @@ pub fn spawn(
 ) -> io::Result<NannyChild> {
     let mut cmd = Command::new(path);
     cmd.arg("--lvsd");
-    if verbose {
+    if logging.verbose {
         cmd.arg("-v");
     }
-    if syslog {
+    if logging.syslog {
         cmd.arg("--syslog");
     }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true);
-    if forward_stderr {
+    if logging.forward_stderr {
         cmd.stderr(Stdio::piped());
     } else {
         cmd.stderr(Stdio::inherit());

@@ -10,6 +10,7 @@
 //! Side effects live in [`store`] (locked atomic saves), [`status`]
 //! (daemon sockets, copy to backup) and [`server`] (axum wiring).
 
+pub mod cli;
 pub mod forms;
 pub mod htpasswd;
 pub mod metrics;

@@ -8,41 +8,9 @@
 //! the command line.
 
 use clap::Parser;
+use piranha_web::cli::Args;
 use piranha_web::server::{self, App, Options};
-use piranha_web::session::Cidr;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// The LVS web configuration tool (Piranha's GUI, port 3636).
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Args {
-    /// Address and port to listen on.
-    #[arg(long, default_value = "[::]:3636")]
-    listen: SocketAddr,
-    /// The LVS configuration file.
-    #[arg(long, default_value = lvscf_parser::DEFAULT_CONFIG_PATH)]
-    config: PathBuf,
-    /// The htpasswd file with the user piranha.
-    #[arg(long, default_value = "/etc/sysconfig/ha/conf/piranha.passwd")]
-    passwd_file: PathBuf,
-    /// PEM certificate chain: serve HTTPS.
-    #[arg(long, requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// PEM private key for --tls-cert.
-    #[arg(long, requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Client networks allowed to connect (CIDR; repeatable; default all).
-    #[arg(long = "allow", value_name = "NET")]
-    allow: Vec<Cidr>,
-    /// pulse's status socket.
-    #[arg(long, default_value = "/run/piranha/pulse.sock")]
-    pulse_socket: PathBuf,
-    /// lvsd's status socket.
-    #[arg(long, default_value = "/run/piranha/lvsd.sock")]
-    lvsd_socket: PathBuf,
-}
 
 fn main() {
     tracing_subscriber::fmt()

@@ -519,7 +519,10 @@ mod tests {
         };
         let f = checker_task(e, 1, spec, Rc::new(Notify::new()), Duration::ZERO);
         let n = std::mem::size_of_val(&f);
-        assert!(n <= 512, "checker task future is {n} bytes");
+        // A guard against buffers held inside the future (10,000 of them
+        // live at once), not an exact figure: the size moves a little
+        // between compiler versions and build settings.
+        assert!(n <= 1024, "checker task future is {n} bytes");
         let spec2 = CheckSpec {
             protocol: crate::protocol::Protocol::Tcp,
             addr: "127.0.0.1:80".parse().unwrap(),

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -140,10 +140,18 @@ pub fn udp_server(reply: Option<&'static [u8]>) -> (SocketAddr, Arc<AtomicBool>)
 }
 
 /// A directory for test scripts that passes nanny's ownership rule when the
-/// tests run as root (root-owned, mode 0755 all the way up).
+/// tests run as root (root-owned, mode 0755 all the way up). The target
+/// directory may sit below a world-writable /tmp (a CI clone), so root uses
+/// a directory under /run, which is root's own.
 pub fn script_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("nanny-scripts-{}", std::process::id()));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let base = if root && Path::new("/run").is_dir() {
+        PathBuf::from("/run")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    };
+    let d = base.join(format!("nanny-test-scripts-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
     d

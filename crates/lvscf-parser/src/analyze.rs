@@ -664,7 +664,13 @@ impl<'a> Analyzer<'a> {
             Some(b) => &self.structure.blocks[b].keys,
             None => &self.structure.global_keys,
         };
-        if let Some((_, previous)) = keys.iter().rev().find(|(k, _)| *k == keyword.name) {
+        // Keys are the table's own `&'static str`s: comparing addresses is
+        // enough and keeps this per-line check cheap.
+        if let Some((_, previous)) = keys
+            .iter()
+            .rev()
+            .find(|(k, _)| std::ptr::eq(*k, keyword.name))
+        {
             let previous = *previous;
             let place = self.level_name(block);
             self.at_token(
@@ -1498,7 +1504,7 @@ fn is_host_name(word: &str) -> bool {
 }
 
 fn parse_host(word: &str) -> Result<Host, Problem> {
-    if word.contains(':') {
+    if word.as_bytes().contains(&b':') {
         return word
             .parse::<Ipv6Addr>()
             .map(|ip| Host::Ip(IpAddr::V6(ip)))

@@ -404,11 +404,23 @@ fn duplicate_names(
     code: Code,
     message: impl Fn(&str, usize) -> String,
 ) {
+    // Most lists are short (a virtual's servers): a scan beats a hash map.
     let mut first_seen: HashMap<&str, Option<usize>> = HashMap::default();
-    for &(name, block) in blocks {
-        match first_seen.get(name) {
+    let small = blocks.len() <= 16;
+    for (index, &(name, block)) in blocks.iter().enumerate() {
+        let earlier = if small {
+            blocks[..index]
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, b)| *b)
+        } else {
+            first_seen.get(name).copied()
+        };
+        match earlier {
             None => {
-                first_seen.insert(name, block);
+                if !small {
+                    first_seen.insert(name, block);
+                }
             }
             Some(first) => {
                 let line = first.map(|b| r.structure.blocks[b].header + 1).unwrap_or(0);
@@ -491,7 +503,16 @@ fn check_active_servers(
             }
         }
         let port = v.server_port(s);
-        if let Some(first) = seen.insert((ip, port), &s.name) {
+        let earlier = if v.servers.len() <= 16 {
+            // A few servers: scan the earlier ones instead of hashing.
+            v.servers[..i]
+                .iter()
+                .find(|o| o.active && o.ip() == Some(ip) && v.server_port(o) == port)
+                .map(|o| o.name.as_str())
+        } else {
+            seen.insert((ip, port), &s.name)
+        };
+        if let Some(first) = earlier {
             r.at(
                 Error,
                 Code::DuplicateRealServer,

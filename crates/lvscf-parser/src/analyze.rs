@@ -222,6 +222,7 @@ enum Value<'w> {
     HostDevice(AddressOnDevice),
     Ip(IpAddr),
     Netmask(Option<Netmask>),
+    Pmask(Option<Pmask>),
     Port(u16),
     Seconds(Duration),
     Text(&'w str),
@@ -898,6 +899,7 @@ impl<'a> Analyzer<'a> {
             ("heartbeat", Value::Bool(b)) => c.heartbeat = b,
             ("heartbeat_port", Value::Port(p)) => c.heartbeat_port = p,
             ("heartbeat_key", Value::Text(s)) => c.heartbeat_key = Some(s.to_string()),
+            ("heartbeat_auth", Value::Text(s)) => c.heartbeat_auth = HeartbeatAuth::from_keyword(s),
             ("keepalive", Value::Seconds(d)) => c.keepalive = d,
             ("deadtime", Value::Seconds(d)) => c.deadtime = d,
             ("network", Value::Text(s)) => {
@@ -989,7 +991,7 @@ fn apply_virtual(
             v.port = p
         }
         ("persistent", Value::Int(n)) => v.persistent = to_u32(n)?,
-        ("pmask", Value::Netmask(m)) => v.pmask = m,
+        ("pmask", Value::Pmask(m)) => v.pmask = m,
         ("send", Value::Text(s)) => v.send = Some(s.to_string()),
         ("expect", Value::Text(s)) => v.expect = Some(s.to_string()),
         ("use_regex", Value::Bool(b)) => v.use_regex = b,
@@ -1186,14 +1188,25 @@ fn parse_value<'w>(
         }
         ValueKind::Pmask => {
             single(words)?;
+            if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+                // A prefix length (extension). The family is checked once
+                // the virtual's address is known (validate.rs).
+                return match word.parse::<u8>() {
+                    Ok(p) if p <= 128 => Ok(Value::Pmask(Some(Pmask::Prefix(p)))),
+                    _ => Err(Problem::error(
+                        Code::OutOfRange,
+                        format!("pmask prefix length {word} is out of range (0 to 128)"),
+                    )),
+                };
+            }
             match parse_netmask(word) {
-                Ok(m) if m.prefix_len() == 32 => Ok(Value::Netmask(None)),
-                Ok(m) => Ok(Value::Netmask(Some(m))),
+                Ok(m) if m.prefix_len() == 32 => Ok(Value::Pmask(None)),
+                Ok(m) => Ok(Value::Pmask(Some(Pmask::Mask(m)))),
                 Err(_) => Err(Problem::error(
                     Code::PmaskIgnored,
                     format!("pmask `{word}` is not a netmask; it is ignored, as Piranha did"),
                 )
-                .hint("write a netmask such as 255.255.255.0, or remove the line")
+                .hint("write a netmask such as 255.255.255.0 (or a prefix length such as 64 for IPv6), or remove the line")
                 .warning()),
             }
         }

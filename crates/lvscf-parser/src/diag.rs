@@ -110,6 +110,7 @@ codes! {
     SyncdIdWrapped => "syncd-id-wrapped", "";
     MissingFailoverCommand => "missing-failover-command", "";
     UnsafeProgram => "unsafe-program", "";
+    AuthWithoutKey => "auth-without-key", "";
 }
 
 /// One problem found in a file, with where it is and what was expected.

@@ -105,6 +105,7 @@ table! {
     Global "tcpfin_timeout" Int;
     Global "udp_timeout" Int;
     Global "heartbeat_key" Path;
+    Global "heartbeat_auth" Enum(&["receive-only", "permissive", "enforce"]);
     Global "active_cmd" Command;
     Global "inactive_cmd" Command;
     Global "hard_shutdown" Bool;

@@ -42,6 +42,11 @@ pub struct Config {
     pub heartbeat_port: u16,
     /// `heartbeat_key` (extension): path of the shared HMAC key file.
     pub heartbeat_key: Option<String>,
+    /// `heartbeat_auth` (extension): how strictly heartbeats are
+    /// authenticated while `heartbeat_key` is set; `None` means `enforce`.
+    /// The weaker modes exist only to migrate a running pair from Piranha's
+    /// unsigned heartbeats without a failover.
+    pub heartbeat_auth: Option<HeartbeatAuth>,
     /// `keepalive`: heartbeat send interval. Default 2 s; fractions allowed
     /// (extension).
     #[serde(with = "duration_secs")]
@@ -106,6 +111,7 @@ impl Default for Config {
             heartbeat: false,
             heartbeat_port: 539,
             heartbeat_key: None,
+            heartbeat_auth: None,
             keepalive: Duration::from_secs(2),
             deadtime: Duration::from_secs(5),
             network: Network::Nat,
@@ -176,8 +182,8 @@ pub struct VirtualServer {
     pub scheduler: Scheduler,
     /// `persistent`: persistence timeout in seconds (0 = off).
     pub persistent: u32,
-    /// `pmask`: persistence netmask.
-    pub pmask: Option<Netmask>,
+    /// `pmask`: persistence netmask (`None` also for a host mask).
+    pub pmask: Option<Pmask>,
     /// `client_monitor`: the health-check binary. Default `/usr/sbin/nanny`.
     pub client_monitor: String,
     /// `send_program`: external check, `%h`/`%p` replaced by address and port.
@@ -397,6 +403,67 @@ impl TryFrom<String> for Netmask {
     }
 }
 
+/// `pmask`: the persistence netmask of a virtual server.
+///
+/// Piranha wrote an IPv4 netmask; IPv6 services (our extension) need a
+/// prefix length, written as a bare number (`pmask = 64`), which IPv4
+/// services may use too (`pmask = 24`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Pmask {
+    /// A dotted IPv4 netmask, as Piranha wrote it.
+    Mask(Netmask),
+    /// A prefix length, 0..=128.
+    Prefix(u8),
+}
+
+impl Pmask {
+    /// Number of leading one bits.
+    pub fn prefix_len(self) -> u8 {
+        match self {
+            Pmask::Mask(m) => m.prefix_len(),
+            Pmask::Prefix(p) => p,
+        }
+    }
+
+    /// The IPv4 netmask, when the prefix fits one.
+    pub fn ipv4(self) -> Option<Netmask> {
+        match self {
+            Pmask::Mask(m) => Some(m),
+            Pmask::Prefix(p) => Netmask::from_prefix(p),
+        }
+    }
+}
+
+impl fmt::Display for Pmask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pmask::Mask(m) => m.fmt(f),
+            Pmask::Prefix(p) => p.fmt(f),
+        }
+    }
+}
+
+impl From<Pmask> for String {
+    fn from(m: Pmask) -> String {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for Pmask {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if let Ok(p) = s.parse::<u8>() {
+            return if p <= 128 {
+                Ok(Pmask::Prefix(p))
+            } else {
+                Err(format!("bad pmask prefix length {s:?}"))
+            };
+        }
+        Netmask::try_from(s).map(Pmask::Mask)
+    }
+}
+
 /// A command line from lvs.cf, split on blanks; run without a shell.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -461,6 +528,20 @@ macro_rules! keyword_enum {
         }
     };
 }
+
+keyword_enum!(
+    /// `heartbeat_auth` (extension): the steps from Piranha's unsigned
+    /// heartbeats to authenticated ones, taken router by router.
+    HeartbeatAuth {
+        /// Send unsigned heartbeats; accept unsigned and valid signed ones.
+        #[serde(rename = "receive-only")]
+        ReceiveOnly => "receive-only",
+        /// Send signed heartbeats; accept unsigned and valid signed ones.
+        Permissive => "permissive",
+        /// Send signed heartbeats; accept only valid signed ones (the default).
+        Enforce => "enforce",
+    }
+);
 
 keyword_enum!(
     /// `service`.

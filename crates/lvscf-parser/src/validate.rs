@@ -136,6 +136,16 @@ pub fn validate(
             );
         }
     }
+    if config.heartbeat_auth.is_some() && config.heartbeat_key.is_none() {
+        r.at(
+            Warning,
+            Code::AuthWithoutKey,
+            None,
+            "heartbeat_auth",
+            "heartbeat_auth has no effect without heartbeat_key: heartbeats stay unsigned".into(),
+            Some("set `heartbeat_key = /path/to/key` on both routers, or remove the line".into()),
+        );
+    }
     if config.deadtime <= config.keepalive {
         r.at(
             Warning,
@@ -271,6 +281,7 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                 }
             }
         }
+        check_pmask_family(r, v, block);
         check_servers(r, v, block);
         if !v.active {
             continue;
@@ -379,6 +390,41 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
             );
         }
         check_active_servers(r, v, block, vip);
+    }
+}
+
+/// A dotted pmask is IPv4 only; a prefix must fit the VIP's family.
+fn check_pmask_family(r: &mut Reporter<'_>, v: &VirtualServer, block: usize) {
+    let (
+        Some(pmask),
+        Some(AddressOnDevice {
+            host: Host::Ip(vip),
+            ..
+        }),
+    ) = (v.pmask, &v.address)
+    else {
+        return;
+    };
+    let problem = match (pmask, vip) {
+        (Pmask::Mask(m), IpAddr::V6(_)) => Some((
+            format!("pmask {m} is an IPv4 netmask, but the VIP {vip} is IPv6"),
+            "write a prefix length for an IPv6 virtual server, e.g. `pmask = 64`",
+        )),
+        (Pmask::Prefix(p), IpAddr::V4(_)) if p > 32 => Some((
+            format!("pmask prefix length {p} is longer than an IPv4 address (VIP {vip})"),
+            "use 0 to 32, or a netmask such as 255.255.255.0",
+        )),
+        _ => None,
+    };
+    if let Some((message, hint)) = problem {
+        r.at(
+            Severity::Error,
+            Code::AddressFamilyMismatch,
+            Some(block),
+            "pmask",
+            message,
+            Some(hint.into()),
+        );
     }
 }
 

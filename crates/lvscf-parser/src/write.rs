@@ -128,6 +128,7 @@ pub fn global_value(c: &Config, key: &str) -> Option<String> {
         "heartbeat" => b(c.heartbeat),
         "heartbeat_port" => Some(c.heartbeat_port.to_string()),
         "heartbeat_key" => c.heartbeat_key.clone(),
+        "heartbeat_auth" => s(&c.heartbeat_auth),
         "keepalive" => Some(format_seconds(c.keepalive)),
         "deadtime" => Some(format_seconds(c.deadtime)),
         "network" => Some(c.network.to_string()),

@@ -63,8 +63,11 @@ fn netmask() -> impl Strategy<Value = Netmask> {
     (0u8..=32).prop_filter_map("valid prefix", Netmask::from_prefix)
 }
 
-fn pmask() -> impl Strategy<Value = Netmask> {
-    (0u8..=31).prop_filter_map("valid prefix", Netmask::from_prefix)
+fn pmask() -> impl Strategy<Value = Pmask> {
+    prop_oneof![
+        (0u8..=31).prop_filter_map("valid prefix", |p| Netmask::from_prefix(p).map(Pmask::Mask)),
+        (0u8..=128).prop_map(Pmask::Prefix),
+    ]
 }
 
 fn addr_dev() -> impl Strategy<Value = AddressOnDevice> {
@@ -205,6 +208,7 @@ fn config() -> impl Strategy<Value = Config> {
         any::<bool>(),
         proptest::collection::vec(virtual_server(), 0..4),
         proptest::collection::vec(virtual_server(), 0..2),
+        proptest::option::of(proptest::sample::select(HeartbeatAuth::ALL.to_vec())),
     );
     (routers, timing, rest).prop_map(|(r, t, x)| Config {
         serial_no: r.0,
@@ -220,6 +224,7 @@ fn config() -> impl Strategy<Value = Config> {
         heartbeat: r.10,
         heartbeat_port: r.11,
         heartbeat_key: t.0,
+        heartbeat_auth: x.10,
         keepalive: t.1,
         deadtime: t.2,
         network: t.3,

@@ -134,10 +134,15 @@ pub fn service_of(v: &VirtualServer, key: ServiceKey, warnings: &mut Vec<String>
     if v.persistent > 0 {
         s = s.persistent(v.persistent);
         if let Some(mask) = v.pmask {
-            match key.family() {
-                Family::Inet => s = s.netmask(Netmask::V4(mask.addr())),
-                Family::Inet6 => warnings.push(format!(
-                    "virtual {}: pmask {mask} is an IPv4 mask; ignored for an IPv6 service",
+            // validate.rs refuses a dotted mask on an IPv6 VIP and a prefix
+            // beyond 32 on an IPv4 one; the fallbacks only guard API users.
+            match (key.family(), mask.ipv4()) {
+                (Family::Inet, Some(m)) => s = s.netmask(Netmask::V4(m.addr())),
+                (Family::Inet6, _) if matches!(mask, lvscf_parser::Pmask::Prefix(_)) => {
+                    s = s.netmask(Netmask::V6(mask.prefix_len().min(128)))
+                }
+                _ => warnings.push(format!(
+                    "virtual {}: pmask {mask} does not fit the service's address family; ignored",
                     v.name
                 )),
             }

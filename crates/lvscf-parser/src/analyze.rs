@@ -3,7 +3,7 @@
 //! compatibility decisions).
 
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::keywords::{self, Keyword, Level, ValueKind};
+use crate::keywords::{self, Key, Keyword, Level, ValueKind};
 use crate::model::*;
 use crate::syntax::{LexProblem, Lexed, LineKind, Token};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -51,43 +51,129 @@ impl BlockKind {
 pub struct BlockInfo {
     /// Its kind.
     pub kind: BlockKind,
-    /// Its name.
-    pub name: String,
     /// Line index (0-based) of the `kind NAME {` line.
     pub header: usize,
     /// Line index of its `}`; `None` when the file ends first.
     pub close: Option<usize>,
     /// For a server, the index of its virtual/failover block in `blocks`.
     pub parent: Option<usize>,
-    /// The keyword lines inside it, in file order.
-    pub keys: Vec<(&'static str, usize)>,
     /// Index in `Config::virtuals`/`failovers` or in the parent's `servers`.
     pub config_index: usize,
     /// For a virtual or failover block, its server blocks in order.
     pub children: Vec<usize>,
+    /// Newest of its keyword lines in [`Structure`]'s key list.
+    last_key: u32,
+}
+
+/// No keyword line (end of a block's chain of keyword lines).
+const NO_KEY: u32 = u32::MAX;
+
+/// One keyword line, chained to the previous one of the same block. One
+/// list for the whole file instead of a `Vec` per block: a 20,000-server
+/// file would otherwise allocate 20,000 small vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeyLine {
+    key: &'static str,
+    line: u32,
+    previous: u32,
 }
 
 /// The keyword lines and blocks of a file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Structure {
-    /// Global keyword lines, in file order.
-    pub global_keys: Vec<(&'static str, usize)>,
     /// Every block, in file order of their headers.
     pub blocks: Vec<BlockInfo>,
     /// Block index of each `Config::virtuals` entry.
     pub virtual_blocks: Vec<usize>,
     /// Block index of each `Config::failovers` entry.
     pub failover_blocks: Vec<usize>,
+    key_lines: Vec<KeyLine>,
+    global_last_key: u32,
+}
+
+impl Default for Structure {
+    fn default() -> Self {
+        Structure {
+            blocks: Vec::new(),
+            virtual_blocks: Vec::new(),
+            failover_blocks: Vec::new(),
+            key_lines: Vec::new(),
+            global_last_key: NO_KEY,
+        }
+    }
+}
+
+/// The keyword lines of a block (or of the global section), newest first,
+/// as `(keyword, line index)`.
+pub struct Keys<'s> {
+    lines: &'s [KeyLine],
+    next: u32,
+}
+
+impl Iterator for Keys<'_> {
+    type Item = (&'static str, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let k = self.lines.get(self.next as usize)?;
+        self.next = k.previous;
+        Some((k.key, k.line as usize))
+    }
 }
 
 impl Structure {
+    /// The keyword lines of a block (`None` = global), newest first.
+    pub fn keys(&self, block: Option<usize>) -> Keys<'_> {
+        let next = match block {
+            Some(b) => self.blocks.get(b).map_or(NO_KEY, |info| info.last_key),
+            None => self.global_last_key,
+        };
+        Keys {
+            lines: &self.key_lines,
+            next,
+        }
+    }
+
+    fn push_key(&mut self, block: Option<usize>, key: &'static str, line: usize) {
+        let slot = match block {
+            Some(b) => &mut self.blocks[b].last_key,
+            None => &mut self.global_last_key,
+        };
+        self.key_lines.push(KeyLine {
+            key,
+            line: line as u32,
+            previous: *slot,
+        });
+        *slot = (self.key_lines.len() - 1) as u32;
+    }
+
     /// The last line of a key in a block (`None` = global), if present.
     pub fn key_line(&self, block: Option<usize>, key: &str) -> Option<usize> {
-        let keys = match block {
-            Some(b) => &self.blocks[b].keys,
-            None => &self.global_keys,
+        self.keys(block).find(|(k, _)| *k == key).map(|(_, l)| l)
+    }
+
+    /// The name of a block, as the configuration holds it.
+    pub fn block_name<'c>(&self, config: &'c Config, block: usize) -> &'c str {
+        let Some(info) = self.blocks.get(block) else {
+            return "";
         };
-        keys.iter().rev().find(|(k, _)| *k == key).map(|(_, l)| *l)
+        let list = |kind| {
+            if kind == BlockKind::Failover {
+                &config.failovers
+            } else {
+                &config.virtuals
+            }
+        };
+        let name = match (info.kind, info.parent) {
+            (BlockKind::Server, Some(parent)) => self.blocks.get(parent).and_then(|p| {
+                list(p.kind)
+                    .get(p.config_index)?
+                    .servers
+                    .get(info.config_index)
+                    .map(|s| s.name.as_str())
+            }),
+            (kind, _) => list(kind).get(info.config_index).map(|v| v.name.as_str()),
+        };
+        name.unwrap_or("")
     }
 
     /// The block describing `config.virtuals[index]` (or `failovers`).
@@ -405,7 +491,7 @@ impl<'a> Analyzer<'a> {
             self.close_block(index, tokens);
             return;
         }
-        if bare && matches!(word, "virtual" | "failover" | "server") {
+        if bare && is_block_word(word) {
             self.open_block(index, tokens, word);
             return;
         }
@@ -516,7 +602,7 @@ impl<'a> Analyzer<'a> {
                     return;
                 };
                 if let Some(open) = self.current_server {
-                    let open_name = self.structure.blocks[open].name.clone();
+                    let open_name = self.structure.block_name(&self.config, open).to_string();
                     self.at_token(
                         Severity::Error,
                         Code::UnbalancedBrace,
@@ -536,17 +622,16 @@ impl<'a> Analyzer<'a> {
                     &mut self.config.virtuals
                 };
                 let servers = &mut list[vindex].servers;
-                servers.push(RealServer::new(name.clone()));
+                servers.push(RealServer::new(name));
                 let config_index = servers.len() - 1;
                 self.structure.blocks.push(BlockInfo {
                     kind,
-                    name,
                     header: index,
                     close: None,
                     parent: Some(parent),
-                    keys: Vec::with_capacity(4),
                     config_index,
                     children: Vec::new(),
+                    last_key: NO_KEY,
                 });
                 let block = self.structure.blocks.len() - 1;
                 self.structure.blocks[parent].children.push(block);
@@ -554,7 +639,7 @@ impl<'a> Analyzer<'a> {
             }
             BlockKind::Virtual | BlockKind::Failover => {
                 if let Some(open) = self.current_virtual {
-                    let open_name = self.structure.blocks[open].name.clone();
+                    let open_name = self.structure.block_name(&self.config, open).to_string();
                     let open_kind = self.structure.blocks[open].kind.keyword();
                     self.at_token(
                         Severity::Error,
@@ -572,17 +657,16 @@ impl<'a> Analyzer<'a> {
                 } else {
                     &mut self.config.virtuals
                 };
-                list.push(VirtualServer::new(name.clone()));
+                list.push(VirtualServer::new(name));
                 let config_index = list.len() - 1;
                 self.structure.blocks.push(BlockInfo {
                     kind,
-                    name,
                     header: index,
                     close: None,
                     parent: None,
-                    keys: Vec::with_capacity(16),
                     config_index,
                     children: Vec::new(),
+                    last_key: NO_KEY,
                 });
                 let block = self.structure.blocks.len() - 1;
                 if kind == BlockKind::Failover {
@@ -609,7 +693,11 @@ impl<'a> Analyzer<'a> {
         match block {
             Some(b) => {
                 let info = &self.structure.blocks[b];
-                format!("{} block `{}`", info.kind.keyword(), info.name)
+                format!(
+                    "{} block `{}`",
+                    info.kind.keyword(),
+                    self.structure.block_name(&self.config, b)
+                )
             }
             None => "the global section".to_string(),
         }
@@ -661,18 +749,13 @@ impl<'a> Analyzer<'a> {
             return;
         }
         // Duplicate keys: the last one wins, as in Piranha, but say so.
-        let keys = match block {
-            Some(b) => &self.structure.blocks[b].keys,
-            None => &self.structure.global_keys,
-        };
         // Keys are the table's own `&'static str`s: comparing addresses is
         // enough and keeps this per-line check cheap.
-        if let Some((_, previous)) = keys
-            .iter()
-            .rev()
+        if let Some((_, previous)) = self
+            .structure
+            .keys(block)
             .find(|(k, _)| std::ptr::eq(*k, keyword.name))
         {
-            let previous = *previous;
             let place = self.level_name(block);
             self.at_token(
                 Severity::Warning,
@@ -688,10 +771,7 @@ impl<'a> Analyzer<'a> {
                 Some("remove one of the two lines".into()),
             );
         }
-        match block {
-            Some(b) => self.structure.blocks[b].keys.push((keyword.name, index)),
-            None => self.structure.global_keys.push((keyword.name, index)),
-        }
+        self.structure.push_key(block, keyword.name, index);
         // Most values are one or two words: avoid an allocation per line.
         let mut inline = [""; 4];
         let heap: Vec<&str>;
@@ -799,7 +879,7 @@ impl<'a> Analyzer<'a> {
             let message = format!(
                 "{} block `{}` is not closed; it ends at the end of the file",
                 info.kind.keyword(),
-                info.name
+                self.structure.block_name(&self.config, block)
             );
             let line = &self.lexed.lines[header];
             self.push(
@@ -833,7 +913,7 @@ impl<'a> Analyzer<'a> {
             warnings.push(host_name_warning(name));
         }
         match block {
-            None => self.apply_global(keyword.name, value, &mut warnings)?,
+            None => self.apply_global(keyword.key, value, &mut warnings)?,
             Some(b) => {
                 let info = &self.structure.blocks[b];
                 match info.kind {
@@ -847,7 +927,7 @@ impl<'a> Analyzer<'a> {
                             &mut self.config.virtuals
                         };
                         let server = &mut list[pinfo.config_index].servers[sindex];
-                        apply_server(server, keyword.name, value)?;
+                        apply_server(server, keyword.key, value)?;
                     }
                     kind => {
                         let list = if kind == BlockKind::Failover {
@@ -856,7 +936,7 @@ impl<'a> Analyzer<'a> {
                             &mut self.config.virtuals
                         };
                         let v = &mut list[info.config_index];
-                        apply_virtual(v, keyword.name, value, &mut warnings)?;
+                        apply_virtual(v, keyword.key, value, &mut warnings)?;
                     }
                 }
             }
@@ -866,14 +946,14 @@ impl<'a> Analyzer<'a> {
 
     fn apply_global(
         &mut self,
-        name: &str,
+        key: Key,
         value: Value<'_>,
         warnings: &mut Vec<Problem>,
     ) -> Result<(), Problem> {
         let c = &mut self.config;
-        match (name, value) {
-            ("serial_no", Value::Int(n)) => c.serial_no = n,
-            ("primary", Value::Host(h)) => {
+        match (key, value) {
+            (Key::SerialNo, Value::Int(n)) => c.serial_no = n,
+            (Key::Primary, Value::Host(h)) => {
                 if is_unspecified(&h) {
                     return Err(Problem::error(
                         Code::InvalidHost,
@@ -882,42 +962,44 @@ impl<'a> Analyzer<'a> {
                 }
                 c.primary = Some(h)
             }
-            ("primary_private", Value::Host(h)) => {
+            (Key::PrimaryPrivate, Value::Host(h)) => {
                 c.primary_private = Some(not_unspecified(h, "primary_private")?)
             }
-            ("backup_private", Value::Host(h)) => {
+            (Key::BackupPrivate, Value::Host(h)) => {
                 c.backup_private = Some(not_unspecified(h, "backup_private")?)
             }
-            ("primary_shared", Value::Text(s)) => c.primary_shared = Some(s.to_string()),
-            ("backup_shared", Value::Text(s)) => c.backup_shared = Some(s.to_string()),
-            ("service", Value::Text(s)) => {
+            (Key::PrimaryShared, Value::Text(s)) => c.primary_shared = Some(s.to_string()),
+            (Key::BackupShared, Value::Text(s)) => c.backup_shared = Some(s.to_string()),
+            (Key::Service, Value::Text(s)) => {
                 c.service = ServiceKind::from_keyword(s).unwrap_or(ServiceKind::Lvs)
             }
-            ("rsh_command", Value::Text(s)) => c.rsh_command = s.to_string(),
-            ("backup_active", Value::Bool(b)) => c.backup_active = b,
-            ("backup", Value::Host(h)) => c.backup = Some(h),
-            ("heartbeat", Value::Bool(b)) => c.heartbeat = b,
-            ("heartbeat_port", Value::Port(p)) => c.heartbeat_port = p,
-            ("heartbeat_key", Value::Text(s)) => c.heartbeat_key = Some(s.to_string()),
-            ("heartbeat_auth", Value::Text(s)) => c.heartbeat_auth = HeartbeatAuth::from_keyword(s),
-            ("keepalive", Value::Seconds(d)) => c.keepalive = d,
-            ("deadtime", Value::Seconds(d)) => c.deadtime = d,
-            ("network", Value::Text(s)) => {
+            (Key::RshCommand, Value::Text(s)) => c.rsh_command = s.to_string(),
+            (Key::BackupActive, Value::Bool(b)) => c.backup_active = b,
+            (Key::Backup, Value::Host(h)) => c.backup = Some(h),
+            (Key::Heartbeat, Value::Bool(b)) => c.heartbeat = b,
+            (Key::HeartbeatPort, Value::Port(p)) => c.heartbeat_port = p,
+            (Key::HeartbeatKey, Value::Text(s)) => c.heartbeat_key = Some(s.to_string()),
+            (Key::HeartbeatAuth, Value::Text(s)) => {
+                c.heartbeat_auth = HeartbeatAuth::from_keyword(s)
+            }
+            (Key::Keepalive, Value::Seconds(d)) => c.keepalive = d,
+            (Key::Deadtime, Value::Seconds(d)) => c.deadtime = d,
+            (Key::Network, Value::Text(s)) => {
                 c.network = Network::from_keyword(s).unwrap_or(Network::Nat)
             }
-            ("nat_router", Value::HostDevice(a)) => c.nat_router = Some(a),
-            ("nat_nmask", Value::Netmask(m)) => c.nat_nmask = m,
-            ("reservation_conflict_action", Value::Text(s)) => {
+            (Key::NatRouter, Value::HostDevice(a)) => c.nat_router = Some(a),
+            (Key::NatNmask, Value::Netmask(m)) => c.nat_nmask = m,
+            (Key::ReservationConflictAction, Value::Text(s)) => {
                 c.reservation_conflict_action = ReservationConflictAction::from_keyword(s)
             }
-            ("debug_level", Value::Text(s)) => c.debug_level = s.to_string(),
-            ("monitor_links", Value::Int(n)) => c.monitor_links = n != 0,
-            ("syncdaemon", Value::Bool(b)) => c.syncdaemon = b,
-            ("syncd_iface", Value::Text(s)) => {
+            (Key::DebugLevel, Value::Text(s)) => c.debug_level = s.to_string(),
+            (Key::MonitorLinks, Value::Int(n)) => c.monitor_links = n != 0,
+            (Key::Syncdaemon, Value::Bool(b)) => c.syncdaemon = b,
+            (Key::SyncdIface, Value::Text(s)) => {
                 check_device(s)?;
                 c.syncd_iface = s.to_string()
             }
-            ("syncd_id", Value::Int(n)) => {
+            (Key::SyncdId, Value::Int(n)) => {
                 if n > 255 {
                     warnings.push(
                         Problem::error(
@@ -933,14 +1015,14 @@ impl<'a> Analyzer<'a> {
                 }
                 c.syncd_id = (n % 256) as u8
             }
-            ("tcp_timeout", Value::Int(n)) => c.tcp_timeout = to_u32(n)?,
-            ("tcpfin_timeout", Value::Int(n)) => c.tcpfin_timeout = to_u32(n)?,
-            ("udp_timeout", Value::Int(n)) => c.udp_timeout = to_u32(n)?,
-            ("active_cmd", Value::Text(s)) => c.active_cmd = Some(CommandLine::new(s)),
-            ("inactive_cmd", Value::Text(s)) => c.inactive_cmd = Some(CommandLine::new(s)),
-            ("hard_shutdown", Value::Bool(b)) => c.hard_shutdown = b,
-            ("ipvsadm", Value::Text(s)) => c.ipvsadm = s.to_string(),
-            ("sync", Value::Bool(b)) => c.sync = b,
+            (Key::TcpTimeout, Value::Int(n)) => c.tcp_timeout = to_u32(n)?,
+            (Key::TcpfinTimeout, Value::Int(n)) => c.tcpfin_timeout = to_u32(n)?,
+            (Key::UdpTimeout, Value::Int(n)) => c.udp_timeout = to_u32(n)?,
+            (Key::ActiveCmd, Value::Text(s)) => c.active_cmd = Some(CommandLine::new(s)),
+            (Key::InactiveCmd, Value::Text(s)) => c.inactive_cmd = Some(CommandLine::new(s)),
+            (Key::HardShutdown, Value::Bool(b)) => c.hard_shutdown = b,
+            (Key::Ipvsadm, Value::Text(s)) => c.ipvsadm = s.to_string(),
+            (Key::Sync, Value::Bool(b)) => c.sync = b,
             _ => {}
         }
         Ok(())
@@ -949,20 +1031,20 @@ impl<'a> Analyzer<'a> {
 
 fn apply_virtual(
     v: &mut VirtualServer,
-    name: &str,
+    key: Key,
     value: Value<'_>,
     warnings: &mut Vec<Problem>,
 ) -> Result<(), Problem> {
-    match (name, value) {
-        ("active", Value::Bool(b)) => v.active = b,
-        ("address", Value::HostDevice(a)) => v.address = Some(a),
-        ("sorry_server", Value::Ip(ip)) => v.sorry_server = Some(ip),
-        ("vip_nmask", Value::Netmask(m)) => v.vip_nmask = m,
-        ("fwmark", Value::Int(n)) => {
+    match (key, value) {
+        (Key::Active, Value::Bool(b)) => v.active = b,
+        (Key::Address, Value::HostDevice(a)) => v.address = Some(a),
+        (Key::SorryServer, Value::Ip(ip)) => v.sorry_server = Some(ip),
+        (Key::VipNmask, Value::Netmask(m)) => v.vip_nmask = m,
+        (Key::Fwmark, Value::Int(n)) => {
             let n = to_u32(n)?;
             v.fwmark = (n != 0).then_some(n)
         }
-        ("port", Value::Port(p)) => {
+        (Key::Port, Value::Port(p)) => {
             // Piranha gave a server without `port` the virtual's port as it
             // was when the server line was read. Keep that meaning.
             let earlier: Vec<String> = v
@@ -990,22 +1072,22 @@ fn apply_virtual(
             }
             v.port = p
         }
-        ("persistent", Value::Int(n)) => v.persistent = to_u32(n)?,
-        ("pmask", Value::Pmask(m)) => v.pmask = m,
-        ("send", Value::Text(s)) => v.send = Some(s.to_string()),
-        ("expect", Value::Text(s)) => v.expect = Some(s.to_string()),
-        ("use_regex", Value::Bool(b)) => v.use_regex = b,
-        ("send_program", Value::Text(s)) => v.send_program = Some(CommandLine::new(s)),
-        ("load_monitor", Value::Text(s)) => {
+        (Key::Persistent, Value::Int(n)) => v.persistent = to_u32(n)?,
+        (Key::Pmask, Value::Pmask(m)) => v.pmask = m,
+        (Key::Send, Value::Text(s)) => v.send = Some(s.to_string()),
+        (Key::Expect, Value::Text(s)) => v.expect = Some(s.to_string()),
+        (Key::UseRegex, Value::Bool(b)) => v.use_regex = b,
+        (Key::SendProgram, Value::Text(s)) => v.send_program = Some(CommandLine::new(s)),
+        (Key::LoadMonitor, Value::Text(s)) => {
             v.load_monitor = LoadMonitor::from_keyword(s).unwrap_or(LoadMonitor::None)
         }
-        ("scheduler", Value::Text(s)) => {
+        (Key::Scheduler, Value::Text(s)) => {
             v.scheduler = Scheduler::from_keyword(s).unwrap_or(Scheduler::Wlc)
         }
-        ("protocol", Value::Text(s)) => {
+        (Key::Protocol, Value::Text(s)) => {
             v.protocol = Protocol::from_keyword(s).unwrap_or(Protocol::Tcp)
         }
-        ("timeout", Value::Int(n)) => {
+        (Key::Timeout, Value::Int(n)) => {
             if n == 0 {
                 return Err(Problem::error(
                     Code::OutOfRange,
@@ -1014,24 +1096,24 @@ fn apply_virtual(
             }
             v.timeout = to_u32(n)?
         }
-        ("reentry", Value::Int(n)) => v.reentry = to_u32(n)?,
-        ("quiesce_server", Value::Bool(b)) => v.quiesce_server = b,
-        ("client_monitor", Value::Text(s)) => v.client_monitor = s.to_string(),
-        ("start_cmd", Value::Text(s)) => v.start_cmd = Some(s.to_string()),
-        ("stop_cmd", Value::Text(s)) => v.stop_cmd = Some(s.to_string()),
-        ("master", Value::Host(h)) => v.master = Some(h),
-        ("dirs", Value::List(l)) => v.dirs = Some(l),
+        (Key::Reentry, Value::Int(n)) => v.reentry = to_u32(n)?,
+        (Key::QuiesceServer, Value::Bool(b)) => v.quiesce_server = b,
+        (Key::ClientMonitor, Value::Text(s)) => v.client_monitor = s.to_string(),
+        (Key::StartCmd, Value::Text(s)) => v.start_cmd = Some(s.to_string()),
+        (Key::StopCmd, Value::Text(s)) => v.stop_cmd = Some(s.to_string()),
+        (Key::Master, Value::Host(h)) => v.master = Some(h),
+        (Key::Dirs, Value::List(l)) => v.dirs = Some(l),
         _ => {}
     }
     Ok(())
 }
 
-fn apply_server(s: &mut RealServer, name: &str, value: Value) -> Result<(), Problem> {
-    match (name, value) {
-        ("address", Value::Host(h)) => s.address = Some(h),
-        ("active", Value::Bool(b)) => s.active = b,
-        ("port", Value::Port(p)) => s.port = Some(p),
-        ("weight", Value::Int(n)) => {
+fn apply_server(s: &mut RealServer, key: Key, value: Value) -> Result<(), Problem> {
+    match (key, value) {
+        (Key::Address, Value::Host(h)) => s.address = Some(h),
+        (Key::Active, Value::Bool(b)) => s.active = b,
+        (Key::Port, Value::Port(p)) => s.port = Some(p),
+        (Key::Weight, Value::Int(n)) => {
             if n > 65535 {
                 return Err(Problem::error(
                     Code::OutOfRange,
@@ -1043,6 +1125,17 @@ fn apply_server(s: &mut RealServer, name: &str, value: Value) -> Result<(), Prob
         _ => {}
     }
     Ok(())
+}
+
+/// `virtual`, `failover` or `server`. Looks at the first byte before
+/// comparing strings: this runs for every line of the file.
+fn is_block_word(word: &str) -> bool {
+    match word.as_bytes().first() {
+        Some(b'v') => word == "virtual",
+        Some(b'f') => word == "failover",
+        Some(b's') => word == "server",
+        _ => false,
+    }
 }
 
 fn host_name_warning(name: &str) -> Problem {
@@ -1479,21 +1572,38 @@ fn parse_seconds(word: &str) -> Result<Duration, Problem> {
 
 /// Strict dotted quad: four decimal parts 0..=255, no leading zeros.
 pub(crate) fn parse_ipv4_strict(word: &str) -> Option<Ipv4Addr> {
+    // One pass over the bytes: this runs for every address of the file,
+    // and `split('.')` plus `parse` cost several times more.
     let mut parts = [0u8; 4];
-    let mut count = 0;
-    for part in word.split('.') {
-        if count == 4
-            || part.is_empty()
-            || part.len() > 3
-            || !part.bytes().all(|b| b.is_ascii_digit())
-            || (part.len() > 1 && part.starts_with('0'))
-        {
-            return None;
+    let mut part = 0;
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    for &c in word.as_bytes() {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None; // a leading zero (Piranha read it as octal)
+                }
+                value = value * 10 + u32::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && part < 3 => {
+                parts[part] = value as u8;
+                part += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
         }
-        parts[count] = part.parse::<u8>().ok()?;
-        count += 1;
     }
-    (count == 4).then(|| Ipv4Addr::from(parts))
+    if digits == 0 || part != 3 {
+        return None;
+    }
+    parts[3] = value as u8;
+    Some(Ipv4Addr::from(parts))
 }
 
 fn looks_numeric(word: &str) -> bool {
@@ -1559,4 +1669,68 @@ fn parse_netmask(word: &str) -> Result<Netmask, Problem> {
     Netmask::new(ip).ok_or_else(|| {
         bad().hint("the one bits of a netmask must be contiguous, e.g. 255.255.254.0")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ipv4_strict;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    /// The specification: four decimal numbers 0-255 without leading zeros.
+    fn reference(word: &str) -> Option<Ipv4Addr> {
+        let parts: Vec<&str> = word.split('.').collect();
+        if parts.len() != 4 {
+            return None;
+        }
+        let mut octets = [0u8; 4];
+        for (octet, part) in octets.iter_mut().zip(&parts) {
+            let canonical = !part.is_empty()
+                && part.len() <= 3
+                && part.bytes().all(|b| b.is_ascii_digit())
+                && !(part.len() > 1 && part.starts_with('0'));
+            if !canonical {
+                return None;
+            }
+            *octet = part.parse().ok()?;
+        }
+        Some(Ipv4Addr::from(octets))
+    }
+
+    #[test]
+    fn strict_ipv4_examples() {
+        for good in ["0.0.0.0", "10.0.0.1", "255.255.255.255", "1.22.133.4"] {
+            assert_eq!(parse_ipv4_strict(good), good.parse().ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3",
+            "1..2.3",
+            "01.2.3.4",
+            "1.2.3.00",
+            "256.1.1.1",
+            "1.2.3.1000",
+            "0x1.2.3.4",
+            "1.2.3.4 ",
+            "-1.2.3.4",
+            "1.2.3.4.5",
+        ] {
+            assert_eq!(parse_ipv4_strict(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn strict_ipv4_matches_its_specification(word in "[0-9.x]{0,18}") {
+            prop_assert_eq!(parse_ipv4_strict(&word), reference(&word));
+        }
+
+        #[test]
+        fn every_address_reads_back(octets in any::<[u8; 4]>()) {
+            let ip = Ipv4Addr::from(octets);
+            prop_assert_eq!(parse_ipv4_strict(&ip.to_string()), Some(ip));
+        }
+    }
 }

@@ -297,7 +297,7 @@ impl Document {
                     BlockKind::Virtual
                 };
                 (0..s.blocks.len())
-                    .filter(|&b| s.blocks[b].kind == kind && s.blocks[b].name == *name)
+                    .filter(|&b| s.blocks[b].kind == kind && s.block_name(self.config(), b) == name)
                     .collect()
             }
             Target::Server {
@@ -311,7 +311,7 @@ impl Document {
                     .filter(|&b| {
                         s.blocks[b].kind == BlockKind::Server
                             && s.blocks[b].parent == Some(parent)
-                            && s.blocks[b].name == *server
+                            && s.block_name(self.config(), b) == server
                     })
                     .collect()
             }
@@ -410,20 +410,16 @@ impl Document {
         let s = self.structure();
         let level = level_of(target);
         let failover = matches!(target, Target::Failover(_));
-        let keys: &[(&str, usize)] = match block {
-            Some(b) => &s.blocks[b].keys,
-            None => &s.global_keys,
-        };
         let rank = keywords::gui_rank(level, failover, key);
-        let before = keys
-            .iter()
+        let before = s
+            .keys(block)
             .filter(|(k, _)| keywords::gui_rank(level, failover, k) < rank)
-            .map(|(_, l)| *l)
+            .map(|(_, l)| l)
             .max();
-        let after = keys
-            .iter()
+        let after = s
+            .keys(block)
             .filter(|(k, _)| keywords::gui_rank(level, failover, k) > rank)
-            .map(|(_, l)| *l)
+            .map(|(_, l)| l)
             .min();
         // Keys stay above nested blocks: globals above the first block, a
         // virtual's keys above its first server (so `port` keeps meaning
@@ -489,14 +485,10 @@ impl Document {
             _ => Some(self.block(target)?),
         };
         let s = self.structure();
-        let keys = match block {
-            Some(b) => &s.blocks[b].keys,
-            None => &s.global_keys,
-        };
-        let mut lines: Vec<usize> = keys
-            .iter()
+        let mut lines: Vec<usize> = s
+            .keys(block)
             .filter(|(k, _)| *k == key)
-            .map(|(_, l)| *l)
+            .map(|(_, l)| l)
             .collect();
         if lines.is_empty() {
             return Ok(false);

@@ -58,14 +58,81 @@ pub struct Keyword {
     pub level: Level,
     /// Its value.
     pub kind: ValueKind,
+    /// Which keyword, as a type: the analyser matches on it instead of
+    /// comparing strings once per line.
+    pub key: Key,
+}
+
+/// Every keyword name of lvs.cf (one variant for a name used at several
+/// levels, such as `address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // each is the keyword of the same name
+pub enum Key {
+    SerialNo,
+    Primary,
+    PrimaryPrivate,
+    PrimaryShared,
+    Service,
+    RshCommand,
+    BackupActive,
+    Backup,
+    BackupPrivate,
+    BackupShared,
+    Heartbeat,
+    HeartbeatPort,
+    Keepalive,
+    Deadtime,
+    Network,
+    NatRouter,
+    NatNmask,
+    ReservationConflictAction,
+    DebugLevel,
+    MonitorLinks,
+    Syncdaemon,
+    SyncdIface,
+    SyncdId,
+    TcpTimeout,
+    TcpfinTimeout,
+    UdpTimeout,
+    HeartbeatKey,
+    HeartbeatAuth,
+    ActiveCmd,
+    InactiveCmd,
+    HardShutdown,
+    Ipvsadm,
+    Sync,
+    Active,
+    Address,
+    SorryServer,
+    VipNmask,
+    Fwmark,
+    Port,
+    Persistent,
+    Pmask,
+    Send,
+    Expect,
+    UseRegex,
+    SendProgram,
+    LoadMonitor,
+    Scheduler,
+    Protocol,
+    Timeout,
+    Reentry,
+    QuiesceServer,
+    ClientMonitor,
+    StartCmd,
+    StopCmd,
+    Master,
+    Dirs,
+    Weight,
 }
 
 macro_rules! table {
-    ($($level:ident $name:literal $kind:expr;)+) => {
+    ($($level:ident $key:ident $name:literal $kind:expr;)+) => {
         /// Every keyword, in the order Piranha's GUI writes them within a
         /// level; keywords the GUI never wrote come after the GUI's.
         pub const KEYWORDS: &[Keyword] = &[
-            $(Keyword { name: $name, level: Level::$level, kind: $kind },)+
+            $(Keyword { name: $name, level: Level::$level, kind: $kind, key: Key::$key },)+
         ];
     };
 }
@@ -78,66 +145,66 @@ pub const SCHEDULERS: &[&str] = &[
 ];
 
 table! {
-    Global "serial_no" Int;
-    Global "primary" Host;
-    Global "primary_private" Host;
-    Global "primary_shared" Word;
-    Global "service" Enum(&["lvs", "fos"]);
-    Global "rsh_command" Word;
-    Global "backup_active" Bool;
-    Global "backup" Host;
-    Global "backup_private" Host;
-    Global "backup_shared" Word;
-    Global "heartbeat" Bool;
-    Global "heartbeat_port" Port;
-    Global "keepalive" Seconds;
-    Global "deadtime" Seconds;
-    Global "network" Enum(&["nat", "direct", "tunnel"]);
-    Global "nat_router" HostDevice;
-    Global "nat_nmask" Netmask;
-    Global "reservation_conflict_action" Enum(&["nothing", "preempt"]);
-    Global "debug_level" Word;
-    Global "monitor_links" Int;
-    Global "syncdaemon" Bool;
-    Global "syncd_iface" Word;
-    Global "syncd_id" Int;
-    Global "tcp_timeout" Int;
-    Global "tcpfin_timeout" Int;
-    Global "udp_timeout" Int;
-    Global "heartbeat_key" Path;
-    Global "heartbeat_auth" Enum(&["receive-only", "permissive", "enforce"]);
-    Global "active_cmd" Command;
-    Global "inactive_cmd" Command;
-    Global "hard_shutdown" Bool;
-    Global "ipvsadm" Word;
-    Global "sync" Bool;
-    Virtual "active" Bool;
-    Virtual "address" HostDevice;
-    Virtual "sorry_server" IpOnly;
-    Virtual "vip_nmask" Netmask;
-    Virtual "fwmark" Int;
-    Virtual "port" Port;
-    Virtual "persistent" Int;
-    Virtual "pmask" Pmask;
-    Virtual "send" Text;
-    Virtual "expect" Text;
-    Virtual "use_regex" Bool;
-    Virtual "send_program" Command;
-    Virtual "load_monitor" Enum(&["none", "rup", "ruptime", "uptime"]);
-    Virtual "scheduler" Enum(SCHEDULERS);
-    Virtual "protocol" Enum(&["tcp", "udp", "sctp"]);
-    Virtual "timeout" Int;
-    Virtual "reentry" Int;
-    Virtual "quiesce_server" Bool;
-    Virtual "client_monitor" Path;
-    Virtual "start_cmd" Command;
-    Virtual "stop_cmd" Command;
-    Virtual "master" Host;
-    Virtual "dirs" List;
-    Server "address" Host;
-    Server "active" Bool;
-    Server "port" PortNumber;
-    Server "weight" Int;
+    Global SerialNo "serial_no" Int;
+    Global Primary "primary" Host;
+    Global PrimaryPrivate "primary_private" Host;
+    Global PrimaryShared "primary_shared" Word;
+    Global Service "service" Enum(&["lvs", "fos"]);
+    Global RshCommand "rsh_command" Word;
+    Global BackupActive "backup_active" Bool;
+    Global Backup "backup" Host;
+    Global BackupPrivate "backup_private" Host;
+    Global BackupShared "backup_shared" Word;
+    Global Heartbeat "heartbeat" Bool;
+    Global HeartbeatPort "heartbeat_port" Port;
+    Global Keepalive "keepalive" Seconds;
+    Global Deadtime "deadtime" Seconds;
+    Global Network "network" Enum(&["nat", "direct", "tunnel"]);
+    Global NatRouter "nat_router" HostDevice;
+    Global NatNmask "nat_nmask" Netmask;
+    Global ReservationConflictAction "reservation_conflict_action" Enum(&["nothing", "preempt"]);
+    Global DebugLevel "debug_level" Word;
+    Global MonitorLinks "monitor_links" Int;
+    Global Syncdaemon "syncdaemon" Bool;
+    Global SyncdIface "syncd_iface" Word;
+    Global SyncdId "syncd_id" Int;
+    Global TcpTimeout "tcp_timeout" Int;
+    Global TcpfinTimeout "tcpfin_timeout" Int;
+    Global UdpTimeout "udp_timeout" Int;
+    Global HeartbeatKey "heartbeat_key" Path;
+    Global HeartbeatAuth "heartbeat_auth" Enum(&["receive-only", "permissive", "enforce"]);
+    Global ActiveCmd "active_cmd" Command;
+    Global InactiveCmd "inactive_cmd" Command;
+    Global HardShutdown "hard_shutdown" Bool;
+    Global Ipvsadm "ipvsadm" Word;
+    Global Sync "sync" Bool;
+    Virtual Active "active" Bool;
+    Virtual Address "address" HostDevice;
+    Virtual SorryServer "sorry_server" IpOnly;
+    Virtual VipNmask "vip_nmask" Netmask;
+    Virtual Fwmark "fwmark" Int;
+    Virtual Port "port" Port;
+    Virtual Persistent "persistent" Int;
+    Virtual Pmask "pmask" Pmask;
+    Virtual Send "send" Text;
+    Virtual Expect "expect" Text;
+    Virtual UseRegex "use_regex" Bool;
+    Virtual SendProgram "send_program" Command;
+    Virtual LoadMonitor "load_monitor" Enum(&["none", "rup", "ruptime", "uptime"]);
+    Virtual Scheduler "scheduler" Enum(SCHEDULERS);
+    Virtual Protocol "protocol" Enum(&["tcp", "udp", "sctp"]);
+    Virtual Timeout "timeout" Int;
+    Virtual Reentry "reentry" Int;
+    Virtual QuiesceServer "quiesce_server" Bool;
+    Virtual ClientMonitor "client_monitor" Path;
+    Virtual StartCmd "start_cmd" Command;
+    Virtual StopCmd "stop_cmd" Command;
+    Virtual Master "master" Host;
+    Virtual Dirs "dirs" List;
+    Server Address "address" Host;
+    Server Active "active" Bool;
+    Server Port "port" PortNumber;
+    Server Weight "weight" Int;
 }
 
 /// Order in which Piranha's GUI writes the keywords of a `failover` block.
@@ -154,12 +221,39 @@ pub const FAILOVER_ORDER: &[&str] = &[
     "stop_cmd",
 ];
 
+/// Longest keyword name, in bytes.
+const MAX_NAME_LEN: usize = 32;
+
+/// Keywords bucketed by level and name length: the lookup runs once per
+/// line of lvs.cf, and a bucket holds at most a few names.
+type Buckets = [[Vec<&'static Keyword>; MAX_NAME_LEN + 1]; 3];
+
+fn buckets() -> &'static Buckets {
+    static BUCKETS: std::sync::OnceLock<Buckets> = std::sync::OnceLock::new();
+    BUCKETS.get_or_init(|| {
+        let mut b: Buckets = std::array::from_fn(|_| std::array::from_fn(|_| Vec::new()));
+        for k in KEYWORDS {
+            b[level_slot(k.level)][k.name.len()].push(k);
+        }
+        b
+    })
+}
+
+fn level_slot(level: Level) -> usize {
+    match level {
+        Level::Global => 0,
+        Level::Virtual => 1,
+        Level::Server => 2,
+    }
+}
+
 /// Looks a keyword up at a level.
 pub fn lookup(level: Level, name: &str) -> Option<&'static Keyword> {
-    // Hot path of parsing: compare lengths before bytes.
-    KEYWORDS
+    buckets()[level_slot(level)]
+        .get(name.len())?
         .iter()
-        .find(|k| k.name.len() == name.len() && k.level == level && k.name == name)
+        .copied()
+        .find(|k| k.name == name)
 }
 
 /// Position of a keyword in the GUI's writing order for a block kind
@@ -232,4 +326,26 @@ pub const SERVICES: &[(&str, u16)] = &[
 /// The port of a well-known service name.
 pub fn service_port(name: &str) -> Option<u16> {
     SERVICES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_keyword_is_found_at_its_level_only() {
+        for k in KEYWORDS {
+            assert!(k.name.len() <= MAX_NAME_LEN, "{} is too long", k.name);
+            assert_eq!(lookup(k.level, k.name), Some(k));
+            for other in [Level::Global, Level::Virtual, Level::Server] {
+                if other != k.level {
+                    let found = lookup(other, k.name);
+                    assert!(found.is_none_or(|f| f.level == other && f.name == k.name));
+                }
+            }
+        }
+        assert_eq!(lookup(Level::Global, ""), None);
+        assert_eq!(lookup(Level::Global, &"x".repeat(100)), None);
+        assert_eq!(lookup(Level::Server, "weigh"), None);
+    }
 }

@@ -450,15 +450,23 @@ fn duplicate_names(
     code: Code,
     message: impl Fn(&str, usize) -> String,
 ) {
-    // Most lists are short (a virtual's servers): a scan beats a hash map.
+    // Most lists are short (a virtual's servers): a scan beats a hash map,
+    // and comparing hashes first avoids a string compare per pair.
     let mut first_seen: HashMap<&str, Option<usize>> = HashMap::default();
     let small = blocks.len() <= 16;
+    let mut hashes = [0u64; 16];
+    if small {
+        for (h, (name, _)) in hashes.iter_mut().zip(blocks) {
+            let mut f = Fnv::default();
+            f.write(name.as_bytes());
+            *h = f.finish();
+        }
+    }
     for (index, &(name, block)) in blocks.iter().enumerate() {
         let earlier = if small {
-            blocks[..index]
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, b)| *b)
+            (0..index)
+                .find(|&i| hashes[i] == hashes[index] && blocks[i].0 == name)
+                .map(|i| blocks[i].1)
         } else {
             first_seen.get(name).copied()
         };

@@ -121,6 +121,15 @@ impl Iterator for Keys<'_> {
 }
 
 impl Structure {
+    /// Room for a file of `lines` lines, so that the lists never grow by
+    /// copying while a large file is read (untouched capacity costs nothing).
+    fn with_capacity(lines: usize) -> Structure {
+        Structure {
+            key_lines: Vec::with_capacity(lines),
+            ..Structure::default()
+        }
+    }
+
     /// The keyword lines of a block (`None` = global), newest first.
     pub fn keys(&self, block: Option<usize>) -> Keys<'_> {
         let next = match block {
@@ -215,7 +224,7 @@ pub fn analyze(text: &[u8], lexed: &Lexed) -> Analysis {
         lexed,
         diags: Vec::new(),
         config: Config::default(),
-        structure: Structure::default(),
+        structure: Structure::with_capacity(lexed.lines.len()),
         current_virtual: None,
         current_server: None,
         lone_brace_expected: false,

@@ -1,29 +1,36 @@
-//! The heartbeat wire formats.
+//! The heartbeat wire formats and the acceptance rules.
 //!
 //! * **Legacy** (default, Piranha-compatible): one native-endian `u32` magic
 //!   per datagram (spec 2.4).
-//! * **Authenticated v2** (when `heartbeat_key` is configured): a fixed
-//!   72-byte packet, all integers big-endian:
+//! * **Signed** (when `heartbeat_key` is configured): a fixed 76-byte packet,
+//!   wire version 3, all integers big-endian:
 //!
 //! | offset | len | field |
 //! |---|---|---|
 //! | 0  | 4  | magic `b"PLHB"` |
-//! | 4  | 1  | version, 2 |
+//! | 4  | 1  | version, 3 |
 //! | 5  | 1  | state: 1 active, 2 inactive, 3 leaving |
 //! | 6  | 1  | sender role: 1 primary, 2 backup |
 //! | 7  | 1  | flags: bit 0 = unwilling (link or child failure); others 0 |
-//! | 8  | 8  | boot id (random per start) |
-//! | 16 | 8  | sequence (starts at 1, +1 per packet, per boot id) |
-//! | 24 | 8  | sender uptime in milliseconds (monotonic) |
-//! | 32 | 8  | config digest: first 8 bytes of SHA-256 of the sender's lvs.cf |
-//! | 40 | 32 | HMAC-SHA256(key, bytes 0..40 ‖ source address ‖ destination address) |
+//! | 8  | 4  | key id (which key of the key file signed the packet) |
+//! | 12 | 8  | boot id (random per start) |
+//! | 20 | 8  | sequence (starts at 1, +1 per packet, per boot id) |
+//! | 28 | 8  | sender uptime in milliseconds (monotonic) |
+//! | 36 | 8  | config digest: first 8 bytes of SHA-256 of the sender's lvs.cf |
+//! | 44 | 32 | HMAC-SHA256(key, bytes 0..44 ‖ source address ‖ destination address) |
 //!
 //! Addresses enter the MAC as 16 bytes (IPv4 as `::ffff:a.b.c.d`), so a packet
 //! cannot be reflected to another router or replayed from another address.
+//! Version 2 (72 bytes, no key id; an earlier build of this pulse) is
+//! refused as incompatible.
+//!
+//! Which format is sent and which is accepted is the [`Auth`] policy
+//! (`heartbeat_key` and `heartbeat_auth`): see [`Codec`].
 //!
 //! Every decoding function is total: any byte string yields either a
 //! heartbeat or one [`DropReason`], never a panic, and nothing is allocated.
 
+use crate::keys::Keyring;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -56,13 +63,13 @@ pub const LEGACY_MAGICS: [u32; 7] = [
     HELD,
 ];
 
-/// The v2 magic.
-pub const V2_MAGIC: [u8; 4] = *b"PLHB";
-/// The v2 version byte.
-pub const V2_VERSION: u8 = 2;
-/// Exact length of a v2 packet.
-pub const V2_LEN: usize = 72;
-const V2_BODY: usize = 40;
+/// The signed packet's magic.
+pub const SIGNED_MAGIC: [u8; 4] = *b"PLHB";
+/// The signed packet's version byte.
+pub const SIGNED_VERSION: u8 = 3;
+/// Exact length of a signed packet.
+pub const SIGNED_LEN: usize = 76;
+const SIGNED_BODY: usize = 44;
 /// How many earlier boot ids of the partner are remembered (and refused).
 pub const RETIRED_BOOT_IDS: usize = 16;
 
@@ -100,27 +107,31 @@ impl Role {
 /// Why a datagram was not accepted as a heartbeat. Each has a counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// With a key: a legacy 4-byte magic, or bytes that are not a v2 packet.
+    /// Enforce mode: a legacy 4-byte magic, or bytes that are not a signed
+    /// packet.
     LegacyOrMalformed,
-    /// Legacy: not 4 bytes. v2: the magic is right but the length is not 72.
+    /// Legacy: not 4 bytes. Signed: the magic and version are right but the
+    /// length is not 76.
     BadLength,
-    /// Legacy: an unknown magic (or FOS's); v2: unknown version, state, role
-    /// or flags, or a sender claiming our own role.
+    /// Legacy: an unknown magic (or FOS's); signed: unknown version, state,
+    /// role or flags, or a sender claiming our own role.
     Incompatible,
-    /// v2: the HMAC does not verify.
+    /// Signed: the HMAC does not verify.
     BadHmac,
-    /// v2: sequence not above the last one seen for this boot id, or a boot
-    /// id the partner has already replaced.
+    /// Signed: sequence not above the last one seen for this boot id, or a
+    /// boot id the partner has already replaced.
     Replay,
     /// The source address is not the partner's.
     WrongSource,
     /// Legacy "stop me", HOLD and HELD: valid in Piranha, meaningless for LVS.
     SpecialIgnored,
+    /// Signed: the key id is not in our key file.
+    UnknownKey,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::LegacyOrMalformed,
         DropReason::BadLength,
         DropReason::Incompatible,
@@ -128,6 +139,7 @@ impl DropReason {
         DropReason::Replay,
         DropReason::WrongSource,
         DropReason::SpecialIgnored,
+        DropReason::UnknownKey,
     ];
 
     /// The counter name.
@@ -140,6 +152,7 @@ impl DropReason {
             DropReason::Replay => "replay",
             DropReason::WrongSource => "wrong_source",
             DropReason::SpecialIgnored => "special_ignored",
+            DropReason::UnknownKey => "unknown_key",
         }
     }
 
@@ -153,6 +166,7 @@ impl DropReason {
             DropReason::Replay => 4,
             DropReason::WrongSource => 5,
             DropReason::SpecialIgnored => 6,
+            DropReason::UnknownKey => 7,
         }
     }
 
@@ -168,6 +182,9 @@ impl DropReason {
             DropReason::Replay => "replayed or stale heartbeat dropped",
             DropReason::WrongSource => "Unexpected heartbeat",
             DropReason::SpecialIgnored => "ignored special heartbeat",
+            DropReason::UnknownKey => {
+                "heartbeat signed with a key id that is not in our key file dropped"
+            }
         }
     }
 }
@@ -175,6 +192,69 @@ impl DropReason {
 impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// `heartbeat_auth`: the steps from unsigned to signed heartbeats, taken
+/// router by router without a failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMode {
+    /// Send unsigned; accept unsigned and valid signed.
+    ReceiveOnly,
+    /// Send signed; accept unsigned and valid signed.
+    Permissive,
+    /// Send signed; accept only valid signed (the default with a key).
+    Enforce,
+}
+
+impl AuthMode {
+    /// The lvs.cf spelling, also used on the status socket.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMode::ReceiveOnly => "receive-only",
+            AuthMode::Permissive => "permissive",
+            AuthMode::Enforce => "enforce",
+        }
+    }
+}
+
+/// The heartbeat authentication policy in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No `heartbeat_key`: Piranha's 4-byte heartbeats only.
+    Legacy,
+    /// `heartbeat_key` with its keys and the `heartbeat_auth` mode.
+    Keyed(Keyring, AuthMode),
+}
+
+impl Auth {
+    /// `legacy`, `receive-only`, `permissive` or `enforce`.
+    pub fn mode_name(&self) -> &'static str {
+        match self {
+            Auth::Legacy => "legacy",
+            Auth::Keyed(_, m) => m.name(),
+        }
+    }
+
+    /// Whether we send signed packets.
+    pub fn sends_signed(&self) -> bool {
+        matches!(
+            self,
+            Auth::Keyed(_, AuthMode::Permissive | AuthMode::Enforce)
+        )
+    }
+
+    /// Whether unsigned (Piranha) packets are accepted.
+    pub fn accepts_unsigned(&self) -> bool {
+        !matches!(self, Auth::Keyed(_, AuthMode::Enforce))
+    }
+
+    /// The keys, when there are any.
+    pub fn keys(&self) -> Option<&Keyring> {
+        match self {
+            Auth::Legacy => None,
+            Auth::Keyed(k, _) => Some(k),
+        }
     }
 }
 
@@ -200,15 +280,17 @@ pub fn decode_legacy(buf: &[u8]) -> Result<PeerState, DropReason> {
     }
 }
 
-/// The fields of a v2 heartbeat.
+/// The fields of a signed heartbeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct V2Packet {
+pub struct SignedPacket {
     /// Sender state.
     pub state: PeerState,
     /// Sender role.
     pub role: Role,
     /// Sender cannot take over (link or child failure).
     pub unwilling: bool,
+    /// The id of the key that signed it.
+    pub key_id: u32,
     /// Random per start of the sender.
     pub boot_id: u64,
     /// Per boot id, strictly increasing.
@@ -236,11 +318,12 @@ fn mac_over(key: &[u8], body: &[u8], src: IpAddr, dst: IpAddr) -> Option<HmacSha
     Some(mac)
 }
 
-/// Encodes a v2 heartbeat sent from `src` to `dst`.
-pub fn encode_v2(p: &V2Packet, key: &[u8], src: IpAddr, dst: IpAddr) -> [u8; V2_LEN] {
-    let mut out = [0u8; V2_LEN];
-    out[0..4].copy_from_slice(&V2_MAGIC);
-    out[4] = V2_VERSION;
+/// Encodes a signed heartbeat sent from `src` to `dst` with `key` (whose id
+/// is `p.key_id`).
+pub fn encode_signed(p: &SignedPacket, key: &[u8], src: IpAddr, dst: IpAddr) -> [u8; SIGNED_LEN] {
+    let mut out = [0u8; SIGNED_LEN];
+    out[0..4].copy_from_slice(&SIGNED_MAGIC);
+    out[4] = SIGNED_VERSION;
     out[5] = match p.state {
         PeerState::Active => 1,
         PeerState::Inactive => 2,
@@ -248,12 +331,13 @@ pub fn encode_v2(p: &V2Packet, key: &[u8], src: IpAddr, dst: IpAddr) -> [u8; V2_
     };
     out[6] = p.role.wire();
     out[7] = u8::from(p.unwilling);
-    out[8..16].copy_from_slice(&p.boot_id.to_be_bytes());
-    out[16..24].copy_from_slice(&p.seq.to_be_bytes());
-    out[24..32].copy_from_slice(&p.uptime_ms.to_be_bytes());
-    out[32..40].copy_from_slice(&p.digest);
-    if let Some(mac) = mac_over(key, &out[..V2_BODY], src, dst) {
-        out[V2_BODY..].copy_from_slice(&mac.finalize().into_bytes());
+    out[8..12].copy_from_slice(&p.key_id.to_be_bytes());
+    out[12..20].copy_from_slice(&p.boot_id.to_be_bytes());
+    out[20..28].copy_from_slice(&p.seq.to_be_bytes());
+    out[28..36].copy_from_slice(&p.uptime_ms.to_be_bytes());
+    out[36..44].copy_from_slice(&p.digest);
+    if let Some(mac) = mac_over(key, &out[..SIGNED_BODY], src, dst) {
+        out[SIGNED_BODY..].copy_from_slice(&mac.finalize().into_bytes());
     }
     out
 }
@@ -264,23 +348,39 @@ fn be64(b: &[u8]) -> u64 {
     u64::from_be_bytes(a)
 }
 
-/// Stateless v2 decoding: framing, HMAC, fields. Replay is checked by
-/// [`ReplayGuard`]. Checks run in this order: magic (else
-/// `LegacyOrMalformed`), length, version, HMAC, field values.
-pub fn decode_v2(buf: &[u8], key: &[u8], src: IpAddr, dst: IpAddr) -> Result<V2Packet, DropReason> {
-    if buf.len() < 4 || buf[0..4] != V2_MAGIC {
+/// Whether `buf` claims to be a signed packet (starts with the magic).
+pub fn is_signed(buf: &[u8]) -> bool {
+    buf.len() >= 4 && buf[0..4] == SIGNED_MAGIC
+}
+
+/// Stateless decoding of a signed packet: framing, key, HMAC, fields.
+/// Replay is checked by [`ReplayGuard`]. Checks run in this order: magic
+/// (else `LegacyOrMalformed`), version, length, key id, HMAC, field values.
+pub fn decode_signed(
+    buf: &[u8],
+    keys: &Keyring,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<SignedPacket, DropReason> {
+    if !is_signed(buf) {
         return Err(DropReason::LegacyOrMalformed);
     }
-    if buf.len() != V2_LEN {
-        return Err(DropReason::BadLength);
-    }
-    if buf[4] != V2_VERSION {
+    if buf.len() > 4 && buf[4] != SIGNED_VERSION {
         return Err(DropReason::Incompatible);
     }
-    let Some(mac) = mac_over(key, &buf[..V2_BODY], src, dst) else {
+    if buf.len() != SIGNED_LEN {
+        return Err(DropReason::BadLength);
+    }
+    let mut id = [0u8; 4];
+    id.copy_from_slice(&buf[8..12]);
+    let key_id = u32::from_be_bytes(id);
+    let Some(key) = keys.get(key_id) else {
+        return Err(DropReason::UnknownKey);
+    };
+    let Some(mac) = mac_over(key, &buf[..SIGNED_BODY], src, dst) else {
         return Err(DropReason::BadHmac);
     };
-    if mac.verify_slice(&buf[V2_BODY..]).is_err() {
+    if mac.verify_slice(&buf[SIGNED_BODY..]).is_err() {
         return Err(DropReason::BadHmac);
     }
     let state = match buf[5] {
@@ -298,14 +398,15 @@ pub fn decode_v2(buf: &[u8], key: &[u8], src: IpAddr, dst: IpAddr) -> Result<V2P
         return Err(DropReason::Incompatible);
     }
     let mut digest = [0u8; 8];
-    digest.copy_from_slice(&buf[32..40]);
-    Ok(V2Packet {
+    digest.copy_from_slice(&buf[36..44]);
+    Ok(SignedPacket {
         state,
         role,
         unwilling: buf[7] & 1 != 0,
-        boot_id: be64(&buf[8..16]),
-        seq: be64(&buf[16..24]),
-        uptime_ms: be64(&buf[24..32]),
+        key_id,
+        boot_id: be64(&buf[12..20]),
+        seq: be64(&buf[20..28]),
+        uptime_ms: be64(&buf[28..36]),
         digest,
     })
 }
@@ -361,10 +462,12 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct Incoming {
     /// The partner's state.
     pub state: PeerState,
-    /// v2 only: the partner's config digest.
+    /// Signed only: the partner's config digest.
     pub digest: Option<[u8; 8]>,
-    /// v2 only: the partner says it cannot take over.
+    /// Signed only: the partner says it cannot take over.
     pub unwilling: bool,
+    /// Signed only: the key id that signed it.
+    pub key_id: Option<u32>,
 }
 
 /// Drop counters, one per [`DropReason`].
@@ -383,9 +486,24 @@ impl Counters {
     }
 }
 
-/// Heartbeat encoder/decoder for one router, in legacy or keyed mode.
+/// Heartbeat encoder/decoder for one router.
+///
+/// Acceptance rules (pure, unit-tested):
+///
+/// | policy | sends | accepts |
+/// |---|---|---|
+/// | legacy (no key) | 4-byte magic | 4-byte magic |
+/// | receive-only | 4-byte magic | 4-byte magic, or signed with any listed key |
+/// | permissive | signed with the `send` key | 4-byte magic, or signed with any listed key |
+/// | enforce | signed with the `send` key | signed with any listed key; anything else is `legacy_or_malformed` |
+///
+/// A datagram starting with the signed magic is always judged as a signed
+/// packet when we have keys (a bad signature is never retried as legacy).
+/// The policy can be replaced at run time ([`Codec::set_auth`], on SIGHUP)
+/// without losing the boot id, the sequence, the replay windows or the
+/// counters, so a mode change or a key rotation drops no heartbeat.
 pub struct Codec {
-    key: Option<Vec<u8>>,
+    auth: Auth,
     role: Role,
     boot_id: u64,
     seq: u64,
@@ -394,25 +512,33 @@ pub struct Codec {
     pub counters: Counters,
     /// Accepted heartbeats.
     pub accepted: u64,
+    /// Of which signed.
+    pub accepted_signed: u64,
 }
 
 impl Codec {
-    /// A codec; `key = None` speaks Piranha's 4-byte protocol.
-    pub fn new(key: Option<Vec<u8>>, role: Role, boot_id: u64) -> Codec {
+    /// A codec with policy `auth`.
+    pub fn new(auth: Auth, role: Role, boot_id: u64) -> Codec {
         Codec {
-            key,
+            auth,
             role,
             boot_id,
             seq: 0,
             guards: Vec::new(),
             counters: Counters::default(),
             accepted: 0,
+            accepted_signed: 0,
         }
     }
 
-    /// Whether the authenticated format is in use.
-    pub fn keyed(&self) -> bool {
-        self.key.is_some()
+    /// The policy in force.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// Replaces the policy (reload); everything else is kept.
+    pub fn set_auth(&mut self, auth: Auth) {
+        self.auth = auth;
     }
 
     /// Our boot id.
@@ -420,7 +546,7 @@ impl Codec {
         self.boot_id
     }
 
-    /// Builds one heartbeat (each call takes a new sequence number).
+    /// Builds one heartbeat (each signed one takes a new sequence number).
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &mut self,
@@ -431,21 +557,23 @@ impl Codec {
         src: IpAddr,
         dst: IpAddr,
     ) -> Vec<u8> {
-        match &self.key {
-            None => encode_legacy(state).to_vec(),
-            Some(key) => {
+        match &self.auth {
+            Auth::Keyed(keys, AuthMode::Permissive | AuthMode::Enforce) => {
                 self.seq += 1;
-                let p = V2Packet {
+                let (key_id, key) = keys.sending();
+                let p = SignedPacket {
                     state,
                     role: self.role,
                     unwilling,
+                    key_id,
                     boot_id: self.boot_id,
                     seq: self.seq,
                     uptime_ms,
                     digest,
                 };
-                encode_v2(&p, key, src, dst).to_vec()
+                encode_signed(&p, key, src, dst).to_vec()
             }
+            Auth::Legacy | Auth::Keyed(_, AuthMode::ReceiveOnly) => encode_legacy(state).to_vec(),
         }
     }
 
@@ -468,7 +596,12 @@ impl Codec {
     ) -> Result<Incoming, DropReason> {
         let r = self.decode_inner(ch.min(7), buf, src, dst);
         match r {
-            Ok(_) => self.accepted += 1,
+            Ok(inc) => {
+                self.accepted += 1;
+                if inc.key_id.is_some() {
+                    self.accepted_signed += 1;
+                }
+            }
             Err(reason) => self.counters.bump(reason),
         }
         r
@@ -481,28 +614,38 @@ impl Codec {
         src: IpAddr,
         dst: IpAddr,
     ) -> Result<Incoming, DropReason> {
-        match &self.key {
-            None => decode_legacy(buf).map(|state| Incoming {
+        let unsigned = |buf: &[u8]| {
+            decode_legacy(buf).map(|state| Incoming {
                 state,
                 digest: None,
                 unwilling: false,
-            }),
-            Some(key) => {
-                let p = decode_v2(buf, key, src, dst)?;
-                if p.role == self.role {
-                    return Err(DropReason::Incompatible);
-                }
-                if self.guards.len() <= ch {
-                    self.guards.resize_with(ch + 1, ReplayGuard::default);
-                }
-                self.guards[ch].check(p.boot_id, p.seq)?;
-                Ok(Incoming {
-                    state: p.state,
-                    digest: Some(p.digest),
-                    unwilling: p.unwilling,
-                })
-            }
+                key_id: None,
+            })
+        };
+        let (keys, mode) = match &self.auth {
+            Auth::Legacy => return unsigned(buf),
+            Auth::Keyed(keys, mode) => (keys, *mode),
+        };
+        if !is_signed(buf) {
+            return match mode {
+                AuthMode::Enforce => Err(DropReason::LegacyOrMalformed),
+                AuthMode::ReceiveOnly | AuthMode::Permissive => unsigned(buf),
+            };
         }
+        let p = decode_signed(buf, keys, src, dst)?;
+        if p.role == self.role {
+            return Err(DropReason::Incompatible);
+        }
+        if self.guards.len() <= ch {
+            self.guards.resize_with(ch + 1, ReplayGuard::default);
+        }
+        self.guards[ch].check(p.boot_id, p.seq)?;
+        Ok(Incoming {
+            state: p.state,
+            digest: Some(p.digest),
+            unwilling: p.unwilling,
+            key_id: Some(p.key_id),
+        })
     }
 
     /// Counts a drop decided outside the codec (wrong source).
@@ -517,14 +660,23 @@ mod tests {
     use std::net::Ipv4Addr;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn ring() -> Keyring {
+        Keyring::single(5, KEY.to_vec())
+    }
+
+    fn enforce() -> Auth {
+        Auth::Keyed(ring(), AuthMode::Enforce)
+    }
     const SRC: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
     const DST: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
 
-    fn sample() -> V2Packet {
-        V2Packet {
+    fn sample() -> SignedPacket {
+        SignedPacket {
             state: PeerState::Active,
             role: Role::Master,
             unwilling: false,
+            key_id: 5,
             boot_id: 0x0102_0304_0506_0708,
             seq: 42,
             uptime_ms: 123_456,
@@ -535,16 +687,16 @@ mod tests {
     /// HB-01: golden vector. The HMAC was computed independently
     /// (Python `hmac.new(KEY, body + src16 + dst16, sha256)`).
     #[test]
-    fn golden_v2_vector() {
-        let bytes = encode_v2(&sample(), KEY, SRC, DST);
-        let body =
-            "504c4842020101000102030405060708000000000000002a000000000001e240aabbccddeeff0011";
-        assert_eq!(hex(&bytes[..40]), body);
-        assert_eq!(hex(&bytes[40..]), GOLDEN_HMAC);
-        assert_eq!(decode_v2(&bytes, KEY, SRC, DST), Ok(sample()));
+    fn golden_signed_vector() {
+        let bytes = encode_signed(&sample(), KEY, SRC, DST);
+        let body = "504c48420301010000000005\
+                    0102030405060708000000000000002a000000000001e240aabbccddeeff0011";
+        assert_eq!(hex(&bytes[..44]), body);
+        assert_eq!(hex(&bytes[44..]), GOLDEN_HMAC);
+        assert_eq!(decode_signed(&bytes, &ring(), SRC, DST), Ok(sample()));
     }
 
-    const GOLDEN_HMAC: &str = "b431c8cc42c175f8f6ecfb721dc626f5f57380364e4de7c7d6d07ec428308957";
+    const GOLDEN_HMAC: &str = "274df8abee52f2d4b826478790819278d010b366ba5fddee34fb46a63d8b9c69";
 
     #[test]
     fn legacy_golden() {
@@ -589,8 +741,8 @@ mod tests {
     /// HB-01: every outcome class of the keyed decoder has a vector.
     #[test]
     fn every_outcome_class() {
-        let mut c = Codec::new(Some(KEY.to_vec()), Role::Backup, 7);
-        let good = encode_v2(&sample(), KEY, SRC, DST);
+        let mut c = Codec::new(enforce(), Role::Backup, 7);
+        let good = encode_signed(&sample(), KEY, SRC, DST);
         assert!(c.decode(&good, SRC, DST).is_ok());
         // replay of the same packet
         assert_eq!(c.decode(&good, SRC, DST), Err(DropReason::Replay));
@@ -602,23 +754,30 @@ mod tests {
             );
         }
         // truncated
-        assert_eq!(c.decode(&good[..71], SRC, DST), Err(DropReason::BadLength));
+        assert_eq!(c.decode(&good[..75], SRC, DST), Err(DropReason::BadLength));
         let mut long = good.to_vec();
         long.push(0);
         assert_eq!(c.decode(&long, SRC, DST), Err(DropReason::BadLength));
-        // bad version
+        // bad version; an earlier build's version 2 packet (72 bytes)
         let mut v = good;
-        v[4] = 3;
+        v[4] = 4;
         assert_eq!(c.decode(&v, SRC, DST), Err(DropReason::Incompatible));
+        let mut old = good[..72].to_vec();
+        old[4] = 2;
+        assert_eq!(c.decode(&old, SRC, DST), Err(DropReason::Incompatible));
+        // a key id we do not have
+        let mut k = good;
+        k[11] = 6;
+        assert_eq!(c.decode(&k, SRC, DST), Err(DropReason::UnknownKey));
         // flipped HMAC bit / body bit / wrong key / other address
         let mut h = good;
-        h[71] ^= 1;
+        h[75] ^= 1;
         assert_eq!(c.decode(&h, SRC, DST), Err(DropReason::BadHmac));
         let mut b = good;
         b[20] ^= 0x80;
         assert_eq!(c.decode(&b, SRC, DST), Err(DropReason::BadHmac));
-        let wrong = encode_v2(
-            &V2Packet {
+        let wrong = encode_signed(
+            &SignedPacket {
                 seq: 100,
                 ..sample()
             },
@@ -628,8 +787,8 @@ mod tests {
         );
         assert_eq!(c.decode(&wrong, SRC, DST), Err(DropReason::BadHmac));
         let other: IpAddr = "192.0.2.9".parse().unwrap();
-        let p = encode_v2(
-            &V2Packet {
+        let p = encode_signed(
+            &SignedPacket {
                 seq: 101,
                 ..sample()
             },
@@ -639,8 +798,8 @@ mod tests {
         );
         assert_eq!(c.decode(&p, SRC, DST), Err(DropReason::BadHmac));
         // authenticated but our own role
-        let same = encode_v2(
-            &V2Packet {
+        let same = encode_signed(
+            &SignedPacket {
                 role: Role::Backup,
                 seq: 102,
                 ..sample()
@@ -654,8 +813,10 @@ mod tests {
         assert_eq!(c.counters.get(DropReason::Replay), 1);
         assert_eq!(c.counters.get(DropReason::BadLength), 2);
         assert_eq!(c.counters.get(DropReason::BadHmac), 4);
-        assert_eq!(c.counters.get(DropReason::Incompatible), 2);
+        assert_eq!(c.counters.get(DropReason::Incompatible), 3);
+        assert_eq!(c.counters.get(DropReason::UnknownKey), 1);
         assert_eq!(c.accepted, 1);
+        assert_eq!(c.accepted_signed, 1);
     }
 
     #[test]
@@ -676,7 +837,7 @@ mod tests {
 
     #[test]
     fn legacy_codec_roundtrip() {
-        let mut c = Codec::new(None, Role::Master, 1);
+        let mut c = Codec::new(Auth::Legacy, Role::Master, 1);
         for st in [PeerState::Active, PeerState::Inactive] {
             let b = c.encode(st, false, 0, [0; 8], SRC, DST);
             assert_eq!(b.len(), 4);
@@ -686,12 +847,12 @@ mod tests {
 
     #[test]
     fn keyed_codec_roundtrip_and_sequence() {
-        let mut tx = Codec::new(Some(KEY.to_vec()), Role::Master, 99);
-        let mut rx = Codec::new(Some(KEY.to_vec()), Role::Backup, 5);
+        let mut tx = Codec::new(enforce(), Role::Master, 99);
+        let mut rx = Codec::new(enforce(), Role::Backup, 5);
         let mut last = Vec::new();
         for st in [PeerState::Inactive, PeerState::Active, PeerState::Leaving] {
             let b = tx.encode(st, true, 10, [1; 8], SRC, DST);
-            assert_eq!(b.len(), V2_LEN);
+            assert_eq!(b.len(), SIGNED_LEN);
             let i = rx.decode(&b, SRC, DST).unwrap();
             assert_eq!(i.state, st);
             assert_eq!(i.digest, Some([1; 8]));
@@ -719,8 +880,9 @@ mod tests {
     #[test]
     fn decoder_fuzz_random_and_mutations() {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let mut keyed = Codec::new(Some(KEY.to_vec()), Role::Backup, 1);
-        let mut legacy = Codec::new(None, Role::Backup, 1);
+        let mut keyed = Codec::new(enforce(), Role::Backup, 1);
+        let mut legacy = Codec::new(Auth::Legacy, Role::Backup, 1);
+        let mut permissive = Codec::new(Auth::Keyed(ring(), AuthMode::Permissive), Role::Backup, 1);
         let mut buf = vec![0u8; 65_507];
         let mut times = Vec::with_capacity(1_000_000);
         for i in 0..1_000_000u32 {
@@ -733,17 +895,23 @@ mod tests {
                 *b = rng.next() as u8;
             }
             if i % 3 == 0 && len >= 4 {
-                buf[..4].copy_from_slice(&V2_MAGIC);
+                buf[..4].copy_from_slice(&SIGNED_MAGIC);
+                if i % 6 == 0 && len >= 12 {
+                    // reach the HMAC: right version and key id
+                    buf[4] = SIGNED_VERSION;
+                    buf[8..12].copy_from_slice(&5u32.to_be_bytes());
+                }
             }
             let t = std::time::Instant::now();
             let r = keyed.decode(&buf[..len], SRC, DST);
             times.push(t.elapsed());
             assert!(r.is_err());
             let _ = legacy.decode(&buf[..len], SRC, DST);
+            let _ = permissive.decode(&buf[..len], SRC, DST);
         }
         // mutations of a valid packet: every single-byte change is refused
-        let good = encode_v2(
-            &V2Packet {
+        let good = encode_signed(
+            &SignedPacket {
                 seq: 1_000,
                 ..sample()
             },
@@ -751,7 +919,7 @@ mod tests {
             SRC,
             DST,
         );
-        for pos in 0..V2_LEN {
+        for pos in 0..SIGNED_LEN {
             for _ in 0..8 {
                 let mut m = good;
                 let x = (rng.next() as u8) | 1;
@@ -762,11 +930,11 @@ mod tests {
                 assert!(r.is_err(), "mutation at {pos} accepted");
             }
         }
-        for cut in 0..V2_LEN {
+        for cut in 0..SIGNED_LEN {
             assert!(keyed.decode(&good[..cut], SRC, DST).is_err());
         }
         let total: u64 = keyed.counters.0.iter().sum();
-        assert_eq!(total as usize, times.len() + V2_LEN);
+        assert_eq!(total as usize, times.len() + SIGNED_LEN);
         assert_eq!(keyed.accepted, 0);
         times.sort();
         let p99 = times[times.len() * 99 / 100];
@@ -776,10 +944,229 @@ mod tests {
         }
     }
 
+    fn ring_of(ids: &[u32], send: u32) -> Keyring {
+        let keys = ids
+            .iter()
+            .map(|&id| (id, format!("secret number {id} of the test").into_bytes()))
+            .collect();
+        Keyring::new(keys, send).expect("valid ring")
+    }
+
+    /// HB-11: the acceptance rules, policy by policy, for an unsigned
+    /// heartbeat, a signed one with a listed key, one with an unlisted key
+    /// and one with a bad signature.
+    #[test]
+    fn acceptance_rules_per_mode() {
+        let keys = ring_of(&[1, 2], 1);
+        let signed = |id: u32, seq: u64| {
+            let mut tx = Codec::new(
+                Auth::Keyed(ring_of(&[id], id), AuthMode::Enforce),
+                Role::Master,
+                9,
+            );
+            tx.seq = seq - 1;
+            tx.encode(PeerState::Active, false, 0, [0; 8], SRC, DST)
+        };
+        let unsigned = encode_legacy(PeerState::Active).to_vec();
+        let policies = [
+            Auth::Legacy,
+            Auth::Keyed(keys.clone(), AuthMode::ReceiveOnly),
+            Auth::Keyed(keys.clone(), AuthMode::Permissive),
+            Auth::Keyed(keys.clone(), AuthMode::Enforce),
+        ];
+        // (unsigned, signed with key 2, signed with key 3 (unlisted), tampered)
+        let want: [[Result<(), DropReason>; 4]; 4] = [
+            [
+                Ok(()),
+                Err(DropReason::BadLength),
+                Err(DropReason::BadLength),
+                Err(DropReason::BadLength),
+            ],
+            [
+                Ok(()),
+                Ok(()),
+                Err(DropReason::UnknownKey),
+                Err(DropReason::BadHmac),
+            ],
+            [
+                Ok(()),
+                Ok(()),
+                Err(DropReason::UnknownKey),
+                Err(DropReason::BadHmac),
+            ],
+            [
+                Err(DropReason::LegacyOrMalformed),
+                Ok(()),
+                Err(DropReason::UnknownKey),
+                Err(DropReason::BadHmac),
+            ],
+        ];
+        for (auth, want) in policies.into_iter().zip(want) {
+            let name = auth.mode_name();
+            let mut rx = Codec::new(auth, Role::Backup, 1);
+            let mut tampered = signed(2, 3);
+            tampered[5] = 2;
+            let got = [
+                rx.decode(&unsigned, SRC, DST).map(|_| ()),
+                rx.decode(&signed(2, 1), SRC, DST).map(|_| ()),
+                rx.decode(&signed(3, 2), SRC, DST).map(|_| ()),
+                rx.decode(&tampered, SRC, DST).map(|_| ()),
+            ];
+            assert_eq!(got, want, "policy {name}");
+        }
+    }
+
+    /// HB-11: what each policy sends.
+    #[test]
+    fn what_each_mode_sends() {
+        for (auth, signed) in [
+            (Auth::Legacy, false),
+            (Auth::Keyed(ring_of(&[1], 1), AuthMode::ReceiveOnly), false),
+            (Auth::Keyed(ring_of(&[1], 1), AuthMode::Permissive), true),
+            (Auth::Keyed(ring_of(&[1, 2], 2), AuthMode::Enforce), true),
+        ] {
+            assert_eq!(auth.sends_signed(), signed);
+            let send_id = auth.keys().map(Keyring::send_id);
+            let mut c = Codec::new(auth, Role::Master, 1);
+            let b = c.encode(PeerState::Inactive, true, 0, [0; 8], SRC, DST);
+            if signed {
+                assert_eq!(b.len(), SIGNED_LEN);
+                assert_eq!(
+                    Some(u32::from_be_bytes([b[8], b[9], b[10], b[11]])),
+                    send_id
+                );
+            } else {
+                assert_eq!(b, encode_legacy(PeerState::Inactive));
+            }
+        }
+    }
+
+    /// HB-11: the migration legacy -> receive-only -> permissive -> enforce
+    /// and a make-before-break key rotation, router by router, drop no
+    /// heartbeat: at every step each router accepts what the other sends.
+    #[test]
+    fn migration_and_rotation_drop_nothing() {
+        let k1 = ring_of(&[1], 1);
+        let k12_1 = ring_of(&[1, 2], 1);
+        let k12_2 = ring_of(&[1, 2], 2);
+        let k2 = ring_of(&[2], 2);
+        use AuthMode::*;
+        // (r1's policy, r2's policy) after each step; one router changes per step
+        let steps = [
+            (Auth::Legacy, Auth::Legacy),
+            (Auth::Keyed(k1.clone(), ReceiveOnly), Auth::Legacy),
+            (
+                Auth::Keyed(k1.clone(), ReceiveOnly),
+                Auth::Keyed(k1.clone(), ReceiveOnly),
+            ),
+            (
+                Auth::Keyed(k1.clone(), Permissive),
+                Auth::Keyed(k1.clone(), ReceiveOnly),
+            ),
+            (
+                Auth::Keyed(k1.clone(), Permissive),
+                Auth::Keyed(k1.clone(), Permissive),
+            ),
+            (
+                Auth::Keyed(k1.clone(), Enforce),
+                Auth::Keyed(k1.clone(), Permissive),
+            ),
+            (
+                Auth::Keyed(k1.clone(), Enforce),
+                Auth::Keyed(k1.clone(), Enforce),
+            ),
+            (
+                Auth::Keyed(k12_1.clone(), Enforce),
+                Auth::Keyed(k1.clone(), Enforce),
+            ),
+            (
+                Auth::Keyed(k12_1.clone(), Enforce),
+                Auth::Keyed(k12_1.clone(), Enforce),
+            ),
+            (
+                Auth::Keyed(k12_2.clone(), Enforce),
+                Auth::Keyed(k12_1.clone(), Enforce),
+            ),
+            (
+                Auth::Keyed(k12_2.clone(), Enforce),
+                Auth::Keyed(k12_2.clone(), Enforce),
+            ),
+            (
+                Auth::Keyed(k2.clone(), Enforce),
+                Auth::Keyed(k12_2.clone(), Enforce),
+            ),
+            (
+                Auth::Keyed(k2.clone(), Enforce),
+                Auth::Keyed(k2.clone(), Enforce),
+            ),
+        ];
+        let mut r1 = Codec::new(Auth::Legacy, Role::Master, 11);
+        let mut r2 = Codec::new(Auth::Legacy, Role::Backup, 22);
+        let a: IpAddr = SRC;
+        let b: IpAddr = DST;
+        let mut sent = 0;
+        for (i, (p1, p2)) in steps.into_iter().enumerate() {
+            r1.set_auth(p1);
+            r2.set_auth(p2);
+            for st in [PeerState::Active, PeerState::Inactive, PeerState::Active] {
+                let x = r1.encode(st, false, 0, [0; 8], a, b);
+                assert_eq!(
+                    r2.decode(&x, a, b).map(|i| i.state),
+                    Ok(st),
+                    "step {i}: r1 -> r2"
+                );
+                let y = r2.encode(st, false, 0, [0; 8], b, a);
+                assert_eq!(
+                    r1.decode(&y, b, a).map(|i| i.state),
+                    Ok(st),
+                    "step {i}: r2 -> r1"
+                );
+                sent += 1;
+            }
+        }
+        assert_eq!(r1.counters, Counters::default());
+        assert_eq!(r2.counters, Counters::default());
+        assert_eq!((r1.accepted, r2.accepted), (sent, sent));
+        // enforce now refuses an unsigned heartbeat, and a retired key
+        let unsigned = encode_legacy(PeerState::Active);
+        assert_eq!(
+            r2.decode(&unsigned, a, b),
+            Err(DropReason::LegacyOrMalformed)
+        );
+        let mut old = Codec::new(Auth::Keyed(k1, Enforce), Role::Master, 33);
+        let x = old.encode(PeerState::Active, false, 0, [0; 8], a, b);
+        assert_eq!(r2.decode(&x, a, b), Err(DropReason::UnknownKey));
+    }
+
+    /// A policy change keeps the sequence and the replay windows: a packet
+    /// captured before the change is still a replay after it.
+    #[test]
+    fn set_auth_keeps_sequence_and_replay_window() {
+        let mut tx = Codec::new(
+            Auth::Keyed(ring_of(&[1, 2], 1), AuthMode::Enforce),
+            Role::Master,
+            5,
+        );
+        let mut rx = Codec::new(
+            Auth::Keyed(ring_of(&[1, 2], 1), AuthMode::Enforce),
+            Role::Backup,
+            6,
+        );
+        let first = tx.encode(PeerState::Active, false, 0, [0; 8], SRC, DST);
+        assert!(rx.decode(&first, SRC, DST).is_ok());
+        tx.set_auth(Auth::Keyed(ring_of(&[1, 2], 2), AuthMode::Enforce));
+        rx.set_auth(Auth::Keyed(ring_of(&[2], 2), AuthMode::Permissive));
+        let second = tx.encode(PeerState::Active, false, 0, [0; 8], SRC, DST);
+        assert_eq!(u64::from_be_bytes(second[20..28].try_into().unwrap()), 2);
+        assert!(rx.decode(&second, SRC, DST).is_ok());
+        rx.set_auth(Auth::Keyed(ring_of(&[1, 2], 2), AuthMode::Enforce));
+        assert_eq!(rx.decode(&first, SRC, DST), Err(DropReason::Replay));
+    }
+
     proptest::proptest! {
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
-            let mut c = Codec::new(Some(KEY.to_vec()), Role::Master, 3);
+            let mut c = Codec::new(enforce(), Role::Master, 3);
             let _ = c.decode(&bytes, SRC, DST);
             let _ = decode_legacy(&bytes);
         }
@@ -787,12 +1174,12 @@ mod tests {
         #[test]
         fn v2_roundtrip(state in 0u8..3, unw in proptest::prelude::any::<bool>(), boot in proptest::prelude::any::<u64>(),
                         seq in proptest::prelude::any::<u64>(), up in proptest::prelude::any::<u64>(), dg in proptest::prelude::any::<[u8; 8]>()) {
-            let p = V2Packet {
+            let p = SignedPacket {
                 state: [PeerState::Active, PeerState::Inactive, PeerState::Leaving][state as usize],
-                role: Role::Backup, unwilling: unw, boot_id: boot, seq, uptime_ms: up, digest: dg,
+                role: Role::Backup, unwilling: unw, key_id: 5, boot_id: boot, seq, uptime_ms: up, digest: dg,
             };
-            let b = encode_v2(&p, KEY, SRC, DST);
-            proptest::prop_assert_eq!(decode_v2(&b, KEY, SRC, DST), Ok(p));
+            let b = encode_signed(&p, KEY, SRC, DST);
+            proptest::prop_assert_eq!(decode_signed(&b, &ring(), SRC, DST), Ok(p));
         }
     }
 }

@@ -24,6 +24,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+/// Gratuitous ARP rounds of a re-announce after a dual-active episode.
+const REANNOUNCE_ROUNDS: u32 = 2;
+
 /// A request to the executor.
 pub enum Op {
     /// At start: inactive_cmd and sync daemon backup (spec 2.2 step 9).
@@ -276,7 +279,7 @@ impl Executor {
         }
         self.sync_master();
         self.addresses_up();
-        self.start_arps(self.held.clone());
+        self.start_arps(self.held.clone(), self.cfg.arp_rounds);
     }
 
     fn addresses_up(&mut self) {
@@ -299,12 +302,11 @@ impl Executor {
         }
     }
 
-    fn start_arps(&mut self, vips: Vec<Vip>) {
+    fn start_arps(&mut self, vips: Vec<Vip>, rounds: u32) {
         if let Some(t) = self.arps.take() {
             t.abort();
         }
         let log = self.log.clone();
-        let rounds = self.cfg.arp_rounds;
         let pause = self.cfg.arp_interval;
         self.arps = Some(tokio::spawn(async move {
             let mut warned = false;
@@ -346,7 +348,14 @@ impl Executor {
     fn reannounce(&mut self) {
         self.run_cmd(true);
         self.addresses_up();
-        self.start_arps(self.held.clone());
+        // The clients already had our MAC before the partner's takeover
+        // poisoned it: two rounds repair them (one may be lost) without
+        // the five of a takeover, so a dual-active episode costs 7 rounds
+        // per VIP instead of 10 (FLT-P04: no ARP war).
+        self.start_arps(
+            self.held.clone(),
+            self.cfg.arp_rounds.min(REANNOUNCE_ROUNDS),
+        );
     }
 
     fn reconfigure(&mut self, s: Arc<Settings>) {
@@ -376,7 +385,7 @@ impl Executor {
             .cloned()
             .collect();
         if !new.is_empty() {
-            self.start_arps(new);
+            self.start_arps(new, self.cfg.arp_rounds);
         }
     }
 }

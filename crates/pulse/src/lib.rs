@@ -4,7 +4,7 @@
 //! relinquish sequences (VIPs, gratuitous ARP, lvsd start and stop). It
 //! never programs IPVS services itself: lvsd does.
 //!
-//! Pure parts: [`codec`], [`machine`], [`settings`], [`cli`]. Thin I/O
+//! Pure parts: [`codec`], [`keys`] (parsing), [`machine`], [`settings`], [`cli`]. Thin I/O
 //! around them: [`netlink`], [`exec`], [`executor`], [`status`],
 //! [`runtime`]. The lvsd readiness interface is described in [`exec`].
 
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod codec;
 pub mod exec;
 pub mod executor;
+pub mod keys;
 pub mod log;
 pub mod machine;
 pub mod netlink;

@@ -16,7 +16,11 @@
 //!   said "stopped" without interruption for a grace period of
 //!   `deadtime + 2 * keepalive` (longer than it takes a willing primary to
 //!   claim: it claims after at most `deadtime` of silence, and announces the
-//!   claim at once). So a backup never wins a simultaneous start.
+//!   claim at once), or (d) the primary's signed heartbeat carries the
+//!   "unwilling" flag (link or child failure: it will not claim, so the
+//!   grace period would only leave the VIPs unserved; Piranha's 4-byte
+//!   heartbeats cannot carry the flag, so with them (c) applies). So a
+//!   backup never wins a simultaneous start against a willing primary.
 //! * **Leaving.** A clean stop relinquishes and then sends "leaving" (legacy:
 //!   "stopped", which the partner that saw us active treats as rule (a)).
 //! * **Immediate announcements.** The first heartbeat goes out at start, and
@@ -56,6 +60,9 @@ pub enum Event {
     /// are judged per channel, so a datagram overtaken on the other path
     /// (stale "stopped" after a fresh "running") is not mistaken for one.
     HeartbeatOn(usize, PeerState),
+    /// A valid heartbeat on a channel with the sender's "unwilling" flag
+    /// (signed heartbeats carry it; Piranha's never do).
+    Heard(Heard),
     /// Our lvsd exited; the text is the log line
     /// (`Child process <pid> exited with status <n>`).
     ChildExited(String),
@@ -68,6 +75,17 @@ pub enum Event {
     ForceActive,
     /// SIGTERM or SIGINT.
     Terminate(i32),
+}
+
+/// A heartbeat as the machine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heard {
+    /// 0 public, 1 private.
+    pub channel: usize,
+    /// The state the partner announces.
+    pub state: PeerState,
+    /// The partner cannot take over (its link or its lvsd failed).
+    pub unwilling: bool,
 }
 
 /// An output of the machine, to be performed in order.
@@ -98,6 +116,8 @@ pub struct Partner {
     pub last_heard: Option<Instant>,
     /// Since when it has been saying "stopped" without interruption.
     pub stopped_since: Option<Instant>,
+    /// Its last heartbeat said it cannot take over.
+    pub unwilling: bool,
 }
 
 /// The role state machine.
@@ -222,10 +242,25 @@ impl Machine {
         let mut out = Vec::new();
         match event {
             Event::Tick => {}
-            Event::Heartbeat(state) => self.on_heartbeat(0, state, now, &mut out),
-            Event::HeartbeatOn(ch, state) => {
-                self.on_heartbeat(ch.min(MAX_CHANNELS - 1), state, now, &mut out)
-            }
+            Event::Heartbeat(state) => self.on_heartbeat(
+                Heard {
+                    channel: 0,
+                    state,
+                    unwilling: false,
+                },
+                now,
+                &mut out,
+            ),
+            Event::HeartbeatOn(channel, state) => self.on_heartbeat(
+                Heard {
+                    channel,
+                    state,
+                    unwilling: false,
+                },
+                now,
+                &mut out,
+            ),
+            Event::Heard(h) => self.on_heartbeat(h, now, &mut out),
             Event::ChildExited(line) => {
                 out.push(Action::Log(line));
                 self.child_fail = true;
@@ -278,6 +313,7 @@ impl Machine {
         if now >= self.need {
             self.partner.state = None;
             self.partner.stopped_since = None;
+            self.partner.unwilling = false;
             self.per_channel = [None; MAX_CHANNELS];
             if !self.active && self.willing() {
                 self.activate(out, "partner dead: activating lvs");
@@ -295,11 +331,23 @@ impl Machine {
         }
     }
 
-    fn on_heartbeat(&mut self, ch: usize, state: PeerState, now: Instant, out: &mut Vec<Action>) {
+    fn on_heartbeat(&mut self, heard: Heard, now: Instant, out: &mut Vec<Action>) {
+        let Heard {
+            channel,
+            state,
+            unwilling,
+        } = heard;
+        let ch = channel.min(MAX_CHANNELS - 1);
         out.push(Action::Debug(
             "DEBUG -- Received Heartbeat from partner".into(),
         ));
         let prev = self.partner.state;
+        let was_unwilling = std::mem::replace(&mut self.partner.unwilling, unwilling);
+        if unwilling && !was_unwilling {
+            out.push(Action::Log(
+                "partner reports a link or child failure: it will not take over".into(),
+            ));
+        }
         let prev_here = self.per_channel[ch].replace(state);
         self.need = now + self.timing.deadtime;
         self.partner.state = Some(state);
@@ -351,7 +399,11 @@ impl Machine {
                             .partner
                             .stopped_since
                             .is_some_and(|t| now.duration_since(t) >= self.timing.grace());
-                        if was_active || stopped_long {
+                        // The grace period only guards against a primary
+                        // that is still starting up and will claim; one that
+                        // says it is unwilling will not, so waiting for it
+                        // would only leave the VIPs unserved.
+                        if was_active || stopped_long || unwilling {
                             self.activate(out, "primary inactive: activating lvs");
                         }
                     }
@@ -656,6 +708,101 @@ mod tests {
             .iter()
             .all(|x| !matches!(x, Action::Takeover)));
         assert!(m.step(Event::Terminate(2), t0).is_empty());
+    }
+
+    fn heard(state: PeerState, unwilling: bool) -> Event {
+        Event::Heard(Heard {
+            channel: 0,
+            state,
+            unwilling,
+        })
+    }
+
+    /// Spec 2.5 with the flag: a primary that says "stopped" and unwilling
+    /// (its link or lvsd failed, possibly before it was ever seen active) is
+    /// taken over at once, without the start-up grace period; a willing one
+    /// still gets the grace period (no start-up race).
+    #[test]
+    fn unwilling_primary_is_taken_over_at_once() {
+        let tm = t(1.0, 3.0);
+        let t0 = Instant::now();
+        let mut b = Machine::new(Role::Backup, tm, true, t0);
+        let a = b.step(heard(PeerState::Inactive, false), t0 + ms(10));
+        assert!(!has(&a, &Action::Takeover));
+        assert!(!b.partner().unwilling);
+        let a = b.step(heard(PeerState::Inactive, true), t0 + ms(20));
+        assert_eq!(
+            logs(&a),
+            vec![
+                "partner reports a link or child failure: it will not take over",
+                "primary inactive: activating lvs"
+            ]
+        );
+        assert!(has(&a, &Action::Takeover) && b.is_active());
+        assert!(b.partner().unwilling);
+        // the same stream without the flag waits for the grace period
+        let mut b = Machine::new(Role::Backup, tm, true, t0);
+        let mut now = t0;
+        while now < t0 + tm.grace() - ms(10) {
+            assert!(!has(
+                &b.step(heard(PeerState::Inactive, false), now),
+                &Action::Takeover
+            ));
+            now += ms(500);
+        }
+    }
+
+    /// An unwilling backup never makes the primary wait, and the flag never
+    /// makes an unwilling node itself take over.
+    #[test]
+    fn unwilling_flag_does_not_override_our_own_failure() {
+        let t0 = Instant::now();
+        let mut b = Machine::new(Role::Backup, t(1.0, 3.0), true, t0);
+        b.step(Event::Links(vec!["Primary NIC: link down".into()]), t0);
+        let a = b.step(heard(PeerState::Inactive, true), t0 + ms(5));
+        assert!(!has(&a, &Action::Takeover));
+        let mut m = Machine::new(Role::Master, t(1.0, 3.0), true, t0);
+        let a = m.step(heard(PeerState::Inactive, true), t0 + ms(5));
+        assert!(has(&a, &Action::Takeover));
+        // the flag is logged once per change, cleared when the partner recovers
+        let a = m.step(heard(PeerState::Inactive, true), t0 + ms(6));
+        assert!(logs(&a).is_empty());
+        m.step(heard(PeerState::Inactive, false), t0 + ms(7));
+        assert!(!m.partner().unwilling);
+    }
+
+    /// Simulation: the primary's lvsd fails before the backup ever saw it
+    /// active (it never became ready): with the flag the backup serves within
+    /// one keepalive instead of deadtime + 2 keepalives.
+    #[test]
+    fn unwilling_primary_after_failed_takeover() {
+        let tm = t(1.0, 3.0);
+        let t0 = Instant::now();
+        let mut m = Machine::new(Role::Master, tm, true, t0);
+        let mut b = Machine::new(Role::Backup, tm, true, t0);
+        // the primary claims, but its takeover fails at once, before its
+        // "running" reached the backup
+        m.step(Event::ForceActive, t0);
+        m.step(
+            Event::TakeoverFailed("lvsd did not report ready".into()),
+            t0,
+        );
+        assert!(m.unwilling() && !m.is_active());
+        let mut now = t0;
+        let mut took = None;
+        while now < t0 + ms(10_000) && took.is_none() {
+            for a in m.step(Event::Tick, now) {
+                if let Action::Send(st) = a {
+                    let ev = heard(st, m.unwilling());
+                    if has(&b.step(ev, now + ms(1)), &Action::Takeover) {
+                        took = Some(now + ms(1) - t0);
+                    }
+                }
+            }
+            now += ms(10);
+        }
+        let took = took.expect("backup never took over");
+        assert!(took <= tm.keepalive + ms(1), "{took:?}");
     }
 
     #[test]

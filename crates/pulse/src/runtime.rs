@@ -3,10 +3,11 @@
 //! only feeds it events and carries out its actions.
 
 use crate::cli::Options;
-use crate::codec::{config_digest, hex, Codec, DropReason, PeerState, Role};
+use crate::codec::{config_digest, hex, Auth, Codec, DropReason, PeerState, Role};
 use crate::executor::{ExecConfig, Executor, Op, Report};
+use crate::keys;
 use crate::log::{Logger, RateLimiter};
-use crate::machine::{Action, Event, Machine, Timing};
+use crate::machine::{Action, Event, Heard, Machine, Timing};
 use crate::netlink;
 use crate::settings::{self, Settings, SettingsError};
 use crate::status::{self, ReloadRequest, Shared};
@@ -14,7 +15,6 @@ use crate::syncd::{IpvsSyncDaemon, LoggingSyncDaemon, SyncDaemon};
 use lvscf_parser::{Host, LoadError, ServiceKind};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,43 +22,39 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-/// Reads the heartbeat key: a regular file (not a symlink) owned by root,
-/// with no group or other permission bits, at least 16 bytes (HB-10).
-pub fn load_key(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| format!("heartbeat key {}: {e}", path.display()))?;
-    if !meta.file_type().is_file() {
-        return Err(format!(
-            "heartbeat key {} is not a regular file",
-            path.display()
-        ));
+/// The heartbeat policy the settings ask for: Piranha's unsigned
+/// heartbeats without `heartbeat_key`, else the key file's keys with the
+/// `heartbeat_auth` mode. The error names the key file and what is wrong.
+pub fn auth_from(s: &Settings) -> Result<Auth, String> {
+    match &s.key_path {
+        None => Ok(Auth::Legacy),
+        Some(p) => Ok(Auth::Keyed(keys::load(Path::new(p))?, s.auth_mode)),
     }
-    if meta.uid() != 0 {
-        return Err(format!(
-            "heartbeat key {} is owned by uid {}, not root",
-            path.display(),
-            meta.uid()
-        ));
+}
+
+/// One log line describing a policy.
+pub fn describe_auth(a: &Auth) -> String {
+    match a {
+        Auth::Legacy => "heartbeat authentication: none (Piranha's unsigned heartbeats)".into(),
+        Auth::Keyed(k, m) => {
+            let ids: Vec<String> = k.ids().iter().map(u32::to_string).collect();
+            let send = if a.sends_signed() {
+                format!("signing with key {}", k.send_id())
+            } else {
+                "sending unsigned".into()
+            };
+            format!(
+                "heartbeat authentication: {}, {send}, accepting keys {}{}",
+                m.name(),
+                ids.join(", "),
+                if a.accepts_unsigned() {
+                    " and unsigned heartbeats"
+                } else {
+                    ""
+                }
+            )
+        }
     }
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "heartbeat key {} has mode {mode:04o}; it must be readable by root only (0600)",
-            path.display()
-        ));
-    }
-    let mut bytes =
-        std::fs::read(path).map_err(|e| format!("heartbeat key {}: {e}", path.display()))?;
-    while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
-        bytes.pop();
-    }
-    if bytes.len() < 16 {
-        return Err(format!(
-            "heartbeat key {} is shorter than 16 bytes",
-            path.display()
-        ));
-    }
-    Ok(bytes)
 }
 
 fn random_u64() -> u64 {
@@ -124,7 +120,7 @@ pub struct Prepared {
     opts: Options,
     settings: Settings,
     digest: [u8; 8],
-    key: Option<Vec<u8>>,
+    auth: Auth,
     sockets: Vec<(UdpSocket, IpAddr, Option<IpAddr>, &'static str)>,
     resolver: Resolver,
 }
@@ -170,10 +166,7 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
     if s.vips.is_empty() && config.active_virtuals().next().is_none() {
         return Err("pulse: no active virtual servers defined -- exiting".into());
     }
-    let key = match &s.key_path {
-        Some(p) => Some(load_key(Path::new(p)).map_err(|e| format!("pulse: {e}"))?),
-        None => None,
-    };
+    let auth = auth_from(&s).map_err(|e| format!("pulse: {e}"))?;
     let mut sockets = Vec::new();
     let bind = |addr: IpAddr| -> Result<UdpSocket, String> {
         UdpSocket::bind(SocketAddr::new(addr, s.port)).map_err(|e| {
@@ -193,7 +186,7 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
         opts,
         settings: s,
         digest,
-        key,
+        auth,
         sockets,
         resolver,
     })
@@ -366,6 +359,21 @@ impl Loop {
             g.partner_state = p.state;
             g.last_heard = p.last_heard;
             g.accepted = self.codec.accepted;
+            g.accepted_signed = self.codec.accepted_signed;
+            g.partner_unwilling = p.unwilling;
+            g.auth_mode = self.codec.auth().mode_name();
+            g.key_ids = self
+                .codec
+                .auth()
+                .keys()
+                .map(|k| k.ids())
+                .unwrap_or_default();
+            g.send_key = self
+                .codec
+                .auth()
+                .keys()
+                .filter(|_| self.codec.auth().sends_signed())
+                .map(|k| k.send_id());
             g.drops = self.codec.counters.0;
             g.digest = self.digest;
             g.partner_digest = self.partner_digest;
@@ -418,7 +426,14 @@ impl Loop {
                     self.partner_digest = Some(d);
                     self.check_digest();
                 }
-                let a = self.machine.step(Event::HeartbeatOn(idx, inc.state), now);
+                let a = self.machine.step(
+                    Event::Heard(Heard {
+                        channel: idx,
+                        state: inc.state,
+                        unwilling: inc.unwilling,
+                    }),
+                    now,
+                );
                 self.perform(a);
             }
             Err(reason) => {
@@ -495,9 +510,29 @@ impl Loop {
                             || new.partner != old.partner
                             || new.private != old.private
                             || new.port != old.port
-                            || new.key_path != old.key_path
                         {
-                            self.log.info("heartbeat addresses, port or key changed: restart pulse to apply them");
+                            self.log.info(
+                                "heartbeat addresses or port changed: restart pulse to apply them",
+                            );
+                        }
+                        // Keys and mode apply at once (HB-11): the codec keeps
+                        // its sequence and replay windows, so no heartbeat is
+                        // lost. A bad key file keeps the previous policy.
+                        let mut key_error = None;
+                        match auth_from(&new) {
+                            Ok(auth) => {
+                                if &auth != self.codec.auth() {
+                                    self.log.info(&describe_auth(&auth));
+                                    self.codec.set_auth(auth);
+                                }
+                            }
+                            Err(e) => {
+                                self.log.info(&format!(
+                                    "{e}: heartbeat keys not reloaded, keeping the previous ones ({})",
+                                    self.codec.auth().mode_name()
+                                ));
+                                key_error = Some(e);
+                            }
                         }
                         let t = Timing {
                             keepalive: new.timing.keepalive,
@@ -512,7 +547,10 @@ impl Loop {
                         self.settings = new.clone();
                         let _ = self.ops.send(Op::Reconfigure(new));
                         self.log.info("configuration reloaded");
-                        Ok(())
+                        match key_error {
+                            None => Ok(()),
+                            Some(e) => Err(e),
+                        }
                     }
                 }
             }
@@ -589,7 +627,7 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         opts,
         settings: s,
         digest,
-        key,
+        auth,
         sockets,
         resolver,
     } = p;
@@ -628,7 +666,10 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     let now = Instant::now();
     let settings = Arc::new(s);
     let machine = Machine::new(role, settings.timing, settings.sends_heartbeats, now);
-    let codec = Codec::new(key, role, random_u64());
+    if auth != Auth::Legacy {
+        log.info(&describe_auth(&auth));
+    }
+    let codec = Codec::new(auth, role, random_u64());
     let lvsd_pid = Arc::new(AtomicI32::new(0));
     let shared = Arc::new(Mutex::new(Shared {
         role,
@@ -637,8 +678,12 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         child_fail: false,
         partner_state: None,
         last_heard: None,
-        keyed: codec.keyed(),
+        auth_mode: codec.auth().mode_name(),
+        key_ids: codec.auth().keys().map(|k| k.ids()).unwrap_or_default(),
+        send_key: None,
         accepted: 0,
+        accepted_signed: 0,
+        partner_unwilling: false,
         drops: [0; DropReason::ALL.len()],
         digest,
         partner_digest: None,
@@ -802,4 +847,43 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     let _ = exec_task.await;
     let _ = std::fs::remove_file(&opts.status_socket);
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::AuthMode;
+    use crate::keys::Keyring;
+
+    #[test]
+    fn auth_log_lines_name_mode_keys_and_what_is_sent() {
+        assert_eq!(
+            describe_auth(&Auth::Legacy),
+            "heartbeat authentication: none (Piranha's unsigned heartbeats)"
+        );
+        let ring = |send| {
+            Keyring::new(
+                vec![
+                    (0, b"0123456789abcdef".to_vec()),
+                    (1, b"fedcba9876543210".to_vec()),
+                ],
+                send,
+            )
+            .expect("ring")
+        };
+        assert_eq!(
+            describe_auth(&Auth::Keyed(ring(0), AuthMode::ReceiveOnly)),
+            "heartbeat authentication: receive-only, sending unsigned, accepting keys 0, 1 and unsigned heartbeats"
+        );
+        assert_eq!(
+            describe_auth(&Auth::Keyed(ring(1), AuthMode::Permissive)),
+            "heartbeat authentication: permissive, signing with key 1, accepting keys 0, 1 and unsigned heartbeats"
+        );
+        let line = describe_auth(&Auth::Keyed(ring(1), AuthMode::Enforce));
+        assert_eq!(
+            line,
+            "heartbeat authentication: enforce, signing with key 1, accepting keys 0, 1"
+        );
+        assert!(!line.contains("0123456789abcdef"), "a secret in a log line");
+    }
 }

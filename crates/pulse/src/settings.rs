@@ -2,10 +2,10 @@
 //! the VIPs to carry. Pure except [`resolve_host`] (name lookup, done once at
 //! load as DESIGN.md requires).
 
-use crate::codec::Role;
+use crate::codec::{AuthMode, Role};
 use crate::machine::Timing;
 use crate::netlink::IfAddr;
-use lvscf_parser::{CommandLine, Config, Host, Network, VirtualServer};
+use lvscf_parser::{CommandLine, Config, HeartbeatAuth, Host, Network, VirtualServer};
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 use std::time::Duration;
 
@@ -56,6 +56,8 @@ pub struct Settings {
     pub nat: Option<Vip>,
     /// heartbeat_key path.
     pub key_path: Option<String>,
+    /// heartbeat_auth (enforce when not configured); used only with a key.
+    pub auth_mode: AuthMode,
     /// active_cmd.
     pub active_cmd: Option<CommandLine>,
     /// inactive_cmd.
@@ -246,6 +248,11 @@ pub fn settings_from(
         vips,
         nat,
         key_path: cfg.heartbeat_key.clone(),
+        auth_mode: match cfg.heartbeat_auth {
+            Some(HeartbeatAuth::ReceiveOnly) => AuthMode::ReceiveOnly,
+            Some(HeartbeatAuth::Permissive) => AuthMode::Permissive,
+            Some(HeartbeatAuth::Enforce) | None => AuthMode::Enforce,
+        },
         active_cmd: cfg.active_cmd.clone(),
         inactive_cmd: cfg.inactive_cmd.clone(),
         syncdaemon: cfg.syncdaemon,
@@ -407,6 +414,21 @@ mod tests {
         assert_eq!(b.role, Role::Backup);
         assert_eq!(b.own, ip("192.0.2.2"));
         assert_eq!(b.partner, Some(ip("192.0.2.1")));
+    }
+
+    #[test]
+    fn heartbeat_auth_defaults_to_enforce() {
+        let mut c = cfg();
+        let mode = |c: &Config| settings_from(c, true, &resolve_host).unwrap().auth_mode;
+        assert_eq!(mode(&c), AuthMode::Enforce);
+        for (k, m) in [
+            (HeartbeatAuth::ReceiveOnly, AuthMode::ReceiveOnly),
+            (HeartbeatAuth::Permissive, AuthMode::Permissive),
+            (HeartbeatAuth::Enforce, AuthMode::Enforce),
+        ] {
+            c.heartbeat_auth = Some(k);
+            assert_eq!(mode(&c), m);
+        }
     }
 
     #[test]

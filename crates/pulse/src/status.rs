@@ -45,10 +45,18 @@ pub struct Shared {
     pub partner_state: Option<PeerState>,
     /// When the last valid heartbeat arrived.
     pub last_heard: Option<Instant>,
-    /// legacy or hmac.
-    pub keyed: bool,
+    /// `legacy`, `receive-only`, `permissive` or `enforce`.
+    pub auth_mode: &'static str,
+    /// The ids of the keys accepted.
+    pub key_ids: Vec<u32>,
+    /// The key id we sign with (None: we send unsigned).
+    pub send_key: Option<u32>,
     /// Accepted heartbeats.
     pub accepted: u64,
+    /// Of which signed.
+    pub accepted_signed: u64,
+    /// The partner's last heartbeat said it cannot take over.
+    pub partner_unwilling: bool,
     /// Drop counters in [`DropReason::ALL`] order.
     pub drops: [u64; DropReason::ALL.len()],
     /// Our config digest.
@@ -108,12 +116,17 @@ impl Shared {
                     Some(PeerState::Leaving) => "leaving",
                 },
                 "last_heartbeat_age_ms": self.last_heard.map(|t| now.saturating_duration_since(t).as_millis() as u64),
+                "unwilling": self.partner_unwilling,
             },
             "heartbeat": {
-                "mode": if self.keyed { "hmac" } else { "legacy" },
+                "mode": self.auth_mode,
+                "key_ids": self.key_ids,
+                "send_key": self.send_key,
                 "keepalive": self.keepalive,
                 "deadtime": self.deadtime,
                 "accepted": self.accepted,
+                "accepted_signed": self.accepted_signed,
+                "accepted_unsigned": self.accepted - self.accepted_signed,
                 "drops": drops,
                 "channels": channels,
             },

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use pulse::codec::{self, PeerState, Role, V2Packet, LEGACY_MAGICS, LVS_RUNNING, LVS_STOPPED};
+use pulse::codec::{self, PeerState, Role, SignedPacket, LEGACY_MAGICS, LVS_RUNNING, LVS_STOPPED};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -154,7 +154,7 @@ fn keyed_pair_leaving_and_digest_mismatch() {
     let p2 = t.pulse(&t.r2, "r2", &cfg2, &standin, &[]);
     assert!(p1.wait_state("active", sec(3.0)));
     let st = p1.status().expect("status");
-    assert_eq!(st["heartbeat"]["mode"], "hmac");
+    assert_eq!(st["heartbeat"]["mode"], "enforce");
     assert_eq!(st["config_digest"]["match"], false);
     assert!(p1.wait_log("lvs.cf differs from ours", sec(1.0)).is_some());
     assert!(p2.wait_log("lvs.cf differs from ours", sec(1.0)).is_some());
@@ -229,7 +229,7 @@ fn hb04_legacy_magics_refused_with_a_key() {
 }
 
 #[test]
-fn hb09_bad_hmac_truncated_wrong_source() {
+fn hb09_bad_hmac_unknown_key_truncated_wrong_source() {
     if !can_run() {
         return;
     }
@@ -238,12 +238,13 @@ fn hb09_bad_hmac_truncated_wrong_source() {
     let s = udp_in(&t.r1, "192.0.2.1:539");
     let r1: IpAddr = R1.parse().expect("ip");
     let r2: IpAddr = R2.parse().expect("ip");
-    let pkt = |key: &[u8], seq: u64| {
-        codec::encode_v2(
-            &V2Packet {
+    let pkt_with = |key: &[u8], key_id: u32, seq: u64| {
+        codec::encode_signed(
+            &SignedPacket {
                 state: PeerState::Active,
                 role: Role::Master,
                 unwilling: false,
+                key_id,
                 boot_id: 77,
                 seq,
                 uptime_ms: 1,
@@ -254,8 +255,14 @@ fn hb09_bad_hmac_truncated_wrong_source() {
             r2,
         )
     };
+    let pkt = |key: &[u8], seq: u64| pkt_with(key, 0, seq);
     for i in 0..20 {
         s.send_to(&pkt(b"not the key at all, sorry", i + 1), to(R2))
+            .expect("send");
+    }
+    // the right key under a key id r2 does not list
+    for i in 0..4 {
+        s.send_to(&pkt_with(KEY.as_bytes(), 9, 100 + i), to(R2))
             .expect("send");
     }
     let good = pkt(KEY.as_bytes(), 1000);
@@ -279,6 +286,11 @@ fn hb09_bad_hmac_truncated_wrong_source() {
     }
     assert!(
         wait_until(sec(2.0), || counter(&p2, "bad_hmac") == 20).is_some(),
+        "{:?}",
+        p2.status()
+    );
+    assert!(
+        wait_until(sec(1.0), || counter(&p2, "unknown_key") == 4).is_some(),
         "{:?}",
         p2.status()
     );
@@ -386,7 +398,7 @@ fn hb08_replay_rejected_and_restarted_peer_accepted() {
     assert!(p1.wait_state("active", sec(3.0)));
     let captured = capture_udp(&t.r2, "eth0", [192, 0, 2, 1], sec(0.5));
     assert!(captured.len() >= 3, "captured {}", captured.len());
-    assert!(captured.iter().all(|c| c.len() == codec::V2_LEN));
+    assert!(captured.iter().all(|c| c.len() == codec::SIGNED_LEN));
     p1.signal(libc::SIGKILL);
     p1.wait_exit(sec(2.0));
     assert!(wait_until(sec(2.0), || p2.state().as_deref() == Some("active")).is_some());
@@ -550,9 +562,9 @@ fn hb13_flood_of_bad_packets() {
     ]);
     let s = udp_in(&t.r1, "192.0.2.1:6000");
     let w = udp_in(&t.r1, "192.0.2.9:6000");
-    let mut pkt = [0u8; codec::V2_LEN];
-    pkt[..4].copy_from_slice(&codec::V2_MAGIC);
-    pkt[4] = codec::V2_VERSION;
+    let mut pkt = [0u8; codec::SIGNED_LEN];
+    pkt[..4].copy_from_slice(&codec::SIGNED_MAGIC);
+    pkt[4] = codec::SIGNED_VERSION;
     let rate = 50_000.0;
     let dur = 2.0;
     let ticks0 = cpu_ticks(p2.pid());

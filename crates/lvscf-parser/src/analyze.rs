@@ -126,6 +126,9 @@ impl Structure {
     fn with_capacity(lines: usize) -> Structure {
         Structure {
             key_lines: Vec::with_capacity(lines),
+            // A block takes at least a header and a `}`, usually a few
+            // keyword lines more.
+            blocks: Vec::with_capacity(lines / 5),
             ..Structure::default()
         }
     }

@@ -317,10 +317,11 @@ impl<'d> Editor<'d> {
         }
         if self.doc.has_errors() {
             let structure = self.doc.structure().clone();
+            let config = self.doc.config().clone();
             for d in self.doc.diagnostics().iter().filter(|d| d.is_error()) {
                 let line0 = d.line.saturating_sub(1);
                 let owner = self.touched.iter().find(|t| {
-                    let block = block_index(&structure, &t.target);
+                    let block = block_index(&structure, &config, &t.target);
                     let in_block = match (&t.target, block) {
                         (Target::Global, _) => structure.blocks.iter().all(|b| {
                             !(b.header <= line0 && line0 <= b.close.unwrap_or(usize::MAX))
@@ -371,18 +372,25 @@ impl<'d> Editor<'d> {
     }
 }
 
-fn block_index(s: &lvscf_parser::analyze::Structure, t: &Target) -> Option<usize> {
+fn block_index(
+    s: &lvscf_parser::analyze::Structure,
+    config: &lvscf_parser::Config,
+    t: &Target,
+) -> Option<usize> {
     use lvscf_parser::analyze::BlockKind;
+    let named = |b: usize, n: &str| s.block_name(config, b) == n;
     match t {
         Target::Global => None,
         Target::Virtual(n) => s
             .blocks
             .iter()
-            .position(|b| b.kind == BlockKind::Virtual && b.name == *n),
+            .enumerate()
+            .position(|(i, b)| b.kind == BlockKind::Virtual && named(i, n)),
         Target::Failover(n) => s
             .blocks
             .iter()
-            .position(|b| b.kind == BlockKind::Failover && b.name == *n),
+            .enumerate()
+            .position(|(i, b)| b.kind == BlockKind::Failover && named(i, n)),
         Target::Server {
             virtual_name,
             server,
@@ -390,9 +398,10 @@ fn block_index(s: &lvscf_parser::analyze::Structure, t: &Target) -> Option<usize
             let parent = s
                 .blocks
                 .iter()
-                .position(|b| b.kind == BlockKind::Virtual && b.name == *virtual_name)?;
-            s.blocks.iter().position(|b| {
-                b.kind == BlockKind::Server && b.parent == Some(parent) && b.name == *server
+                .enumerate()
+                .position(|(i, b)| b.kind == BlockKind::Virtual && named(i, virtual_name))?;
+            s.blocks.iter().enumerate().position(|(i, b)| {
+                b.kind == BlockKind::Server && b.parent == Some(parent) && named(i, server)
             })
         }
     }
@@ -555,44 +564,72 @@ pub const VIRTUAL_DEFAULTS: &[(&str, &str)] = &[
 pub const SERVER_DEFAULTS: &[(&str, &str)] =
     &[("address", "0.0.0.0"), ("active", "0"), ("weight", "1")];
 
+/// The name for a new block: the requested one (blanks made `_`) when it is
+/// free and clean, else the first free `base`, `base_2`, ...
+fn new_block_name(
+    ed: &mut Editor<'_>,
+    taken: &[String],
+    requested: Option<&str>,
+    base: &str,
+    noun: &str,
+) -> Result<String, FieldErrors> {
+    let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
+    match requested.map(clean_name).filter(|n| !n.is_empty()) {
+        Some(n) if taken.contains(&n.as_str()) => Err(FieldErrors {
+            fields: BTreeMap::from([(
+                "name".to_string(),
+                format!("a {noun} `{n}` exists already"),
+            )]),
+            general: vec![],
+        }),
+        Some(n) if !ed.check_chars("name", &n) => Err(std::mem::take(&mut ed.errors)),
+        Some(n) => Ok(n),
+        None => Ok(free_name(&taken, base)),
+    }
+}
+
+/// Adds a block with `add`, then gives it `defaults` (what Piranha's ADD
+/// wrote); returns its name.
+fn add_block(
+    doc: &mut Document,
+    taken: &[String],
+    requested: Option<&str>,
+    (base, noun): (&str, &str),
+    add: impl FnOnce(&mut Document, &str) -> Result<Target, EditError>,
+    defaults: &[(&str, &str)],
+) -> Result<String, FieldErrors> {
+    let mut ed = Editor::new(doc);
+    let name = new_block_name(&mut ed, taken, requested, base, noun)?;
+    let t = match add(ed.doc, &name) {
+        Ok(t) => t,
+        Err(e) => {
+            ed.edit_error("name", e);
+            return Err(ed.errors);
+        }
+    };
+    ed.changed = true;
+    for (k, v) in defaults {
+        ed.set("name", &t, k, v);
+    }
+    ed.finish().map(|_| name)
+}
+
 /// Adds a virtual server as Piranha's ADD did; returns its name.
 pub fn add_virtual(doc: &mut Document, requested: Option<&str>) -> Result<String, FieldErrors> {
-    let mut ed = Editor::new(doc);
-    let taken: Vec<String> = ed
-        .before()
+    let taken: Vec<String> = doc
+        .config()
         .virtuals
         .iter()
         .map(|v| v.name.clone())
         .collect();
-    let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
-    let name = match requested.map(clean_name).filter(|n| !n.is_empty()) {
-        Some(n) => {
-            if taken.contains(&n.as_str()) {
-                return Err(FieldErrors {
-                    fields: BTreeMap::from([(
-                        "name".to_string(),
-                        format!("a virtual server `{n}` exists already"),
-                    )]),
-                    general: vec![],
-                });
-            }
-            if !ed.check_chars("name", &n) {
-                return Err(ed.errors);
-            }
-            n
-        }
-        None => free_name(&taken, "[server_name]"),
-    };
-    if let Err(e) = ed.doc.add_virtual(&name) {
-        ed.edit_error("name", e);
-        return Err(ed.errors);
-    }
-    ed.changed = true;
-    let t = Target::Virtual(name.clone());
-    for (k, v) in VIRTUAL_DEFAULTS {
-        ed.set("name", &t, k, v);
-    }
-    ed.finish().map(|_| name)
+    add_block(
+        doc,
+        &taken,
+        requested,
+        ("[server_name]", "virtual server"),
+        |d, n| d.add_virtual(n).map(|()| Target::Virtual(n.to_string())),
+        VIRTUAL_DEFAULTS,
+    )
 }
 
 /// Adds a real server as Piranha's ADD did; returns its name.
@@ -601,45 +638,54 @@ pub fn add_server(
     vname: &str,
     requested: Option<&str>,
 ) -> Result<String, FieldErrors> {
-    let mut ed = Editor::new(doc);
-    let Some(v) = ed.before().virtual_named(vname) else {
+    let Some(v) = doc.config().virtual_named(vname) else {
         return Err(FieldErrors::general(format!(
             "there is no virtual server `{vname}`"
         )));
     };
     let taken: Vec<String> = v.servers.iter().map(|s| s.name.clone()).collect();
-    let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
-    let name = match requested.map(clean_name).filter(|n| !n.is_empty()) {
-        Some(n) => {
-            if taken.contains(&n.as_str()) {
-                return Err(FieldErrors {
-                    fields: BTreeMap::from([(
-                        "name".to_string(),
-                        format!("a real server `{n}` exists already"),
-                    )]),
-                    general: vec![],
-                });
-            }
-            if !ed.check_chars("name", &n) {
-                return Err(ed.errors);
-            }
-            n
-        }
-        None => free_name(&taken, "[unnamed]"),
-    };
-    if let Err(e) = ed.doc.add_server(vname, &name) {
-        ed.edit_error("name", e);
-        return Err(ed.errors);
-    }
-    ed.changed = true;
-    let t = Target::Server {
-        virtual_name: vname.to_string(),
-        server: name.clone(),
-    };
-    for (k, v) in SERVER_DEFAULTS {
-        ed.set("name", &t, k, v);
-    }
-    ed.finish().map(|_| name)
+    add_block(
+        doc,
+        &taken,
+        requested,
+        ("[unnamed]", "real server"),
+        |d, n| {
+            d.add_server(vname, n).map(|()| Target::Server {
+                virtual_name: vname.to_string(),
+                server: n.to_string(),
+            })
+        },
+        SERVER_DEFAULTS,
+    )
+}
+
+/// The keys and values a new failover service gets: Piranha's failover ADD
+/// wrote the fields of its failover page (spec 6.2).
+pub const FAILOVER_DEFAULTS: &[(&str, &str)] = &[
+    ("active", "0"),
+    ("address", "0.0.0.0 eth0:1"),
+    ("port", "80"),
+    ("send", "GET / HTTP/1.0\\r\\n\\r\\n"),
+    ("expect", "HTTP"),
+    ("timeout", "6"),
+];
+
+/// Adds a failover service (the unlinked failover pages); returns its name.
+pub fn add_failover(doc: &mut Document, requested: Option<&str>) -> Result<String, FieldErrors> {
+    let taken: Vec<String> = doc
+        .config()
+        .failovers
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    add_block(
+        doc,
+        &taken,
+        requested,
+        ("[service_name]", "failover service"),
+        |d, n| d.add_failover(n).map(|()| Target::Failover(n.to_string())),
+        FAILOVER_DEFAULTS,
+    )
 }
 
 /// Removes a block.
@@ -664,6 +710,46 @@ pub fn toggle_active(doc: &mut Document, target: &Target) -> Result<bool, FieldE
     ed.finish()
 }
 
+/// A Name field: renames the block when the cleaned name differs; returns
+/// the name the block has afterwards.
+fn rename_from(ed: &mut Editor<'_>, field: &str, t: &Target, current: &str, p: &Params) -> String {
+    if let Some(h) = param(p, field) {
+        let new = clean_name(h);
+        if !new.is_empty() && new != current && ed.check_chars(field, &new) {
+            match ed.doc.rename(t, &new) {
+                Ok(()) => {
+                    ed.changed = true;
+                    return new;
+                }
+                Err(e) => ed.edit_error(field, e),
+            }
+        }
+    }
+    current.to_string()
+}
+
+/// The Address and Device fields, written together as `address = IP DEV`.
+fn address_and_device(ed: &mut Editor<'_>, t: &Target, p: &Params) {
+    if let (Some(ip), Some(dev)) = (param(p, "address"), param(p, "device")) {
+        let (ip, dev) = (ip.trim(), dev.trim());
+        if ed.check_chars("address", ip) && ed.check_chars("device", dev) {
+            if ip.is_empty() && dev.is_empty() {
+                ed.text("address", t, "address", Some(""));
+            } else if ip.is_empty() || ip.contains([' ', '\t']) {
+                ed.errors
+                    .field("address", "one virtual IP address is required");
+            } else if dev.is_empty() {
+                ed.errors
+                    .field("device", "the device (for example eth0:1) is required");
+            } else if dev.contains([' ', '\t']) {
+                ed.errors.field("device", "a device name has no blanks");
+            } else {
+                ed.text("address", t, "address", Some(&format!("{ip} {dev}")));
+            }
+        }
+    }
+}
+
 /// VIRTUAL SERVER subsection (spec 6.7). Returns the (possibly new) name.
 pub fn apply_virtual_edit(
     doc: &mut Document,
@@ -685,24 +771,7 @@ pub fn apply_virtual_edit(
             ed.text("protocol", &t, "protocol", Some(proto));
         }
     }
-    if let (Some(ip), Some(dev)) = (param(p, "address"), param(p, "device")) {
-        let (ip, dev) = (ip.trim(), dev.trim());
-        if ed.check_chars("address", ip) && ed.check_chars("device", dev) {
-            if ip.is_empty() && dev.is_empty() {
-                ed.text("address", &t, "address", Some(""));
-            } else if ip.is_empty() || ip.contains([' ', '\t']) {
-                ed.errors
-                    .field("address", "one virtual IP address is required");
-            } else if dev.is_empty() {
-                ed.errors
-                    .field("device", "the device (for example eth0:1) is required");
-            } else if dev.contains([' ', '\t']) {
-                ed.errors.field("device", "a device name has no blanks");
-            } else {
-                ed.text("address", &t, "address", Some(&format!("{ip} {dev}")));
-            }
-        }
-    }
+    address_and_device(&mut ed, &t, p);
     select_mask(&mut ed, "vip_nmask", &t, "vip_nmask", param(p, "vip_nmask"));
     ed.text("sorry_server", &t, "sorry_server", param(p, "sorry_server"));
     if let Some(fw) = param(p, "fwmark") {
@@ -740,19 +809,7 @@ pub fn apply_virtual_edit(
     }
     ed.text("persistent", &t, "persistent", param(p, "persistent"));
     select_mask(&mut ed, "pmask", &t, "pmask", param(p, "pmask"));
-    let mut name = vname.to_string();
-    if let Some(h) = param(p, "hostname") {
-        let new = clean_name(h);
-        if !new.is_empty() && new != vname && ed.check_chars("hostname", &new) {
-            match ed.doc.rename(&t, &new) {
-                Ok(()) => {
-                    ed.changed = true;
-                    name = new;
-                }
-                Err(e) => ed.edit_error("hostname", e),
-            }
-        }
-    }
+    let name = rename_from(&mut ed, "hostname", &t, vname, p);
     ed.finish().map(|_| name)
 }
 
@@ -774,49 +831,74 @@ pub fn apply_server_edit(
     ed.text("address", &t, "address", param(p, "address"));
     ed.text("port", &t, "port", param(p, "port"));
     ed.text("weight", &t, "weight", param(p, "weight"));
-    let mut name = sname.to_string();
-    if let Some(n) = param(p, "name") {
-        let new = clean_name(n);
-        if !new.is_empty() && new != sname && ed.check_chars("name", &new) {
-            match ed.doc.rename(&t, &new) {
-                Ok(()) => {
-                    ed.changed = true;
-                    name = new;
-                }
-                Err(e) => ed.edit_error("name", e),
-            }
-        }
-    }
+    let name = rename_from(&mut ed, "name", &t, sname, p);
     ed.finish().map(|_| name)
 }
 
 /// MONITORING SCRIPTS (spec 6.9); `gen_service` is ACCEPT, NO SEND PROGRAM,
 /// BLANK SEND or BLANK EXPECT. On ACCEPT empty fields keep their value.
 pub fn apply_scripts(doc: &mut Document, vname: &str, p: &Params) -> Result<bool, FieldErrors> {
-    let t = Target::Virtual(vname.to_string());
+    apply_service_scripts(doc, &Target::Virtual(vname.to_string()), p)
+}
+
+/// The program fields of a monitoring-scripts page: a failover service
+/// also has the commands that start and stop it.
+pub fn script_fields(t: &Target) -> &'static [&'static str] {
+    match t {
+        Target::Failover(_) => &["send_program", "send", "expect", "start_cmd", "stop_cmd"],
+        _ => &["send_program", "send", "expect"],
+    }
+}
+
+/// [`apply_scripts`] for a virtual or failover block.
+pub fn apply_service_scripts(
+    doc: &mut Document,
+    t: &Target,
+    p: &Params,
+) -> Result<bool, FieldErrors> {
     let mut ed = Editor::new(doc);
-    if !ed.doc.has_block(&t) {
-        return Err(FieldErrors::general(format!(
-            "there is no single virtual server `{vname}`"
-        )));
+    if !ed.doc.has_block(t) {
+        return Err(FieldErrors::general(format!("there is no single {t}")));
     }
     match param(p, "gen_service").unwrap_or("ACCEPT") {
-        "NO SEND PROGRAM" => ed.unset("send_program", &t, "send_program"),
-        "BLANK SEND" => ed.unset("send", &t, "send"),
-        "BLANK EXPECT" => ed.unset("expect", &t, "expect"),
+        "NO SEND PROGRAM" => ed.unset("send_program", t, "send_program"),
+        "BLANK SEND" => ed.unset("send", t, "send"),
+        "BLANK EXPECT" => ed.unset("expect", t, "expect"),
         "ACCEPT" => {
-            for k in ["send_program", "send", "expect"] {
+            for k in script_fields(t) {
                 if let Some(v) = param(p, k) {
                     if !v.is_empty() {
-                        ed.text(k, &t, k, Some(v));
+                        ed.text(k, t, k, Some(v));
                     }
                 }
             }
-            ed.checkbox("use_regex", &t, "use_regex", p);
+            ed.checkbox("use_regex", t, "use_regex", p);
         }
         _ => ed.errors.general.push("unknown action".into()),
     }
     ed.finish()
+}
+
+/// The failover page (spec 6.2: Name, Address, Netmask, Port, Device,
+/// Timeout). Returns the (possibly new) name.
+pub fn apply_failover_edit(
+    doc: &mut Document,
+    fname: &str,
+    p: &Params,
+) -> Result<String, FieldErrors> {
+    let t = Target::Failover(fname.to_string());
+    let mut ed = Editor::new(doc);
+    if !ed.before().failovers.iter().any(|f| f.name == fname) || !ed.doc.has_block(&t) {
+        return Err(FieldErrors::general(format!(
+            "there is no single failover service `{fname}`"
+        )));
+    }
+    address_and_device(&mut ed, &t, p);
+    select_mask(&mut ed, "vip_nmask", &t, "vip_nmask", param(p, "vip_nmask"));
+    ed.text("port", &t, "port", param(p, "port"));
+    ed.text("timeout", &t, "timeout", param(p, "timeout"));
+    let name = rename_from(&mut ed, "name", &t, fname, p);
+    ed.finish().map(|_| name)
 }
 
 #[cfg(test)]

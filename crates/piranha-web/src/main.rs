@@ -12,13 +12,31 @@ use piranha_web::cli::Args;
 use piranha_web::server::{self, App, Options};
 use std::time::Duration;
 
+/// stderr for the log, ignoring write errors. tracing-subscriber reports a
+/// failed write with `eprintln!`, which panics when stderr is gone (a closed
+/// pipe, a terminal that went away): every request that logged something
+/// then died without an answer. A lost log line must not cost a request.
+struct LossyStderr;
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(|| LossyStderr)
         .init();
     let args = Args::parse();
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -50,6 +68,20 @@ fn main() {
         allow: args.allow,
         copy_timeout: Duration::from_secs(60),
     };
+    // A save killed half-way (kill -9, a crash) leaves its temporary file
+    // next to lvs.cf; remove ours before serving (FLT-K04).
+    match piranha_web::store::Store::new(&opts.config).clean_stale_temps() {
+        Ok(removed) => {
+            for p in removed {
+                tracing::info!(path = %p.display(), "removed the temporary file of an interrupted save");
+            }
+        }
+        Err(e) => tracing::warn!(
+            config = %opts.config.display(),
+            error = %e,
+            "cannot look for temporary files of interrupted saves"
+        ),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,7 +94,6 @@ fn main() {
     };
     let result = runtime.block_on(async move {
         let app = App::new(opts);
-        app.store().clean_stale_temps();
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         tracing::info!(listen = %listener.local_addr()?, tls = tls.is_some(), "piranha-web listening");
         server::serve(listener, server::router(app), tls).await

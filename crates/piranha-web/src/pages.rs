@@ -5,7 +5,7 @@
 
 use crate::forms::{self, FieldErrors, Params};
 use crate::status::{LvsdStatus, ServiceStatus};
-use lvscf_parser::Document;
+use lvscf_parser::{Document, Target};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -26,6 +26,12 @@ pub fn seg(name: &str) -> String {
 /// URL of a virtual server's pages.
 pub fn virtual_url(name: &str, page: &str) -> String {
     format!("/virtual/{}/{page}", seg(name))
+}
+
+/// URL of a failover service's pages (spec 6.2; not linked from the tabs,
+/// as in Piranha since 0.7.4).
+pub fn failover_url(name: &str, page: &str) -> String {
+    format!("/failover/{}/{page}", seg(name))
 }
 
 /// URL of a real server's edit page.
@@ -718,11 +724,52 @@ pub fn real_edit(
 
 /// MONITORING SCRIPTS.
 pub fn scripts(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormState) -> Markup {
+    service_scripts(ctx, doc, hash, &Target::Virtual(vname.to_string()), fs)
+}
+
+/// MONITORING SCRIPTS of a failover service.
+pub fn failover_scripts(
+    ctx: &Ctx,
+    doc: &Document,
+    hash: &str,
+    fname: &str,
+    fs: &FormState,
+) -> Markup {
+    service_scripts(ctx, doc, hash, &Target::Failover(fname.to_string()), fs)
+}
+
+fn service_scripts(ctx: &Ctx, doc: &Document, hash: &str, t: &Target, fs: &FormState) -> Markup {
     let c = doc.config();
-    let v = |k: &str| forms::virtual_shown(c, vname, k);
-    let use_regex = c.virtual_named(vname).map(|x| x.use_regex).unwrap_or(false);
-    let row = |label: &str, field: &str| {
-        let current = v(field);
+    let (name, nav, action, back) = match t {
+        Target::Failover(f) => (
+            f.as_str(),
+            failover_subnav(f, "scripts"),
+            failover_url(f, "scripts"),
+            "/failover",
+        ),
+        Target::Virtual(v) => (
+            v.as_str(),
+            subnav(v, "scripts"),
+            virtual_url(v, "scripts"),
+            "/virtual",
+        ),
+        _ => ("", html! {}, String::new(), "/"),
+    };
+    let use_regex = forms::shown(c, t, "use_regex") == "1";
+    let labels = [
+        ("send_program", "Sending Program"),
+        ("send", "Send"),
+        ("expect", "Expect"),
+        ("start_cmd", "Start command"),
+        ("stop_cmd", "Stop command"),
+    ];
+    let row = |field: &str| {
+        let label = labels
+            .iter()
+            .find(|(k, _)| *k == field)
+            .map(|(_, l)| *l)
+            .unwrap_or(field);
+        let current = forms::shown(c, t, field);
         let shown = fs.value(field, String::new());
         html! {
             tr {
@@ -736,18 +783,16 @@ pub fn scripts(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormStat
         }
     };
     layout(
-        &format!("Monitoring scripts of {vname}"),
+        &format!("Monitoring scripts of {name}"),
         Tab::Virtual,
         ctx,
         html! {
-            (subnav(vname, "scripts"))
+            (nav)
             (general_errors(fs))
-            form method="post" action=(virtual_url(vname, "scripts")) {
+            form method="post" action=(action) {
                 (hidden(ctx, hash))
                 table.form {
-                    (row("Sending Program", "send_program"))
-                    (row("Send", "send"))
-                    (row("Expect", "expect"))
+                    @for f in forms::script_fields(t) { (row(f)) }
                     (checkbox_row(fs, "Treat expect string as a regular expression", "use_regex", use_regex))
                 }
                 p { small { "Empty fields keep their current value. The sending program takes priority over Send; %h is replaced by the real server's address, %p by its port. Programs must be absolute, root-owned paths." } }
@@ -755,7 +800,105 @@ pub fn scripts(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormStat
                 button type="submit" name="gen_service" value="NO SEND PROGRAM" { "NO SEND PROGRAM" } " "
                 button type="submit" name="gen_service" value="BLANK SEND" { "BLANK SEND" } " "
                 button type="submit" name="gen_service" value="BLANK EXPECT" { "BLANK EXPECT" } " "
-                a href="/virtual" { "CANCEL" }
+                a href=(back) { "CANCEL" }
+            }
+        },
+    )
+}
+
+fn failover_subnav(fname: &str, current: &str) -> Markup {
+    let items = [
+        ("edit", "FAILOVER SERVICE"),
+        ("scripts", "MONITORING SCRIPTS"),
+    ];
+    html! {
+        nav.sub {
+            @for (page, label) in items {
+                @if page == current { a.current href=(failover_url(fname, page)) { (label) } }
+                @else { a href=(failover_url(fname, page)) { (label) } }
+                " | "
+            }
+            a href="/failover" { "back to the list" }
+        }
+    }
+}
+
+/// FAILOVER SERVICES list (Piranha's `failover_main.php`).
+pub fn failover_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Markup {
+    let c = doc.config();
+    layout(
+        "Failover Services",
+        Tab::Virtual,
+        ctx,
+        html! {
+            (general_errors(fs))
+            p { small { "Failover services (service = fos) are not linked from the tabs, as in Piranha since 0.7.4." } }
+            form method="post" action="/failover" {
+                (hidden(ctx, hash))
+                table.list {
+                    tr { th {} th { "STATUS" } th { "NAME" } th { "ADDRESS" } th { "NETMASK" } th { "PORT" } th { "DEVICE" } th { "TIMEOUT" } }
+                    @for (i, f) in c.failovers.iter().enumerate() {
+                        tr {
+                            td { input type="radio" id=(format!("sel-{i}")) name="selected" value=(f.name); }
+                            td { (status_word(f.active)) }
+                            td { a href=(failover_url(&f.name, "edit")) { (f.name) } }
+                            td { (f.address.as_ref().map(|a| a.host.to_string()).unwrap_or_default()) }
+                            td { (f.vip_nmask.map(|m| m.to_string()).unwrap_or_else(|| "Unused".into())) }
+                            td { (f.port) }
+                            td { (f.address.as_ref().map(|a| a.device.clone()).unwrap_or_default()) }
+                            td { (f.timeout) }
+                        }
+                    }
+                }
+                (err(fs, "selected"))
+                p {
+                    label for="name" { "Name for ADD (optional): " }
+                    input type="text" id="name" name="name" value=(fs.value("name", String::new())) size="20";
+                    (err(fs, "name"))
+                }
+                button type="submit" name="failover_service" value="ADD" { "ADD" } " "
+                button type="submit" name="failover_service" value="DELETE" { "DELETE" } " "
+                button type="submit" name="failover_service" value="EDIT" { "EDIT" } " "
+                button type="submit" name="failover_service" value="(DE)ACTIVATE" { "(DE)ACTIVATE" }
+            }
+            (diagnostics(doc))
+        },
+    )
+}
+
+/// One failover service: Name, Address, Netmask, Port, Device, Timeout.
+pub fn failover_edit(ctx: &Ctx, doc: &Document, hash: &str, fname: &str, fs: &FormState) -> Markup {
+    let c = doc.config();
+    let t = Target::Failover(fname.to_string());
+    let v = |k: &str| forms::shown(c, &t, k);
+    let (ip, dev) = match c
+        .failovers
+        .iter()
+        .find(|f| f.name == fname)
+        .and_then(|f| f.address.clone())
+    {
+        Some(a) => (a.host.to_string(), a.device),
+        None => (String::new(), String::new()),
+    };
+    layout(
+        &format!("Failover service: {fname}"),
+        Tab::Virtual,
+        ctx,
+        html! {
+            (failover_subnav(fname, "edit"))
+            (general_errors(fs))
+            form method="post" action=(failover_url(fname, "edit")) {
+                (hidden(ctx, hash))
+                table.form {
+                    (text_row(fs, "Name", "name", fname.to_string(), ""))
+                    (text_row(fs, "Address", "address", ip, "IPv4 or IPv6"))
+                    (select_row(fs, "Netmask", "vip_nmask", mask_current(v("vip_nmask")), &masks(true)))
+                    (text_row(fs, "Port", "port", v("port"), ""))
+                    (text_row(fs, "Device", "device", dev, "for example eth0:1"))
+                    (text_row(fs, "Timeout", "timeout", v("timeout"), "seconds"))
+                }
+                button type="submit" name="fev_action" value="ACCEPT" { "ACCEPT" } " "
+                a href="/failover" { "CANCEL" }
             }
         },
     )

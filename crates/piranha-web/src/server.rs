@@ -125,16 +125,31 @@ pub fn router(app: App) -> Router {
         .route("/static/{name}", get(static_asset))
         .route("/control", get(control))
         .route("/passwd", get(passwd_help))
-        .route("/global", get(global_get).post(global_post))
-        .route("/redundancy", get(redundancy_get).post(redundancy_post))
-        .route("/virtual", get(virtual_get).post(virtual_post))
-        .route("/virtual/{v}/edit", get(vedit_get).post(vedit_post))
-        .route("/virtual/{v}/real", get(real_get).post(real_post))
+        .route("/global", panel(|_| Some(Panel::Global)))
+        .route("/redundancy", panel(|_| Some(Panel::Redundancy)))
+        .route("/virtual", panel(|_| Some(Panel::VirtualList)))
+        .route(
+            "/virtual/{v}/edit",
+            panel(|p| one(p).map(Panel::VirtualEdit)),
+        )
+        .route("/virtual/{v}/real", panel(|p| one(p).map(Panel::RealList)))
         .route(
             "/virtual/{v}/real/{s}/edit",
-            get(redit_get).post(redit_post),
+            panel(|p| two(p).map(|(v, s)| Panel::RealEdit(v, s))),
         )
-        .route("/virtual/{v}/scripts", get(scripts_get).post(scripts_post))
+        .route(
+            "/virtual/{v}/scripts",
+            panel(|p| one(p).map(Panel::Scripts)),
+        )
+        .route("/failover", panel(|_| Some(Panel::FailoverList)))
+        .route(
+            "/failover/{f}/edit",
+            panel(|p| one(p).map(Panel::FailoverEdit)),
+        )
+        .route(
+            "/failover/{f}/scripts",
+            panel(|p| one(p).map(Panel::FailoverScripts)),
+        )
         .route("/apply", post(apply))
         .route("/sync", post(sync))
         .route("/metrics", get(metrics))
@@ -403,6 +418,13 @@ fn query_params(req_uri: &axum::http::Uri) -> Params {
         .unwrap_or_default()
 }
 
+/// The parameters of a state-changing form, once its CSRF token checks.
+fn csrf_checked_form(auth: &Auth, body: &Bytes) -> Result<Params, Response> {
+    let p = parse_params(body)?;
+    check_csrf(auth, &p)?;
+    Ok(p)
+}
+
 fn check_csrf(auth: &Auth, p: &Params) -> Result<(), Response> {
     if session::csrf_ok(&auth.csrf, forms::param(p, "csrf")) {
         Ok(())
@@ -452,6 +474,9 @@ enum Panel {
     RealList(String),
     RealEdit(String, String),
     Scripts(String),
+    FailoverList,
+    FailoverEdit(String),
+    FailoverScripts(String),
 }
 
 impl Panel {
@@ -465,7 +490,18 @@ impl Panel {
                 .virtual_named(v)
                 .map(|x| x.servers.iter().any(|r| r.name == *s))
                 .unwrap_or(false),
+            Panel::FailoverEdit(f) | Panel::FailoverScripts(f) => {
+                doc.config().failovers.iter().any(|x| x.name == *f)
+            }
             _ => true,
+        }
+    }
+
+    /// Where to go when the block a panel shows has gone.
+    fn fallback(&self) -> Panel {
+        match self {
+            Panel::FailoverEdit(_) | Panel::FailoverScripts(_) => Panel::FailoverList,
+            _ => Panel::VirtualList,
         }
     }
 
@@ -479,6 +515,9 @@ impl Panel {
             Panel::RealList(v) => pages::real_list(c, d, h, v, fs),
             Panel::RealEdit(v, s) => pages::real_edit(c, d, h, v, s, fs),
             Panel::Scripts(v) => pages::scripts(c, d, h, v, fs),
+            Panel::FailoverList => pages::failover_list(c, d, h, fs),
+            Panel::FailoverEdit(f) => pages::failover_edit(c, d, h, f, fs),
+            Panel::FailoverScripts(f) => pages::failover_scripts(c, d, h, f, fs),
         }
     }
 }
@@ -489,13 +528,169 @@ async fn show_panel(app: &App, auth: &Auth, uri: &axum::http::Uri, panel: Panel)
         Err(r) => return r,
     };
     if !panel.exists(&snap.doc) {
-        return plain(StatusCode::NOT_FOUND, "no such virtual or real server\n");
+        return plain(
+            StatusCode::NOT_FOUND,
+            "no such virtual server, real server or failover service\n",
+        );
     }
     let c = saved_ctx(auth, uri, &snap);
     html_response(
         StatusCode::OK,
         panel.render(&c, &snap, &FormState::default()),
     )
+}
+
+/// The one path parameter of a route.
+fn one(mut params: Vec<String>) -> Option<String> {
+    (params.len() == 1).then(|| params.remove(0))
+}
+
+/// The two path parameters of a route.
+fn two(params: Vec<String>) -> Option<(String, String)> {
+    let [a, b]: [String; 2] = params.try_into().ok()?;
+    Some((a, b))
+}
+
+/// GET and POST of an editing panel, whose route's path parameters make the
+/// panel with `of`. Every panel is shown by [`show_panel`] and saved by
+/// [`post_panel`] with what [`Panel::decide`] asks for.
+fn panel(of: fn(Vec<String>) -> Option<Panel>) -> axum::routing::MethodRouter<App> {
+    get(
+        move |State(app): State<App>,
+              Extension(auth): Extension<Auth>,
+              UrlPath(params): UrlPath<Vec<String>>,
+              uri: axum::http::Uri| async move {
+            match of(params) {
+                Some(panel) => show_panel(&app, &auth, &uri, panel).await,
+                None => not_found().await.into_response(),
+            }
+        },
+    )
+    .post(
+        move |State(app): State<App>,
+              Extension(auth): Extension<Auth>,
+              UrlPath(params): UrlPath<Vec<String>>,
+              body: Bytes| async move {
+            match of(params) {
+                Some(panel) => {
+                    let decide = panel.clone();
+                    post_panel(&app, &auth, &body, panel, move |p| decide.decide(p)).await
+                }
+                None => not_found().await.into_response(),
+            }
+        },
+    )
+}
+
+/// The ADD, DELETE, (DE)ACTIVATE and EDIT buttons of a list of blocks (the
+/// virtual servers, the real servers of one, the failover services).
+struct ListActions<T, A, E> {
+    /// The form field that names the button.
+    button: &'static str,
+    /// What the list holds, for messages.
+    noun: &'static str,
+    /// The list's own URL, where a change returns.
+    back: String,
+    /// The target of a selected name.
+    target: T,
+    /// ADD with an optional requested name.
+    add: A,
+    /// The edit page of a selected name.
+    edit_url: E,
+}
+
+impl<T, A, E> ListActions<T, A, E>
+where
+    T: Fn(String) -> Target,
+    A: FnOnce(&mut Document, Option<&str>) -> Result<String, FieldErrors> + Send + 'static,
+    E: Fn(&str) -> String,
+{
+    fn decide(self, p: &Params) -> Result<Outcome, FieldErrors> {
+        let back = self.back;
+        match forms::param(p, self.button).unwrap_or("") {
+            "ADD" => {
+                let name = forms::param(p, "name").map(str::to_string);
+                let add = self.add;
+                save(move |d| add(d, name.as_deref()).map(|_| back))
+            }
+            "DELETE" => {
+                let t = (self.target)(selected(p, self.noun)?);
+                save(move |d| forms::delete(d, &t).map(|_| back))
+            }
+            "(DE)ACTIVATE" => {
+                let t = (self.target)(selected(p, self.noun)?);
+                save(move |d| forms::toggle_active(d, &t).map(|_| back))
+            }
+            "EDIT" => Ok(Outcome::Redirect((self.edit_url)(&selected(p, self.noun)?))),
+            _ => Err(FieldErrors::general("unknown action")),
+        }
+    }
+}
+
+impl Panel {
+    /// What a POST of this panel's form asks for.
+    fn decide(&self, p: &Params) -> Result<Outcome, FieldErrors> {
+        let form = p.clone();
+        match self.clone() {
+            Panel::Global => {
+                save(move |d| forms::apply_global(d, &form).map(|_| "/global".to_string()))
+            }
+            Panel::Redundancy => {
+                save(move |d| forms::apply_redundancy(d, &form).map(|_| "/redundancy".to_string()))
+            }
+            Panel::VirtualList => ListActions {
+                button: "virtual_service",
+                noun: "virtual server",
+                back: "/virtual".to_string(),
+                target: Target::Virtual,
+                add: forms::add_virtual,
+                edit_url: |v: &str| pages::virtual_url(v, "edit"),
+            }
+            .decide(p),
+            Panel::VirtualEdit(v) => save(move |d| {
+                forms::apply_virtual_edit(d, &v, &form).map(|n| pages::virtual_url(&n, "edit"))
+            }),
+            Panel::RealList(v) => {
+                let vname = v.clone();
+                ListActions {
+                    button: "real_service",
+                    noun: "real server",
+                    back: pages::virtual_url(&v, "real"),
+                    target: |server| Target::Server {
+                        virtual_name: v.clone(),
+                        server,
+                    },
+                    add: move |d: &mut Document, name: Option<&str>| {
+                        forms::add_server(d, &vname, name)
+                    },
+                    edit_url: |s: &str| pages::server_url(&v, s),
+                }
+                .decide(p)
+            }
+            Panel::RealEdit(v, s) => save(move |d| {
+                forms::apply_server_edit(d, &v, &s, &form).map(|n| pages::server_url(&v, &n))
+            }),
+            Panel::Scripts(v) => save(move |d| {
+                forms::apply_scripts(d, &v, &form).map(|_| pages::virtual_url(&v, "scripts"))
+            }),
+            Panel::FailoverList => ListActions {
+                button: "failover_service",
+                noun: "failover service",
+                back: "/failover".to_string(),
+                target: Target::Failover,
+                add: forms::add_failover,
+                edit_url: |f: &str| pages::failover_url(f, "edit"),
+            }
+            .decide(p),
+            Panel::FailoverEdit(f) => save(move |d| {
+                forms::apply_failover_edit(d, &f, &form).map(|n| pages::failover_url(&n, "edit"))
+            }),
+            Panel::FailoverScripts(f) => save(move |d| {
+                forms::apply_service_scripts(d, &Target::Failover(f.clone()), &form)
+                    .map(|_| pages::failover_url(&f, "scripts"))
+            }),
+        }
+    }
 }
 
 /// An edit of a panel; returns the URL to go to after saving.
@@ -516,13 +711,10 @@ async fn post_panel(
     panel: Panel,
     decide: impl FnOnce(&Params) -> Result<Outcome, FieldErrors>,
 ) -> Response {
-    let p = match parse_params(body) {
+    let p = match csrf_checked_form(auth, body) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(auth, &p) {
-        return r;
-    }
     let version = forms::param(&p, "version").unwrap_or("").to_string();
     let rerender = |status: StatusCode, snap: &Snapshot, fs: FormState, alert: Option<String>| {
         let mut c = ctx(auth);
@@ -530,7 +722,7 @@ async fn post_panel(
         let panel = if panel.exists(&snap.doc) {
             panel.clone()
         } else {
-            Panel::VirtualList
+            panel.fallback()
         };
         html_response(status, panel.render(&c, snap, &fs))
     };
@@ -579,16 +771,9 @@ async fn post_panel(
             rerender(StatusCode::BAD_REQUEST, &snap, fs, None)
         }
         Err(SaveError::Io(e)) => {
-            let status = if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) {
-                StatusCode::INSUFFICIENT_STORAGE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
             tracing::error!(error = %e, "saving lvs.cf failed");
-            let msg = format!(
-                "Saving {} failed: {e}. The file was not changed.",
-                app.store().path().display()
-            );
+            let (status, msg) = crate::store::describe_save_failure(app.store().path(), &e);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             match read_snapshot(app) {
                 Ok(snap) => {
                     let fs = FormState { submitted: Some(p.clone()), errors: FieldErrors::default() };
@@ -669,11 +854,7 @@ async fn login_post(
 }
 
 async fn logout(State(app): State<App>, Extension(auth): Extension<Auth>, body: Bytes) -> Response {
-    let p = match parse_params(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&auth, &p) {
+    if let Err(r) = csrf_checked_form(&auth, &body) {
         return r;
     }
     if let Some(id) = &auth.session {
@@ -733,54 +914,6 @@ async fn passwd_help(State(app): State<App>, Extension(auth): Extension<Auth>) -
     )
 }
 
-async fn global_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::Global).await
-}
-
-async fn global_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    body: Bytes,
-) -> Response {
-    post_panel(&app, &auth, &body, Panel::Global, |p| {
-        let p = p.clone();
-        save(move |d| forms::apply_global(d, &p).map(|_| "/global".to_string()))
-    })
-    .await
-}
-
-async fn redundancy_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::Redundancy).await
-}
-
-async fn redundancy_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    body: Bytes,
-) -> Response {
-    post_panel(&app, &auth, &body, Panel::Redundancy, |p| {
-        let p = p.clone();
-        save(move |d| forms::apply_redundancy(d, &p).map(|_| "/redundancy".to_string()))
-    })
-    .await
-}
-
-async fn virtual_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::VirtualList).await
-}
-
 fn selected(p: &Params, what: &str) -> Result<String, FieldErrors> {
     match forms::param(p, "selected") {
         Some(s) if !s.is_empty() => Ok(s.to_string()),
@@ -791,165 +924,8 @@ fn selected(p: &Params, what: &str) -> Result<String, FieldErrors> {
     }
 }
 
-async fn virtual_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    body: Bytes,
-) -> Response {
-    post_panel(&app, &auth, &body, Panel::VirtualList, |p| {
-        let action = forms::param(p, "virtual_service").unwrap_or("");
-        match action {
-            "ADD" => {
-                let name = forms::param(p, "name").map(str::to_string);
-                save(move |d| {
-                    forms::add_virtual(d, name.as_deref()).map(|_| "/virtual".to_string())
-                })
-            }
-            "DELETE" => {
-                let v = selected(p, "virtual server")?;
-                save(move |d| forms::delete(d, &Target::Virtual(v)).map(|_| "/virtual".to_string()))
-            }
-            "(DE)ACTIVATE" => {
-                let v = selected(p, "virtual server")?;
-                save(move |d| {
-                    forms::toggle_active(d, &Target::Virtual(v)).map(|_| "/virtual".to_string())
-                })
-            }
-            "EDIT" => Ok(Outcome::Redirect(pages::virtual_url(
-                &selected(p, "virtual server")?,
-                "edit",
-            ))),
-            _ => Err(FieldErrors::general("unknown action")),
-        }
-    })
-    .await
-}
-
-async fn vedit_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath(v): UrlPath<String>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::VirtualEdit(v)).await
-}
-
-async fn vedit_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath(v): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    post_panel(&app, &auth, &body, Panel::VirtualEdit(v.clone()), |p| {
-        let p = p.clone();
-        save(move |d| forms::apply_virtual_edit(d, &v, &p).map(|n| pages::virtual_url(&n, "edit")))
-    })
-    .await
-}
-
-async fn real_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath(v): UrlPath<String>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::RealList(v)).await
-}
-
-async fn real_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath(v): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    post_panel(&app, &auth, &body, Panel::RealList(v.clone()), |p| {
-        let back = pages::virtual_url(&v, "real");
-        let target = |s: String| Target::Server {
-            virtual_name: v.clone(),
-            server: s,
-        };
-        match forms::param(p, "real_service").unwrap_or("") {
-            "ADD" => {
-                let name = forms::param(p, "name").map(str::to_string);
-                let v = v.clone();
-                save(move |d| forms::add_server(d, &v, name.as_deref()).map(|_| back))
-            }
-            "DELETE" => {
-                let t = target(selected(p, "real server")?);
-                save(move |d| forms::delete(d, &t).map(|_| back))
-            }
-            "(DE)ACTIVATE" => {
-                let t = target(selected(p, "real server")?);
-                save(move |d| forms::toggle_active(d, &t).map(|_| back))
-            }
-            "EDIT" => Ok(Outcome::Redirect(pages::server_url(
-                &v,
-                &selected(p, "real server")?,
-            ))),
-            _ => Err(FieldErrors::general("unknown action")),
-        }
-    })
-    .await
-}
-
-async fn redit_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath((v, s)): UrlPath<(String, String)>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::RealEdit(v, s)).await
-}
-
-async fn redit_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath((v, s)): UrlPath<(String, String)>,
-    body: Bytes,
-) -> Response {
-    post_panel(
-        &app,
-        &auth,
-        &body,
-        Panel::RealEdit(v.clone(), s.clone()),
-        |p| {
-            let p = p.clone();
-            save(move |d| {
-                forms::apply_server_edit(d, &v, &s, &p).map(|n| pages::server_url(&v, &n))
-            })
-        },
-    )
-    .await
-}
-
-async fn scripts_get(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath(v): UrlPath<String>,
-    uri: axum::http::Uri,
-) -> Response {
-    show_panel(&app, &auth, &uri, Panel::Scripts(v)).await
-}
-
-async fn scripts_post(
-    State(app): State<App>,
-    Extension(auth): Extension<Auth>,
-    UrlPath(v): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    post_panel(&app, &auth, &body, Panel::Scripts(v.clone()), |p| {
-        let p = p.clone();
-        save(move |d| forms::apply_scripts(d, &v, &p).map(|_| pages::virtual_url(&v, "scripts")))
-    })
-    .await
-}
-
 async fn apply(State(app): State<App>, Extension(auth): Extension<Auth>, body: Bytes) -> Response {
-    let p = match parse_params(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&auth, &p) {
+    if let Err(r) = csrf_checked_form(&auth, &body) {
         return r;
     }
     let c = ctx(&auth);
@@ -976,11 +952,7 @@ async fn apply(State(app): State<App>, Extension(auth): Extension<Auth>, body: B
 }
 
 async fn sync(State(app): State<App>, Extension(auth): Extension<Auth>, body: Bytes) -> Response {
-    let p = match parse_params(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&auth, &p) {
+    if let Err(r) = csrf_checked_form(&auth, &body) {
         return r;
     }
     let c = ctx(&auth);
@@ -1185,14 +1157,14 @@ async fn api_edit(app: App, edit: ApiEdit, unset: bool) -> Response {
             StatusCode::BAD_REQUEST,
             serde_json::json!({"error": "refused", "fields": e.fields, "general": e.general}),
         ),
-        Err(SaveError::Io(e)) => json(
-            if e.raw_os_error() == Some(libc::ENOSPC) {
-                StatusCode::INSUFFICIENT_STORAGE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            },
-            serde_json::json!({"error": format!("saving failed, file unchanged: {e}")}),
-        ),
+        Err(SaveError::Io(e)) => {
+            tracing::error!(error = %e, "saving lvs.cf failed");
+            let (status, msg) = crate::store::describe_save_failure(app.store().path(), &e);
+            json(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                serde_json::json!({ "error": msg }),
+            )
+        }
     }
 }
 

@@ -6,10 +6,17 @@
 //! the one the form was rendered from (409), applies the edit through the
 //! parser, bumps `serial_no` by exactly one, checks that the result loads,
 //! and replaces the file with [`lvscf_parser::write_atomic`].
+//!
+//! [`Store::save_blocking_with`] takes the writer's filesystem calls as a
+//! parameter so that tests can kill or fail a save at any step (FLT-K04,
+//! FLT-D02); the server only ever uses the real ones ([`OsSave`]), through
+//! static dispatch, so no fault hook exists in the binary.
 
 use crate::forms::FieldErrors;
 use crate::session::sha256_hex;
+use lvscf_parser::fsutil::{save_step_error, OsSave, SaveOps};
 use lvscf_parser::{Document, Target};
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -110,9 +117,31 @@ impl Store {
         expect: &Expect,
         edit: impl FnOnce(&mut Document) -> Result<T, FieldErrors>,
     ) -> Result<Saved<T>, SaveError> {
+        self.save_blocking_with(&mut OsSave, expect, edit)
+    }
+
+    /// [`Store::save_blocking`] with the atomic writer's filesystem calls
+    /// given (tests inject faults here).
+    pub fn save_blocking_with<T, O: SaveOps>(
+        &self,
+        ops: &mut O,
+        expect: &Expect,
+        edit: impl FnOnce(&mut Document) -> Result<T, FieldErrors>,
+    ) -> Result<Saved<T>, SaveError> {
         let _guard = self.mutex.lock().unwrap_or_else(|p| p.into_inner());
-        let _flock = lvscf_parser::ConfigLock::acquire(&self.path).map_err(SaveError::Io)?;
-        let current = self.read().map_err(SaveError::Io)?;
+        let lock_path = lvscf_parser::ConfigLock::path_for(&self.path);
+        let _flock = lvscf_parser::ConfigLock::acquire(&self.path).map_err(|e| {
+            SaveError::Io(with_context(
+                e,
+                format!("cannot lock {}", lock_path.display()),
+            ))
+        })?;
+        let current = self.read().map_err(|e| {
+            SaveError::Io(with_context(
+                e,
+                format!("cannot read {}", self.path.display()),
+            ))
+        })?;
         let fresh = match expect {
             Expect::Hash(h) => {
                 crate::htpasswd::constant_time_eq(h.as_bytes(), current.hash.as_bytes())
@@ -138,7 +167,8 @@ impl Store {
         if let Err(d) = doc.load() {
             return Err(SaveError::Invalid(FieldErrors::general(d.to_string())));
         }
-        lvscf_parser::write_atomic(&self.path, doc.as_bytes()).map_err(SaveError::Io)?;
+        lvscf_parser::fsutil::write_atomic_with(ops, &self.path, doc.as_bytes())
+            .map_err(SaveError::Io)?;
         let hash = sha256_hex(doc.as_bytes());
         Ok(Saved {
             value,
@@ -163,43 +193,66 @@ impl Store {
             .unwrap_or_else(|e| Err(SaveError::Io(io::Error::other(e.to_string()))))
     }
 
-    /// Removes temporary files that an interrupted save left next to lvs.cf
-    /// (their writer process no longer exists).
-    pub fn clean_stale_temps(&self) {
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        let Some(name) = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-        else {
-            return;
-        };
-        let prefix = format!(".{name}.tmp.");
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let fname = entry.file_name().to_string_lossy().into_owned();
-            let Some(rest) = fname.strip_prefix(&prefix) else {
-                continue;
-            };
-            let pid: Option<i32> = rest.split('.').next().and_then(|p| p.parse().ok());
-            let alive = pid
-                .map(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0)
-                .unwrap_or(false);
-            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-            if !alive && is_file {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+    /// Removes the temporary files an interrupted save left next to lvs.cf
+    /// (see [`lvscf_parser::fsutil::remove_stale_temps`]: only our own
+    /// temporary names, regular files owned by our uid, under the lock).
+    /// Called once at start.
+    pub fn clean_stale_temps(&self) -> io::Result<Vec<PathBuf>> {
+        lvscf_parser::fsutil::remove_stale_temps(&self.path)
     }
+}
+
+/// An I/O error with what we were doing; keeps the error's kind and, via
+/// [`os_error_code`], its errno.
+#[derive(Debug)]
+struct Context {
+    what: String,
+    source: io::Error,
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn with_context(source: io::Error, what: String) -> io::Error {
+    io::Error::new(source.kind(), Context { what, source })
+}
+
+/// The errno behind a save error, through our context and the writer's.
+pub fn os_error_code(e: &io::Error) -> Option<i32> {
+    if let Some(c) = e.get_ref().and_then(|i| i.downcast_ref::<Context>()) {
+        return os_error_code(&c.source);
+    }
+    lvscf_parser::fsutil::os_error_code(e)
+}
+
+/// How the UI reports a save that failed with `e`: the HTTP status (507
+/// when the disk or quota is full, else 500) and a sentence that names the
+/// file, the step and the system's error, and says whether the file
+/// changed (it did not, unless only the final directory fsync failed).
+pub fn describe_save_failure(path: &Path, e: &io::Error) -> (u16, String) {
+    let status = match os_error_code(e) {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => 507,
+        _ => 500,
+    };
+    let replaced = save_step_error(e).is_some_and(|s| s.replaced());
+    let msg = if replaced {
+        format!("{} was saved, but {e}.", path.display())
+    } else {
+        format!(
+            "Saving {} failed: {e}. The file was not changed.",
+            path.display()
+        )
+    };
+    (status, msg)
 }
 
 #[cfg(test)]
@@ -282,9 +335,123 @@ mod tests {
         std::fs::write(&stale, "x").expect("write");
         let live = d.join(format!(".lvs.cf.tmp.{}.0", std::process::id()));
         std::fs::write(&live, "x").expect("write");
-        Store::new(&p).clean_stale_temps();
+        let removed = Store::new(&p).clean_stale_temps().expect("clean");
         assert!(!stale.exists());
-        assert!(live.exists());
+        // Under the lock no save of ours runs: our own pid's file is stale.
+        assert!(!live.exists());
+        assert_eq!(removed.len(), 2);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// The real filesystem, with EIO on the fsync of the temporary file.
+    struct EioOnFsync;
+
+    impl SaveOps for EioOnFsync {
+        type File = std::fs::File;
+        fn inspect(&mut self, p: &Path) -> io::Result<lvscf_parser::fsutil::Existing> {
+            OsSave.inspect(p)
+        }
+        fn create_temp(&mut self, p: &Path) -> io::Result<std::fs::File> {
+            OsSave.create_temp(p)
+        }
+        fn write_all(&mut self, f: &mut std::fs::File, b: &[u8]) -> io::Result<()> {
+            OsSave.write_all(f, b)
+        }
+        fn set_owner(&mut self, f: &mut std::fs::File, u: u32, g: u32) -> io::Result<()> {
+            OsSave.set_owner(f, u, g)
+        }
+        fn set_mode(&mut self, f: &mut std::fs::File, m: u32) -> io::Result<()> {
+            OsSave.set_mode(f, m)
+        }
+        fn sync_file(&mut self, _f: &mut std::fs::File) -> io::Result<()> {
+            Err(io::Error::from_raw_os_error(libc::EIO))
+        }
+        fn rename(&mut self, a: &Path, b: &Path) -> io::Result<()> {
+            OsSave.rename(a, b)
+        }
+        fn sync_dir(&mut self, d: &Path) -> io::Result<()> {
+            OsSave.sync_dir(d)
+        }
+        fn remove(&mut self, p: &Path) -> io::Result<()> {
+            OsSave.remove(p)
+        }
+    }
+
+    /// FLT-D02 (T0): EIO on fsync during a GUI save: an error the UI shows
+    /// as a 500 naming the step and the error, lvs.cf byte-identical, no
+    /// temporary file left.
+    #[test]
+    fn eio_on_fsync_is_reported_and_changes_nothing() {
+        let d = tempdir("eio");
+        let p = d.join("lvs.cf");
+        std::fs::write(&p, FILE).expect("write");
+        let store = Store::new(&p);
+        let snap = store.read().expect("read");
+        let r = store.save_blocking_with(&mut EioOnFsync, &Expect::Hash(snap.hash), |doc| {
+            doc.set(&Target::Virtual("web".into()), "port", "8080")
+                .map_err(|e| FieldErrors::general(e.to_string()))
+        });
+        let Err(SaveError::Io(e)) = r else {
+            panic!("expected an I/O error, got {r:?}");
+        };
+        assert_eq!(os_error_code(&e), Some(libc::EIO));
+        let (status, msg) = describe_save_failure(&p, &e);
+        assert_eq!(status, 500);
+        for part in ["fsync", "Input/output error", "not changed", "lvs.cf"] {
+            assert!(msg.contains(part), "{part:?} missing from {msg:?}");
+        }
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), FILE);
+        let names: Vec<String> = std::fs::read_dir(&d)
+            .expect("list")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".lvs.cf.lock")
+            .collect();
+        assert_eq!(names, ["lvs.cf"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn save_failures_map_to_status_and_say_what_happened() {
+        use lvscf_parser::fsutil::{SaveStep, SaveStepError};
+        let p = Path::new("/etc/sysconfig/ha/lvs.cf");
+        let step = |step, errno| {
+            let source = io::Error::from_raw_os_error(errno);
+            io::Error::new(
+                source.kind(),
+                SaveStepError {
+                    step,
+                    path: p.to_path_buf(),
+                    source,
+                },
+            )
+        };
+        let (s, m) = describe_save_failure(p, &step(SaveStep::Write, libc::ENOSPC));
+        assert_eq!(s, 507, "{m}");
+        assert!(
+            m.contains("No space left") && m.contains("not changed"),
+            "{m}"
+        );
+        let (s, m) = describe_save_failure(p, &step(SaveStep::CreateTemp, libc::EACCES));
+        assert_eq!(s, 500);
+        assert!(
+            m.contains("temporary file") && m.contains("Permission denied"),
+            "{m}"
+        );
+        let (s, m) = describe_save_failure(p, &step(SaveStep::SyncDir, libc::EIO));
+        assert_eq!(s, 500);
+        assert!(m.contains("was saved") && !m.contains("not changed"), "{m}");
+        // Our own context (the lock) keeps the errno too.
+        let e = with_context(
+            io::Error::from_raw_os_error(libc::EROFS),
+            "cannot lock /x/.lvs.cf.lock".into(),
+        );
+        assert_eq!(os_error_code(&e), Some(libc::EROFS));
+        let (s, m) = describe_save_failure(p, &e);
+        assert_eq!(s, 500);
+        assert!(
+            m.contains("Read-only file system") && m.contains("lock"),
+            "{m}"
+        );
     }
 }

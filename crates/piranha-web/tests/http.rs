@@ -19,6 +19,9 @@ const ROUTES: &[&str] = &[
     "/virtual/web/real",
     "/virtual/web/real/r1/edit",
     "/virtual/web/scripts",
+    "/failover",
+    "/failover/fo/edit",
+    "/failover/fo/scripts",
     "/apply",
     "/sync",
     "/logout",
@@ -229,35 +232,6 @@ fn web05_csrf() {
 
 #[test]
 fn web06_injection_per_field() {
-    let env = EnvBuilder::new("web06").start();
-    let c = login(env.addr, PASSWORD).expect("login");
-    let long80 = "a".repeat(80);
-    let long300 = "b".repeat(300);
-    let long4096 = "c".repeat(4096);
-    let long65536 = "d".repeat(65536);
-    let payloads: Vec<&str> = vec![
-        "x\ny",
-        "x\ry",
-        "x\r\ny",
-        "%250a",
-        "{",
-        "}",
-        "\"",
-        "'",
-        "#",
-        "=",
-        "a\tb",
-        "a\0b",
-        "\\",
-        "a\u{2028}b",
-        "a\u{85}b",
-        &long80,
-        &long300,
-        &long4096,
-        &long65536,
-        "1\nactive_cmd = /bin/sh -c id",
-        "1\n}\nvirtual evil {\n active = 1",
-    ];
     let panels: &[(&str, &[&str])] = &[
         (
             "/global",
@@ -294,18 +268,78 @@ fn web06_injection_per_field() {
         ("/virtual/web/real/r1/edit", &["address", "port", "weight"]),
         ("/virtual/web/scripts", &["send", "expect", "send_program"]),
     ];
+    injection_matrix("web06", LVS_CF, panels);
+}
+
+/// WEB-06 on the failover pages, with a file that has a failover block.
+#[test]
+fn web06_injection_per_failover_field() {
+    let cf = format!(
+        "{LVS_CF}failover fo {{\n     active = 0\n     address = 10.0.0.200 eth0:2\n     port = 80\n     timeout = 6\n}}\n"
+    );
+    let panels: &[(&str, &[&str])] = &[
+        (
+            "/failover/fo/edit",
+            &["name", "address", "device", "port", "timeout"],
+        ),
+        (
+            "/failover/fo/scripts",
+            &["send", "expect", "send_program", "start_cmd", "stop_cmd"],
+        ),
+    ];
+    injection_matrix("web06fo", &cf, panels);
+}
+
+/// Submits every payload in every field of `panels`: either 400 with an
+/// error shown and the file unchanged, or saved with the value read back
+/// exactly; never a new block, server or `active_cmd`.
+fn injection_matrix(tag: &str, config: &str, panels: &[(&str, &[&str])]) {
+    let env = EnvBuilder {
+        config_text: Some(config.to_string()),
+        ..EnvBuilder::new(tag)
+    }
+    .start();
+    let c = login(env.addr, PASSWORD).expect("login");
+    let long80 = "a".repeat(80);
+    let long300 = "b".repeat(300);
+    let long4096 = "c".repeat(4096);
+    let long65536 = "d".repeat(65536);
+    let payloads: Vec<&str> = vec![
+        "x\ny",
+        "x\ry",
+        "x\r\ny",
+        "%250a",
+        "{",
+        "}",
+        "\"",
+        "'",
+        "#",
+        "=",
+        "a\tb",
+        "a\0b",
+        "\\",
+        "a\u{2028}b",
+        "a\u{85}b",
+        &long80,
+        &long300,
+        &long4096,
+        &long65536,
+        "1\nactive_cmd = /bin/sh -c id",
+        "1\n}\nvirtual evil {\n active = 1",
+    ];
     let shape = |text: &[u8]| {
         let d = Document::parse("lvs.cf", text.to_vec());
         let c = d.config();
         (
             c.virtuals.len(),
+            c.failovers.len(),
             c.virtuals.iter().map(|v| v.servers.len()).sum::<usize>(),
             c.active_cmd.is_some(),
         )
     };
     let base_shape = shape(std::fs::read(&env.config).expect("read").as_slice());
-    for (panel, fields) in panels {
-        for field in *fields {
+    for (panel, fields) in panels.iter().copied() {
+        for field in fields {
             for p in &payloads {
                 let before = std::fs::read(&env.config).expect("read");
                 let mut pairs = vec![(*field, *p)];
@@ -331,7 +365,12 @@ fn web06_injection_per_field() {
                             "{panel} {field} {p:?}: saved a file that does not load"
                         );
                         if ["send", "expect"].contains(field) {
-                            let v = d.config().virtual_named("web").expect("web");
+                            let c = d.config();
+                            let v = if panel.starts_with("/failover/") {
+                                c.failovers.iter().find(|f| f.name == "fo").expect("fo")
+                            } else {
+                                c.virtual_named("web").expect("web")
+                            };
                             let got = if *field == "send" {
                                 v.send.clone()
                             } else {
@@ -358,7 +397,7 @@ fn web06_injection_per_field() {
                     "block injected via {panel} {field}"
                 );
                 // Restore for the next case.
-                std::fs::write(&env.config, LVS_CF).expect("restore");
+                std::fs::write(&env.config, config).expect("restore");
             }
         }
     }
@@ -518,18 +557,82 @@ fn web12_limits() {
         "huge headers: {}",
         r.status
     );
-    // Slow clients: 300 idle sockets do not stop others being served.
-    let idle: Vec<_> = (0..300)
-        .filter_map(|_| std::net::TcpStream::connect(env.addr).ok())
+    // Slowloris: 500 connections each holding an unfinished request (a
+    // header line that never ends, a byte at a time) do not stop others
+    // being served within 1 s. The server and these clients share this
+    // process: about 1,000 descriptors, more than a default soft limit.
+    raise_fd_limit(4096);
+    let mut slow: Vec<std::net::TcpStream> = (0..500)
+        .map(|i| {
+            use std::io::Write;
+            let mut s = std::net::TcpStream::connect(env.addr)
+                .unwrap_or_else(|e| panic!("slow client {i}: {e}"));
+            s.write_all(
+                format!("GET /control HTTP/1.1\r\nHost: {}\r\nX-Slow: ", env.addr).as_bytes(),
+            )
+            .expect("partial request");
+            s
+        })
         .collect();
-    let t = std::time::Instant::now();
-    assert_eq!(c.get("/control").status, 200);
+    for round in 0..3 {
+        for s in &mut slow {
+            use std::io::Write;
+            s.write_all(b"a").expect("trickle");
+        }
+        let t = std::time::Instant::now();
+        assert_eq!(c.get("/control").status, 200);
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "round {round}: served in {:?} beside 500 slow clients",
+            t.elapsed()
+        );
+    }
+    // All 500 are still connected, waiting (not refused or dropped).
+    for s in &slow {
+        use std::io::Read;
+        s.set_nonblocking(true).expect("nonblocking");
+        let mut b = [0u8; 1];
+        let r = (&*s).read(&mut b);
+        assert!(
+            matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "a slow client was answered or dropped: {r:?}"
+        );
+    }
+    drop(slow);
+}
+
+/// Raises this process's RLIMIT_NOFILE to `want` (the soft limit up to the
+/// hard one, and the hard one too when we are root).
+fn raise_fd_limit(want: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: get/setrlimit with a valid rlimit structure.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        if lim.rlim_cur < want as libc::rlim_t {
+            let hard = lim.rlim_max;
+            // Root may be allowed to raise the hard limit as well.
+            lim.rlim_max = hard.max(want as libc::rlim_t);
+            lim.rlim_cur = want as libc::rlim_t;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                lim.rlim_max = hard;
+                lim.rlim_cur = (want as libc::rlim_t).min(hard);
+                assert_eq!(
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim),
+                    0,
+                    "setrlimit: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+    }
     assert!(
-        t.elapsed() < Duration::from_secs(1),
-        "served in {:?}",
-        t.elapsed()
+        lim.rlim_cur >= 1200,
+        "the descriptor limit ({}) is too low for 500 slow clients",
+        lim.rlim_cur
     );
-    drop(idle);
 }
 
 #[test]
@@ -944,26 +1047,14 @@ fn fltd05_symlinked_config_is_refused() {
 
 #[test]
 fn fltd01_enospc_leaves_the_file_alone() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP fltd01: needs root to mount a tmpfs");
-        return;
-    }
-    let mnt = tempdir("enospc-mnt");
-    let st = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&mnt)
-        .status();
-    if !matches!(st, Ok(s) if s.success()) {
-        eprintln!("SKIP fltd01: cannot mount a tmpfs here");
-        return;
-    }
-    struct Umount(std::path::PathBuf);
-    impl Drop for Umount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
+    let fs = match Tmpfs::mount("enospc-mnt", "64k") {
+        Ok(f) => f,
+        Err(why) => {
+            eprintln!("SKIP fltd01: {why}");
+            return;
         }
-    }
-    let _guard = Umount(mnt.clone());
+    };
+    let mnt = fs.0.clone();
     let env = EnvBuilder {
         config_dir: Some(mnt.clone()),
         ..EnvBuilder::new("enospc")
@@ -1140,4 +1231,411 @@ fn web10_tls_sets_secure_cookies() {
     for attr in ["Secure", "HttpOnly", "SameSite=Strict"] {
         assert!(cookie.contains(attr), "{cookie}");
     }
+}
+
+/// Unix sockets where pulse and lvsd would listen, to prove the GUI did not
+/// contact them: `untouched` is true while nobody has connected.
+struct DaemonSockets(Vec<std::os::unix::net::UnixListener>);
+
+impl DaemonSockets {
+    fn bind(paths: &[&std::path::Path]) -> DaemonSockets {
+        use std::os::unix::fs::PermissionsExt;
+        DaemonSockets(
+            paths
+                .iter()
+                .map(|p| {
+                    let _ = std::fs::remove_file(p);
+                    let l = std::os::unix::net::UnixListener::bind(p).expect("bind unix");
+                    l.set_nonblocking(true).expect("nonblocking");
+                    // Connectable by an unprivileged GUI too.
+                    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))
+                        .expect("chmod");
+                    l
+                })
+                .collect(),
+        )
+    }
+
+    /// Drops the connections made so far (the status queries of the
+    /// CONTROL page that `login` loads).
+    fn forget_status_queries(&self) {
+        for l in &self.0 {
+            while l.accept().is_ok() {}
+        }
+    }
+
+    fn untouched(&self) -> bool {
+        self.0
+            .iter()
+            .all(|l| matches!(l.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock))
+    }
+}
+
+fn temp_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp."))
+        .collect()
+}
+
+/// FLT-D02 (T1): lvs.cf on a file system that became read-only: the save
+/// is refused with a 500 naming the problem, lvs.cf is byte-identical, no
+/// temporary file, and neither daemon is contacted.
+#[test]
+fn fltd02_read_only_filesystem() {
+    let fs = match Tmpfs::mount("erofs-mnt", "1m") {
+        Ok(f) => f,
+        Err(why) => {
+            eprintln!("SKIP fltd02 EROFS: {why}");
+            return;
+        }
+    };
+    let mnt = fs.0.clone();
+    let env = EnvBuilder {
+        config_dir: Some(mnt.clone()),
+        ..EnvBuilder::new("erofs")
+    }
+    .start();
+    let daemons = DaemonSockets::bind(&[&env.pulse_socket, &env.lvsd_socket]);
+    let c = login(env.addr, PASSWORD).expect("login");
+    let v = c.version("/virtual/web/edit");
+    daemons.forget_status_queries();
+    let st = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&mnt)
+        .status();
+    assert!(matches!(st, Ok(s) if s.success()), "remount read-only");
+    let r = c.post_form("/virtual/web/edit", &v, &[("port", "81")]);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(r.body.contains("Read-only file system"), "{}", r.body);
+    assert!(r.body.contains("not changed"), "{}", r.body);
+    // The JSON API reports it the same way.
+    let api = request(
+        env.addr,
+        "POST",
+        "/api/v1/set",
+        &[
+            ("Authorization", &basic(PASSWORD)),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"serial": 7, "key": "virtual.web.port", "value": "82"}"#,
+    );
+    assert_eq!(api.status, 500, "{}", api.body);
+    assert!(api.body.contains("Read-only file system"), "{}", api.body);
+    assert_eq!(std::fs::read_to_string(&env.config).expect("read"), LVS_CF);
+    assert_eq!(temp_files(&mnt), Vec::<String>::new());
+    assert!(daemons.untouched(), "a daemon was contacted");
+}
+
+/// FLT-D02 (T1): the real binary, run as an unprivileged uid, with lvs.cf
+/// writable but its directory not (EACCES when creating the temporary
+/// file): 500 naming the problem, lvs.cf byte-identical, no temporary file,
+/// no daemon contacted.
+#[test]
+fn fltd02_directory_not_writable() {
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIP fltd02 EACCES: needs root to run the GUI as another uid");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    // Under /tmp: the unprivileged server must reach every path.
+    let dir = std::env::temp_dir().join(format!("piranha-web-eacces-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).expect("mkdir");
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Remove(dir.clone());
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = dir.join("lvs.cf");
+    std::fs::write(&config, LVS_CF).expect("write");
+    // The file and its lock are the GUI's to write; the directory is not.
+    let lock = dir.join(".lvs.cf.lock");
+    std::fs::write(&lock, "").expect("lock");
+    for p in [&config, &lock] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    }
+    let passwd = dir.join("piranha.passwd");
+    let h = piranha_web::htpasswd::hash_with_cost(PASSWORD, 4).expect("hash");
+    std::fs::write(&passwd, format!("piranha:{h}\n")).expect("passwd");
+    std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (pulse, lvsd) = (dir.join("pulse.sock"), dir.join("lvsd.sock"));
+    let daemons = DaemonSockets::bind(&[&pulse, &lvsd]);
+    let args = [
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--passwd-file".as_ref(),
+        passwd.as_os_str(),
+        "--pulse-socket".as_ref(),
+        pulse.as_os_str(),
+        "--lvsd-socket".as_ref(),
+        lvsd.as_os_str(),
+    ];
+    let gui = Gui::start(&args, Some((NOBODY, NOBODY)), true).expect("piranha-web");
+    let addr = gui.addr;
+    let c = login(addr, PASSWORD).expect("login");
+    let v = c.version("/virtual/web/edit");
+    daemons.forget_status_queries();
+    let r = c.post_form("/virtual/web/edit", &v, &[("port", "81")]);
+    let log = gui.stop();
+    assert_eq!(r.status, 500, "{}\nlog:\n{log}", r.body);
+    for part in ["Permission denied", "temporary file", "not changed"] {
+        assert!(r.body.contains(part), "{part:?} missing: {}", r.body);
+    }
+    assert_eq!(std::fs::read_to_string(&config).expect("read"), LVS_CF);
+    assert_eq!(temp_files(&dir), Vec::<String>::new());
+    assert!(daemons.untouched(), "a daemon was contacted");
+}
+
+/// A login attempt from a given loopback source address; returns the status.
+fn login_from(src: std::net::Ipv4Addr, addr: std::net::SocketAddr, password: &str) -> u16 {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    let std::net::SocketAddr::V4(dst) = addr else {
+        panic!("IPv4 server address expected");
+    };
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a fresh socket we own, bound and connected with valid
+    // sockaddr_in structures of the given length, then owned by TcpStream.
+    let mut s = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let s = std::net::TcpStream::from_raw_fd(fd);
+        let local = sockaddr(src, 0);
+        let rc = libc::bind(fd, &local as *const _ as *const libc::sockaddr, len);
+        assert_eq!(rc, 0, "bind {src}: {}", std::io::Error::last_os_error());
+        let remote = sockaddr(*dst.ip(), dst.port());
+        let rc = libc::connect(fd, &remote as *const _ as *const libc::sockaddr, len);
+        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
+        s
+    };
+    let body = urlencode(&[("user", "piranha"), ("password", password)]);
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("head");
+    s.write_all(body.as_bytes()).expect("body");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    parse_response(&buf).status
+}
+
+/// WEB-03: 100 wrong passwords from one address, then 100 from 50
+/// addresses (two each): at most 10 are ever checked (the rest get 429, so
+/// backoff starts at <= 10 failures per user), and a session opened before
+/// keeps working.
+#[test]
+fn web03_brute_force_from_many_addresses() {
+    let env = EnvBuilder::new("web03many").start();
+    let good = login(env.addr, PASSWORD).expect("login");
+    let one: Vec<u16> = (0..100)
+        .map(|i| login_from([127, 0, 0, 1].into(), env.addr, &format!("wrong{i}")))
+        .collect();
+    let many: Vec<u16> = (0..100)
+        .map(|i| {
+            let src = std::net::Ipv4Addr::new(127, 0, 1, 2 + (i % 50) as u8);
+            login_from(src, env.addr, &format!("other{i}"))
+        })
+        .collect();
+    for s in one.iter().chain(&many) {
+        assert!(matches!(s, 401 | 429), "{s}");
+    }
+    let checked = |v: &[u16]| v.iter().filter(|s| **s == 401).count();
+    assert_eq!(checked(&one), 5, "one address: {one:?}");
+    let total = checked(&one) + checked(&many);
+    assert!(total <= 10, "{total} wrong passwords checked: {many:?}");
+    assert!(checked(&many) > 0, "other addresses were never heard");
+    assert_eq!(good.get("/control").status, 200);
+}
+
+/// The binary keeps answering when its stderr is closed (it used to drop
+/// every request that logged a line: tracing-subscriber's error report
+/// panicked on the closed pipe).
+#[test]
+fn a_closed_stderr_does_not_break_requests() {
+    let dir = tempdir("stderr");
+    let config = dir.join("lvs.cf");
+    std::fs::write(&config, LVS_CF).expect("write");
+    let passwd = dir.join("piranha.passwd");
+    let h = piranha_web::htpasswd::hash_with_cost(PASSWORD, 4).expect("hash");
+    std::fs::write(&passwd, format!("piranha:{h}\n")).expect("passwd");
+    let (pulse, lvsd) = (dir.join("pulse.sock"), dir.join("lvsd.sock"));
+    let args = [
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--passwd-file".as_ref(),
+        passwd.as_os_str(),
+        "--pulse-socket".as_ref(),
+        pulse.as_os_str(),
+        "--lvsd-socket".as_ref(),
+        lvsd.as_os_str(),
+    ];
+    // Its stderr is closed once it listens.
+    let gui = Gui::start(&args, None, false).expect("piranha-web");
+    let addr = gui.addr;
+    // A failed login logs a warning: still answered.
+    let r = login(addr, "wrong").expect_err("wrong password");
+    assert_eq!(r.status, 401);
+    let c = login(addr, PASSWORD).expect("login");
+    assert_eq!(c.get("/control").status, 200);
+}
+
+/// The failover pages (spec 6.2: reachable by URL, not linked from the
+/// tabs): ADD, EDIT (Name, Address, Netmask, Port, Device, Timeout), the
+/// monitoring scripts with start/stop commands, (DE)ACTIVATE and DELETE,
+/// each written exactly as the parser's edit API would; with the same
+/// CSRF, validation and stale-edit (409) behaviour as every panel.
+#[test]
+fn failover_pages_edit_failover_blocks() {
+    let env = EnvBuilder::new("failover").start();
+    let c = login(env.addr, PASSWORD).expect("login");
+    let control = c.get("/control");
+    assert!(
+        !control.body.contains("href=\"/failover"),
+        "linked from the tabs: {}",
+        control.body
+    );
+    let mut expected = Document::parse("lvs.cf", LVS_CF);
+    let mut serial = 7u64;
+    let mut bump = |d: &mut Document| {
+        serial += 1;
+        d.set(&Target::Global, "serial_no", &serial.to_string())
+            .expect("serial");
+    };
+    let check = |what: &str, d: &Document| {
+        let text = std::fs::read_to_string(&env.config).expect("read");
+        assert_eq!(text, String::from_utf8_lossy(d.as_bytes()), "after {what}");
+        assert!(text.contains("# a comment inside a block"), "{what}");
+    };
+    assert_eq!(c.get("/failover").status, 200);
+    let r = c.submit(
+        "/failover",
+        &[("failover_service", "ADD"), ("name", "fo web")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    expected.add_failover("fo_web").expect("add");
+    let fo = |n: &str| Target::Failover(n.to_string());
+    for (k, v) in piranha_web::forms::FAILOVER_DEFAULTS {
+        expected.set(&fo("fo_web"), k, v).expect("default");
+    }
+    bump(&mut expected);
+    check("ADD", &expected);
+    assert!(c.get("/failover").body.contains("fo_web"));
+
+    // EDIT with every field of the page, including a rename.
+    let r = c.submit(
+        "/failover/fo_web/edit",
+        &[
+            ("name", "fo1"),
+            ("address", "10.0.0.200"),
+            ("device", "eth0:2"),
+            ("vip_nmask", "255.255.255.0"),
+            ("port", "8080"),
+            ("timeout", "10"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/failover/fo1/edit?saved=1"));
+    for (k, v) in [
+        ("address", "10.0.0.200 eth0:2"),
+        ("vip_nmask", "255.255.255.0"),
+        ("port", "8080"),
+        ("timeout", "10"),
+    ] {
+        expected.set(&fo("fo_web"), k, v).expect("set");
+    }
+    expected.rename(&fo("fo_web"), "fo1").expect("rename");
+    bump(&mut expected);
+    check("EDIT", &expected);
+    let page = c.get("/failover/fo1/edit");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("10.0.0.200") && page.body.contains("eth0:2"));
+
+    // Validation: the field's error next to it, nothing written.
+    let before = file_state(&env.config);
+    let r = c.submit(
+        "/failover/fo1/edit",
+        &[("port", "notaport"), ("timeout", "5")],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("id=\"err-port\""), "{}", r.body);
+    assert_eq!(before, file_state(&env.config));
+    // CSRF and stale edits, as on every panel.
+    let v = c.version("/failover/fo1/edit");
+    let no_token = request(
+        env.addr,
+        "POST",
+        "/failover/fo1/edit",
+        &[
+            ("Cookie", &c.cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        urlencode(&[("version", &v), ("port", "81")]).as_bytes(),
+    );
+    assert_eq!(no_token.status, 403);
+    let other = login(env.addr, PASSWORD).expect("second session");
+    assert_eq!(
+        other
+            .submit("/failover/fo1/edit", &[("timeout", "12")])
+            .status,
+        303
+    );
+    expected.set(&fo("fo1"), "timeout", "12").expect("set");
+    bump(&mut expected);
+    let stale = c.post_form("/failover/fo1/edit", &v, &[("port", "81")]);
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("value=\"12\""), "current values shown");
+    check("409", &expected);
+
+    // MONITORING SCRIPTS: start/stop commands through the exec policy.
+    let r = c.submit("/failover/fo1/scripts", &[("start_cmd", "bin/start")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("id=\"err-start_cmd\""), "{}", r.body);
+    let r = c.submit(
+        "/failover/fo1/scripts",
+        &[("start_cmd", "/bin/true start"), ("expect", "OK")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    expected.set(&fo("fo1"), "expect", "OK").expect("set");
+    expected
+        .set(&fo("fo1"), "start_cmd", "/bin/true start")
+        .expect("set");
+    bump(&mut expected);
+    check("scripts", &expected);
+
+    // (DE)ACTIVATE, then DELETE.
+    let r = c.submit(
+        "/failover",
+        &[("failover_service", "(DE)ACTIVATE"), ("selected", "fo1")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    expected.set(&fo("fo1"), "active", "1").expect("set");
+    bump(&mut expected);
+    check("ACTIVATE", &expected);
+    let r = c.submit(
+        "/failover",
+        &[("failover_service", "DELETE"), ("selected", "fo1")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    expected.remove(&fo("fo1")).expect("remove");
+    bump(&mut expected);
+    check("DELETE", &expected);
+    assert_eq!(c.get("/failover/fo1/edit").status, 404);
 }

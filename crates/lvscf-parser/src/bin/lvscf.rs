@@ -38,17 +38,35 @@ fn print_diagnostics(doc: &Document, quiet: bool) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    let writes = matches!(
+        cli.command,
+        Command::Set { .. } | Command::Unset { .. } | Command::Rename { .. } | Command::Move { .. }
+    );
+    if writes {
+        // A save killed half-way (by us or by the web tool) leaves its
+        // temporary file; the writer's own clean-up removes those owned by
+        // our user. It takes the lock itself, so it runs before ours.
+        match lvscf_parser::fsutil::remove_stale_temps(&cli.config) {
+            Ok(removed) => {
+                for path in removed {
+                    eprintln!("removed {}, left by an interrupted save", path.display());
+                }
+            }
+            Err(e) => eprintln!(
+                "warning: cannot look for interrupted saves next to {}: {e}",
+                cli.config.display()
+            ),
+        }
+    }
     // Writers hold the same lock as the web tool from read to rename, so
     // neither can overwrite the other's change.
-    let _lock = match cli.command {
-        Command::Set { .. }
-        | Command::Unset { .. }
-        | Command::Rename { .. }
-        | Command::Move { .. } => Some(
+    let _lock = if writes {
+        Some(
             lvscf_parser::ConfigLock::acquire(&cli.config)
                 .map_err(|e| format!("cannot lock {}: {e}", cli.config.display()))?,
-        ),
-        _ => None,
+        )
+    } else {
+        None
     };
     let doc = read(&cli)?;
     match &cli.command {

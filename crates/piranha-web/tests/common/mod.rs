@@ -315,3 +315,116 @@ pub fn basic(password: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(format!("piranha:{password}"))
     )
 }
+
+/// The real `piranha-web` binary, started on 127.0.0.1 with a free port;
+/// killed when dropped.
+pub struct Gui {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+    log: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Gui {
+    /// Starts the binary with `args` (after `--listen`), as `uid`/`gid`
+    /// when given. With `keep_stderr` false its stderr is closed as soon as
+    /// it has said where it listens.
+    pub fn start(
+        args: &[&std::ffi::OsStr],
+        user: Option<(u32, u32)>,
+        keep_stderr: bool,
+    ) -> Result<Gui, String> {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_piranha-web"));
+        cmd.arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped());
+        if let Some((uid, gid)) = user {
+            cmd.uid(uid).gid(gid);
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("start piranha-web: {e}"))?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Read the log all along (unless asked to close it); the first
+        // `listen=` line gives the address.
+        let log = std::thread::spawn(move || {
+            let mut seen = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                seen.push_str(&line);
+                seen.push('\n');
+                if let Some(rest) = line.split("listen=").nth(1) {
+                    let a = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(a);
+                    if !keep_stderr {
+                        break;
+                    }
+                }
+            }
+            seen
+        });
+        let mut gui = Gui {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            child,
+            log: Some(log),
+        };
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => {
+                gui.addr = a
+                    .parse()
+                    .map_err(|e| format!("listen address {a:?}: {e}"))?;
+                Ok(gui)
+            }
+            Err(_) => Err(format!("piranha-web did not start: {}", gui.stop())),
+        }
+    }
+
+    /// Kills it and returns what it logged.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log
+            .take()
+            .and_then(|l| l.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Gui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tmpfs mounted for one test (root only); unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`mount -o size=`), or says why not.
+    pub fn mount(tag: &str, size: &str) -> Result<Tmpfs, String> {
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("needs root to mount a tmpfs".into());
+        }
+        let dir = tempdir(tag);
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status();
+        match st {
+            Ok(s) if s.success() => Ok(Tmpfs(dir)),
+            _ => Err("cannot mount a tmpfs here".into()),
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}

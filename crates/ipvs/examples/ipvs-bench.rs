@@ -5,34 +5,9 @@
 //! prints the time of a batched `apply`, of the same operations one by one,
 //! and of a full dump.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use ipvs::*;
-
-fn ops(services: usize, per: usize) -> Vec<Operation> {
-    let mut v = Vec::with_capacity(services * (per + 1));
-    for s in 0..services {
-        let key = ServiceKey::Tcp(
-            IpAddr::V4(Ipv4Addr::new(10, 2, (s / 250) as u8, (s % 250) as u8 + 1)),
-            80,
-        );
-        v.push(Operation::AddService(Service::new(key, "wlc")));
-        for d in 0..per {
-            let addr = IpAddr::V4(Ipv4Addr::new(
-                192,
-                168,
-                (d / 250) as u8,
-                (d % 250) as u8 + 1,
-            ));
-            v.push(Operation::AddDest(
-                key,
-                Destination::new(addr, 80, Forward::Route),
-            ));
-        }
-    }
-    v
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args()
@@ -45,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(w) = args.get(2) {
         ipvs.set_window(*w);
     }
-    let ops = ops(services, per);
+    let ops = ipvs::synth::batch(services, per, 2, 80, false);
 
     ipvs.flush()?;
     let t = Instant::now();
@@ -53,11 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batched = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let svcs = ipvs.services()?;
-    let mut n = 0;
-    for s in &svcs {
-        n += ipvs.destinations(&s.key)?.len();
-    }
+    let (svcs, n) = ipvs::synth::dump_all(&mut ipvs)?;
     let dump = t.elapsed().as_secs_f64();
 
     ipvs.flush()?;

@@ -30,6 +30,8 @@
 
 pub mod codec;
 pub mod consts;
+#[doc(hidden)]
+pub mod synth;
 pub mod types;
 
 mod client;

@@ -1,37 +1,19 @@
 //! Native cost of lvsd's reload computation for 1,000 virtual servers with
 //! 10 real servers each: parsing lvs.cf (lvscf-parser), building the
-//! desired table, and the diff for a one-weight change (the kernel side is
-//! measured in the guest by tests/vm/scripts/lvsd-bench.sh).
+//! desired table, the diff for a one-weight change, and with nanny
+//! monitoring the nanny groups with their job lines and forgetting the
+//! reports of removed servers (the kernel side is measured in the guest by
+//! tests/vm/scripts/lvsd-bench.sh and lvsd-reload-bench.sh).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lvsd::desired::{desired, Monitor};
 use lvsd::diff::diff;
+use lvsd::health::Health;
 use lvsd::table::Table;
+use nanny::protocol::{Report, ServerReport, State};
 
 fn conf(n: usize, m: usize, changed: bool) -> String {
-    let mut s = String::from("serial_no = 1\nservice = lvs\nnetwork = nat\n");
-    for i in 0..n {
-        s += &format!(
-            "virtual v{i} {{\n    active = 1\n    address = 172.16.{}.{} eth0:{i}\n    port = 80\n    scheduler = wlc\n",
-            i / 256,
-            i % 256
-        );
-        for j in 0..m {
-            let w = if changed && i == n / 2 && j == 0 {
-                7
-            } else {
-                1
-            };
-            s += &format!(
-                "    server r{j} {{\n        address = 10.{}.{}.{}\n        active = 1\n        weight = {w}\n    }}\n",
-                i / 256 + 1,
-                i % 256,
-                j + 1
-            );
-        }
-        s += "}\n";
-    }
-    s
+    lvsd::synth::lvs_cf(n, m, "eth0", changed)
 }
 
 fn bench(c: &mut Criterion) {
@@ -61,6 +43,47 @@ fn bench(c: &mut Criterion) {
             assert_eq!(ops.len(), 1);
             ops
         })
+    });
+    // What a reload does with monitoring: group, and compare each group's
+    // job with the one its nanny has (a line is only written for a change).
+    let running = lvsd::group::groups(&ca);
+    g.bench_function("nanny-groups", |bch| {
+        bch.iter(|| {
+            lvsd::group::groups(&cb)
+                .iter()
+                .zip(&running)
+                .filter(|(new, old)| new.job != old.job)
+                .map(|(new, _)| new.job.to_line().len())
+                .sum::<usize>()
+        })
+    });
+    // Every server reported up once, as after the first round of checks.
+    let mut health = Health::new();
+    for v in cb.active_virtuals() {
+        let watched = vec![v.name.clone()];
+        for srv in v.active_servers() {
+            let Some(address) = srv.ip() else { continue };
+            let r = Report::Server(ServerReport {
+                virtual_name: v.name.clone(),
+                server: srv.name.clone(),
+                address,
+                port: v.server_port(srv),
+                state: State::Up,
+                weight: 1,
+                reason: None,
+            });
+            health.apply(&r, &watched, &cb);
+        }
+    }
+    g.bench_function("health-retain-10000", |bch| {
+        bch.iter_batched(
+            || health.clone(),
+            |mut h| {
+                h.retain_configured(&cb);
+                h
+            },
+            criterion::BatchSize::LargeInput,
+        )
     });
     g.bench_function("parse+desired+diff", |bch| {
         bch.iter(|| {

@@ -15,6 +15,11 @@
 //! a reload of a large table stays in milliseconds. A destination edited by
 //! hand inside an unchanged service is repaired by the periodic resync.
 //! nanny reports never read the kernel: they only change the model's diff.
+//!
+//! A SIGHUP whose lvs.cf has the same bytes as the running one (and names
+//! no host, whose address may have changed) is not parsed again; the kernel
+//! is still read and repaired as above. Each step of a reload is timed and
+//! the breakdown logged at debug level (`reload timing: ...`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -44,10 +49,31 @@ use crate::{debug, error, info, warn};
 
 /// Loads and resolves a configuration file; the error is the log line.
 pub fn load_config(path: &Path) -> Result<Config, String> {
-    let loaded = lvscf_parser::load_file(path).map_err(|e| match e {
-        LoadError::Io { .. } => e.to_string(),
-        LoadError::Invalid(_) => format!("error parsing {e}"),
-    })?;
+    let bytes = read_config(path)?;
+    let mut config = parse_config(path, bytes)?;
+    for l in crate::resolve::resolve(&mut config) {
+        info!("{l}");
+    }
+    Ok(config)
+}
+
+/// Reads a configuration file (bounded as the parser's loader reads it).
+pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
+    lvscf_parser::read_config_file(path).map_err(|error| {
+        LoadError::Io {
+            path: path.to_path_buf(),
+            error,
+        }
+        .to_string()
+    })
+}
+
+/// Parses a configuration file's bytes and logs its warnings (host names
+/// are left unresolved); the error is the log line.
+pub fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Config, String> {
+    let loaded = lvscf_parser::Document::parse(path.display().to_string(), bytes)
+        .into_loaded()
+        .map_err(|e| format!("error parsing {}", LoadError::Invalid(e)))?;
     for w in &loaded.warnings {
         warn!(
             "{}:{}:{}: warning: {}",
@@ -57,11 +83,7 @@ pub fn load_config(path: &Path) -> Result<Config, String> {
             w.message
         );
     }
-    let mut config = loaded.config;
-    for l in crate::resolve::resolve(&mut config) {
-        info!("{l}");
-    }
-    Ok(config)
+    Ok(loaded.config)
 }
 
 /// Reads the owned services of the kernel table. `cache`: destinations of
@@ -190,9 +212,13 @@ struct StatusRequest {
     reply: oneshot::Sender<String>,
 }
 
+/// One nanny process and the group of virtual servers it watches (see
+/// [`crate::group`]). Slots have numeric ids that outlive reloads: a group
+/// that keeps its slot keeps its nanny.
 struct Slot {
-    /// Job line as last sent (without kernel weights).
-    job_line: String,
+    /// The job as last sent (without kernel weights). Compared as data, not
+    /// as its JSON line: serializing every job at each reload is what
+    /// would cost time.
     job: nanny::protocol::Job,
     /// Virtual names the job watches.
     watched: Vec<String>,
@@ -214,13 +240,53 @@ pub struct Daemon {
     owned: BTreeSet<ServiceKey>,
     foreign_logged: BTreeSet<ServiceKey>,
     warned: Vec<String>,
-    slots: BTreeMap<String, Slot>,
+    slots: BTreeMap<u64, Slot>,
+    next_slot: u64,
     next_gen: u64,
     nanny_tx: mpsc::UnboundedSender<NannyEvent>,
     last: Desired,
     sorry_on: BTreeMap<String, std::net::IpAddr>,
     ready_pending: Option<Instant>,
     exit: Option<i32>,
+    /// The bytes of the running lvs.cf, kept only when it names no host (a
+    /// SIGHUP with the same bytes then cannot change the configuration, so
+    /// it is not parsed again; with host names it is, to resolve them anew).
+    config_bytes: Option<Vec<u8>>,
+    /// Where the last reconcile spent its time.
+    steps: Steps,
+}
+
+/// Time spent in each step of a reconcile (for the reload timing line).
+#[derive(Debug, Default, Clone, Copy)]
+struct Steps {
+    desired: Duration,
+    diff: Duration,
+    apply: Duration,
+    model: Duration,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Frees a large value (a replaced configuration or desired table) on a
+/// short-lived thread: for 10,000 real servers that is tens of
+/// milliseconds in a slow guest, which a reload need not wait for. Inline
+/// when no thread can be started.
+fn drop_later<T: Send + 'static>(value: T) {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(value)));
+    let theirs = std::sync::Arc::clone(&slot);
+    let spawned = std::thread::Builder::new()
+        .name("lvsd-free".into())
+        .spawn(move || {
+            let v = theirs.lock().map(|mut g| g.take());
+            drop(v);
+        });
+    if spawned.is_err() {
+        if let Ok(mut g) = slot.lock() {
+            g.take();
+        }
+    }
 }
 
 impl Daemon {
@@ -296,7 +362,9 @@ impl Daemon {
         if self.kernel_stale && !self.refresh(true) {
             return 0;
         }
+        let t0 = Instant::now();
         let d = desired(&self.config, self.monitor(), &self.kernel);
+        let t_desired = Instant::now();
         if d.warnings != self.warned {
             for w in &d.warnings {
                 if !self.warned.contains(w) {
@@ -306,6 +374,8 @@ impl Daemon {
             self.warned = d.warnings.clone();
         }
         let ops = diff(&self.kernel, &d.table, |_| true);
+        let t_diff = Instant::now();
+        let mut t_apply = t_diff;
         let mut failed = Vec::new();
         if !ops.is_empty() {
             for op in &ops {
@@ -321,6 +391,7 @@ impl Daemon {
                     self.kernel_stale = true;
                 }
             }
+            t_apply = Instant::now();
             if !self.kernel_stale {
                 if let Err(e) = self.kernel.apply_all(&ops, &failed) {
                     debug!("model of the kernel table out of step ({e}); re-reading it");
@@ -333,12 +404,24 @@ impl Daemon {
                 self.kernel_stale = true;
             }
         }
+        let t_model = Instant::now();
+        self.steps = Steps {
+            desired: t_desired - t0,
+            diff: t_diff - t_desired,
+            apply: t_apply - t_diff,
+            model: t_model - t_apply,
+        };
         self.log_sorry(&d);
         // Services we could not delete stay ours.
         let mut owned = configured_keys(&self.config);
         owned.extend(self.kernel.services.keys().copied());
         self.owned = owned;
-        self.last = d;
+        let old = std::mem::replace(&mut self.last, d);
+        // reconcile also runs for every batch of nanny reports: a thread
+        // only for a table worth it.
+        if old.table.services.len() > 100 {
+            drop_later(old);
+        }
         ops.len() - failed.len()
     }
 
@@ -373,12 +456,13 @@ impl Daemon {
         self.sorry_on = now;
     }
 
-    fn spawn_nanny(&mut self, name: &str) {
+    fn spawn_nanny(&mut self, id: u64) {
         let gen = self.next_gen;
         self.next_gen += 1;
-        let Some(slot) = self.slots.get_mut(name) else {
+        let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
+        let name = slot.watched.join(",");
         let line = health::with_kernel_weights(&slot.job, &self.config, &self.kernel).to_line();
         match nannyproc::spawn(
             &self.cli.nanny,
@@ -387,7 +471,7 @@ impl Daemon {
                 syslog: self.cli.syslog,
                 forward_stderr: self.cli.daemon(),
             },
-            name,
+            id,
             gen,
             &line,
             self.nanny_tx.clone(),
@@ -419,40 +503,69 @@ impl Daemon {
                 );
                 slot.gen = gen;
                 slot.child = None;
-                self.nanny_died(name, gen, format!("did not start: {e}"));
+                self.nanny_died(id, gen, format!("did not start: {e}"));
             }
         }
     }
 
-    /// Brings nanny processes in line with the configuration.
+    /// Brings nanny processes in line with the configuration: one per
+    /// group of virtual servers ([`crate::group`]). A group that keeps its
+    /// slot keeps its process and gets a new job line only if its checks
+    /// changed; slots no group keeps are stopped; new groups get a nanny.
     fn sync_nannies(&mut self) {
         if !self.monitor {
             return;
         }
-        let jobs = health::jobs(&self.config);
-        let gone: Vec<String> = self
+        let groups = crate::group::groups(&self.config);
+        let old: Vec<(u64, BTreeSet<String>)> = self
             .slots
-            .keys()
-            .filter(|k| !jobs.contains_key(*k))
-            .cloned()
+            .iter()
+            .map(|(id, s)| (*id, s.watched.iter().cloned().collect()))
             .collect();
-        for name in gone {
-            if let Some(slot) = self.slots.remove(&name) {
+        let new: Vec<BTreeSet<String>> = groups
+            .iter()
+            .map(|g| g.virtuals.iter().cloned().collect())
+            .collect();
+        let assigned = crate::group::assign(&old, &new);
+        let kept: BTreeSet<u64> = assigned.iter().flatten().copied().collect();
+        let gone: Vec<u64> = old
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !kept.contains(id))
+            .collect();
+        for id in gone {
+            if let Some(slot) = self.slots.remove(&id) {
                 if let Some(c) = slot.child {
-                    debug!("stopping nanny of {name} (pid {})", c.pid);
+                    debug!(
+                        "stopping nanny of {} (pid {})",
+                        slot.watched.join(","),
+                        c.pid
+                    );
                     c.stop();
                 }
             }
         }
-        for (name, job) in jobs {
-            let line = job.to_line();
-            let watched: Vec<String> = job.virtuals.iter().map(|v| v.name.clone()).collect();
-            match self.slots.get_mut(&name) {
-                Some(slot) => {
-                    if slot.job_line != line {
-                        slot.job_line = line;
-                        slot.job = job;
-                        slot.watched = watched;
+        for (group, slot_id) in groups.into_iter().zip(assigned) {
+            match slot_id.and_then(|id| self.slots.get_mut(&id).map(|s| (id, s))) {
+                Some((_, slot)) => {
+                    if slot.watched != group.virtuals {
+                        match &slot.child {
+                            Some(c) => debug!(
+                                "nanny pid {} now watches {} (was {})",
+                                c.pid,
+                                group.virtuals.join(","),
+                                slot.watched.join(",")
+                            ),
+                            None => debug!(
+                                "nanny slot of {} now watches {}",
+                                slot.watched.join(","),
+                                group.virtuals.join(",")
+                            ),
+                        }
+                        slot.watched = group.virtuals;
+                    }
+                    if slot.job != group.job {
+                        slot.job = group.job;
                         if let Some(c) = &slot.child {
                             c.send_job(
                                 &health::with_kernel_weights(&slot.job, &self.config, &self.kernel)
@@ -462,44 +575,52 @@ impl Daemon {
                     }
                 }
                 None => {
+                    let id = self.next_slot;
+                    self.next_slot += 1;
                     self.slots.insert(
-                        name.clone(),
+                        id,
                         Slot {
-                            job_line: line,
-                            job,
-                            watched,
+                            job: group.job,
+                            watched: group.virtuals,
                             child: None,
                             gen: 0,
                             backoff: Backoff::new(),
                             restart_at: None,
                         },
                     );
-                    self.spawn_nanny(&name);
+                    self.spawn_nanny(id);
                 }
             }
         }
     }
 
-    fn nanny_died(&mut self, name: &str, gen: u64, status: String) {
+    /// A nanny ended. Its group's rule (see [`crate::group`]): with
+    /// `hard_shutdown` lvsd removes all its services and exits, whichever
+    /// group it was; otherwise the nanny is restarted with backoff and the
+    /// table is kept.
+    fn nanny_died(&mut self, id: u64, gen: u64, status: String) {
         if self.exit.is_some() {
             return;
         }
-        let Some(slot) = self.slots.get_mut(name) else {
+        let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
         if slot.gen != gen {
             return;
         }
         slot.child = None;
-        let who = format!(
-            "{name}/{}",
-            slot.job
-                .virtuals
-                .iter()
-                .flat_map(|v| v.servers.iter().map(|s| s.name.as_str()))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        // Piranha's "nanny for child VIRTUAL/SERVER died", one VIRTUAL/SERVERS
+        // per virtual server of the group.
+        let who = slot
+            .job
+            .virtuals
+            .iter()
+            .map(|v| {
+                let servers: Vec<&str> = v.servers.iter().map(|s| s.name.as_str()).collect();
+                format!("{}/{}", v.name, servers.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
         if self.config.hard_shutdown {
             error!("nanny for child {who} died ({status})! shutting down lvs");
             self.shutdown();
@@ -518,17 +639,17 @@ impl Daemon {
 
     fn restart_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self
+        let due: Vec<u64> = self
             .slots
             .iter()
             .filter(|(_, s)| s.restart_at.is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
             .collect();
-        for name in due {
-            if let Some(slot) = self.slots.get_mut(&name) {
+        for id in due {
+            if let Some(slot) = self.slots.get_mut(&id) {
                 slot.restart_at = None;
             }
-            self.spawn_nanny(&name);
+            self.spawn_nanny(id);
         }
     }
 
@@ -536,7 +657,7 @@ impl Daemon {
     fn nanny_event(&mut self, ev: NannyEvent) -> bool {
         match ev {
             NannyEvent::Exited { slot, gen, status } => {
-                self.nanny_died(&slot, gen, status);
+                self.nanny_died(slot, gen, status);
                 false
             }
             NannyEvent::Line { slot, gen, report } => {
@@ -622,51 +743,103 @@ impl Daemon {
         }
     }
 
-    /// SIGHUP.
+    /// SIGHUP. Every step is timed; the breakdown is logged at debug
+    /// level.
     fn reload(&mut self) {
         let t0 = Instant::now();
         info!("rereading configuration file {}", self.cli.config.display());
-        let config = match load_config(&self.cli.config) {
-            Ok(c) => c,
+        let bytes = match read_config(&self.cli.config) {
+            Ok(b) => b,
             Err(e) => {
                 error!("{e}; keeping the running configuration");
                 return;
             }
         };
-        let old_active: BTreeMap<String, Option<ServiceKey>> = self
-            .config
-            .active_virtuals()
-            .map(|v| (v.name.clone(), crate::desired::service_key(v)))
-            .collect();
+        let t_read = Instant::now();
+        let unchanged = self.config_bytes.as_deref() == Some(bytes.as_slice());
+        let (mut t_parse, mut t_resolve) = (t_read, t_read);
+        if unchanged {
+            // Same bytes, no host names: the same configuration. The kernel
+            // is still read and repaired below (an `ipvsadm -C` behind our
+            // back is fixed by this SIGHUP).
+            debug!("lvs.cf unchanged since it was loaded: not parsed again");
+        } else {
+            let keep = bytes.clone();
+            let mut config = match parse_config(&self.cli.config, bytes) {
+                Ok(c) => c,
+                Err(e) => {
+                    error!("{e}; keeping the running configuration");
+                    return;
+                }
+            };
+            t_parse = Instant::now();
+            let names = !crate::resolve::names(&config).is_empty();
+            for l in crate::resolve::resolve(&mut config) {
+                info!("{l}");
+            }
+            t_resolve = Instant::now();
+            self.log_virtual_changes(&config);
+            drop_later(std::mem::replace(&mut self.config, config));
+            self.config_bytes = (!names).then_some(keep);
+            self.health.retain_configured(&self.config);
+        }
+        let t_config = Instant::now();
+        self.refresh(false);
+        let t_dump = Instant::now();
+        self.timeouts();
+        let t_timeouts = Instant::now();
+        let n = self.reconcile();
+        let t_reconcile = Instant::now();
+        if !unchanged {
+            // The groups and jobs depend on the configuration only.
+            self.sync_nannies();
+        }
+        let t_end = Instant::now();
+        let st = self.steps;
+        debug!(
+            "reload timing: read {:.1} ms, parse {:.1} ms, resolve {:.1} ms, config swap {:.1} ms, \
+             kernel dump {:.1} ms, timeouts {:.1} ms, desired {:.1} ms, diff {:.1} ms, \
+             apply {:.1} ms, model {:.1} ms, reconcile other {:.1} ms, nannies {:.1} ms",
+            ms(t_read - t0),
+            ms(t_parse - t_read),
+            ms(t_resolve - t_parse),
+            ms(t_config - t_resolve),
+            ms(t_dump - t_config),
+            ms(t_timeouts - t_dump),
+            ms(st.desired),
+            ms(st.diff),
+            ms(st.apply),
+            ms(st.model),
+            ms((t_reconcile - t_timeouts)
+                .saturating_sub(st.desired + st.diff + st.apply + st.model)),
+            ms(t_end - t_reconcile),
+        );
+        info!(
+            "configuration reloaded: {n} change(s) applied in {:.1} ms",
+            ms(t_end - t0)
+        );
+    }
+
+    /// Piranha's lines for the virtual servers a new configuration stops
+    /// and starts.
+    fn log_virtual_changes(&self, config: &Config) {
+        // (name, service) pairs: a virtual that keeps both is unchanged.
+        fn pairs(c: &Config) -> BTreeSet<(&str, Option<ServiceKey>)> {
+            c.active_virtuals()
+                .map(|v| (v.name.as_str(), crate::desired::service_key(v)))
+                .collect()
+        }
+        let (old, new) = (pairs(&self.config), pairs(config));
         for v in self.config.active_virtuals() {
-            if !config.active_virtuals().any(|n| {
-                n.name == v.name && crate::desired::service_key(n) == crate::desired::service_key(v)
-            }) {
+            if !new.contains(&(v.name.as_str(), crate::desired::service_key(v))) {
                 info!("shutting down virtual service {}", v.name);
             }
         }
         for v in config.active_virtuals() {
-            if old_active.get(&v.name) != Some(&crate::desired::service_key(v)) {
+            if !old.contains(&(v.name.as_str(), crate::desired::service_key(v))) {
                 info!("starting virtual service {} active: {}", v.name, v.port);
             }
         }
-        self.config = config;
-        let t_load = t0.elapsed();
-        self.health.retain_configured(&self.config);
-        self.refresh(false);
-        self.timeouts();
-        let t_read = t0.elapsed();
-        let n = self.reconcile();
-        let t_apply = t0.elapsed();
-        self.sync_nannies();
-        let ms = t0.elapsed().as_secs_f64() * 1000.0;
-        debug!(
-            "reload timing: load {:.1} ms, read kernel {:.1} ms, diff+apply {:.1} ms",
-            t_load.as_secs_f64() * 1000.0,
-            (t_read - t_load).as_secs_f64() * 1000.0,
-            (t_apply - t_read).as_secs_f64() * 1000.0
-        );
-        info!("configuration reloaded: {n} change(s) applied in {ms:.1} ms");
     }
 
     /// Full resync (periodic).
@@ -852,7 +1025,16 @@ fn daemonize_fork() -> Result<(), String> {
 
 /// Runs the daemon; returns the exit status.
 pub fn run(cli: Cli) -> i32 {
-    let config = match load_config(&cli.config) {
+    let loaded = read_config(&cli.config).and_then(|bytes| {
+        let keep = bytes.clone();
+        let mut config = parse_config(&cli.config, bytes)?;
+        let names = !crate::resolve::names(&config).is_empty();
+        for l in crate::resolve::resolve(&mut config) {
+            info!("{l}");
+        }
+        Ok((config, (!names).then_some(keep)))
+    });
+    let (config, config_bytes) = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("lvs: {e}");
@@ -894,7 +1076,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     let socket_path = cli.status_socket.clone();
-    let code = rt.block_on(main_loop(cli, config, ipvs));
+    let code = rt.block_on(main_loop(cli, config, config_bytes, ipvs));
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);
     }
@@ -909,7 +1091,7 @@ pub fn run(cli: Cli) -> i32 {
     code
 }
 
-async fn main_loop(cli: Cli, config: Config, ipvs: Ipvs) -> i32 {
+async fn main_loop(cli: Cli, config: Config, config_bytes: Option<Vec<u8>>, ipvs: Ipvs) -> i32 {
     let (nanny_tx, mut nanny_rx) = mpsc::unbounded_channel();
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
     let mut signals = Vec::new();
@@ -955,12 +1137,15 @@ async fn main_loop(cli: Cli, config: Config, ipvs: Ipvs) -> i32 {
         foreign_logged: BTreeSet::new(),
         warned: Vec::new(),
         slots: BTreeMap::new(),
+        next_slot: 1,
         next_gen: 1,
         nanny_tx,
         last: Desired::default(),
         sorry_on: BTreeMap::new(),
         ready_pending: None,
         exit: None,
+        config_bytes,
+        steps: Steps::default(),
     };
     if let Some(l) = bind_status_socket(&d.cli.status_socket.clone()) {
         tokio::spawn(serve_status(l, status_tx));

@@ -6,7 +6,7 @@
 //! server (a reload changed it) is stale and ignored, so a changed address
 //! starts "unknown" until nanny checks it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use lvscf_parser::{Config, Protocol, VirtualServer};
@@ -139,9 +139,27 @@ impl Health {
 
     /// Forgets servers and virtuals that `config` no longer has.
     pub fn retain_configured(&mut self, config: &Config) {
-        self.states.retain(|id, _| is_configured(config, id));
-        let names: BTreeSet<&str> = config.active_virtuals().map(|v| v.name.as_str()).collect();
-        self.initial_done.retain(|v| names.contains(v.as_str()));
+        // Virtuals by name (a repeated name keeps all its blocks), then a
+        // scan of that virtual's few servers: not a scan of every virtual
+        // per known server (10,000 x 1,000 names for a large file), nor an
+        // index of every server (a reload need not build one).
+        let mut by_name: HashMap<&str, Vec<&VirtualServer>> = HashMap::new();
+        for v in config.active_virtuals() {
+            by_name.entry(v.name.as_str()).or_default().push(v);
+        }
+        self.states.retain(|id, _| {
+            by_name.get(id.virtual_name.as_str()).is_some_and(|vs| {
+                vs.iter().any(|v| {
+                    v.active_servers().any(|s| {
+                        s.name == id.server
+                            && s.ip() == Some(id.addr)
+                            && v.server_port(s) == id.port
+                    })
+                })
+            })
+        });
+        self.initial_done
+            .retain(|v| by_name.contains_key(v.as_str()));
     }
 
     /// Forgets everything about one virtual (its nanny is restarted and
@@ -201,28 +219,6 @@ pub fn virtual_check(config: &Config, v: &VirtualServer) -> VirtualCheck {
             })
             .collect(),
     }
-}
-
-/// One job per active virtual server (one nanny process each), by virtual
-/// name. Virtuals with no checkable real server get no nanny.
-pub fn jobs(config: &Config) -> BTreeMap<String, Job> {
-    let mut out = BTreeMap::new();
-    for v in config.active_virtuals() {
-        if out.contains_key(&v.name) {
-            continue;
-        }
-        let check = virtual_check(config, v);
-        if check.servers.is_empty() {
-            continue;
-        }
-        out.insert(
-            v.name.clone(),
-            Job {
-                virtuals: vec![check],
-            },
-        );
-    }
-    out
 }
 
 /// The job with each server's weight as programmed now (`kernel_weight`),

@@ -3,8 +3,9 @@
 //! Owns: the desired table (from the parsed configuration and nanny's
 //! reports), the difference against the live kernel table as the fewest
 //! IPVS operations, applied in one pipelined batch, and the supervision of
-//! the nanny processes (one per active virtual server) whose reports drive
-//! the table. lvsd is the only writer of the IPVS table in the suite.
+//! the nanny processes (one per active virtual server, or per group of
+//! virtual servers that share an identical check) whose reports drive the
+//! table. lvsd is the only writer of the IPVS table in the suite.
 //!
 //! Must not: parse lvs.cf itself (that is `lvscf-parser`), speak netlink
 //! directly (that is `ipvs`), run ipvsadm or a shell, flush the table
@@ -21,8 +22,10 @@
 //! - [`diff`]: current + desired -> operations;
 //! - [`ipvsadm`]: operations as ipvsadm command lines (`--dry-run`);
 //! - [`health`]: nanny's reports, and the nanny jobs built from lvs.cf;
+//! - [`group`]: which virtual servers share a nanny process;
 //! - [`backoff`]: when to restart a dead nanny;
-//! - [`status`]: the status socket's JSON.
+//! - [`status`]: the status socket's JSON;
+//! - [`synth`]: synthetic lvs.cf files for the benchmarks.
 //!
 //! Thin I/O around them: [`daemon`] (netlink through `ipvs`, signals,
 //! timers, the status socket), [`nannyproc`] (nanny child processes),
@@ -34,9 +37,11 @@
 pub mod backoff;
 pub mod desired;
 pub mod diff;
+pub mod group;
 pub mod health;
 pub mod ipvsadm;
 pub mod status;
+pub mod synth;
 pub mod table;
 
 pub mod cli;

@@ -20,8 +20,8 @@ const MAX_LINE: usize = 64 * 1024;
 pub enum NannyEvent {
     /// A stdout line (parsed, or why it is not a report).
     Line {
-        /// The nanny's slot (virtual name).
-        slot: String,
+        /// The nanny's slot (see `daemon`: one per group of virtuals).
+        slot: u64,
         /// Its generation (restarts bump it).
         gen: u64,
         /// The report.
@@ -30,7 +30,7 @@ pub enum NannyEvent {
     /// The process ended.
     Exited {
         /// Slot.
-        slot: String,
+        slot: u64,
         /// Generation.
         gen: u64,
         /// How it ended, in words.
@@ -82,7 +82,7 @@ pub struct Logging {
 pub fn spawn(
     path: &Path,
     logging: Logging,
-    slot: &str,
+    slot: u64,
     gen: u64,
     job_line: &str,
     events: mpsc::UnboundedSender<NannyEvent>,
@@ -152,7 +152,6 @@ pub fn spawn(
             }
         });
     }
-    let slot_name = slot.to_string();
     tokio::spawn(async move {
         if let Some(stdout) = stdout {
             let mut reader = BufReader::new(stdout);
@@ -169,11 +168,7 @@ pub fn spawn(
                         }
                         let report = Report::from_line(text)
                             .map_err(|e| format!("unreadable nanny line {text:?}: {e}"));
-                        let ev = NannyEvent::Line {
-                            slot: slot_name.clone(),
-                            gen,
-                            report,
-                        };
+                        let ev = NannyEvent::Line { slot, gen, report };
                         if events.send(ev).is_err() {
                             break;
                         }
@@ -186,11 +181,7 @@ pub fn spawn(
             Ok(s) => describe(s),
             Err(e) => format!("wait failed: {e}"),
         };
-        let _ = events.send(NannyEvent::Exited {
-            slot: slot_name,
-            gen,
-            status,
-        });
+        let _ = events.send(NannyEvent::Exited { slot, gen, status });
     });
     Ok(NannyChild {
         pid,

@@ -13,7 +13,9 @@ use lvscf_parser::{Config, Host};
 /// How long all names together may take.
 pub const DEADLINE: Duration = Duration::from_secs(3);
 
-fn names(config: &Config) -> Vec<String> {
+/// The host names a configuration uses where addresses go (sorted, once
+/// each).
+pub fn names(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for v in &config.virtuals {
         if let Some(Host::Name(n)) = v.address.as_ref().map(|a| &a.host) {

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use ipvs::{Destination, Forward, Operation, ServiceKey};
 use lvsd::desired::{desired, timeouts_change, Monitor};
 use lvsd::diff::diff;
-use lvsd::health::{jobs, with_kernel_weights, Applied, Health};
+use lvsd::group::groups;
+use lvsd::health::{with_kernel_weights, Applied, Health};
 use lvsd::ipvsadm::format_op;
 use lvsd::status::{parse_request, status};
 use lvsd::table::Table;
@@ -155,6 +156,43 @@ fn without_monitor_every_active_server_is_up() {
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 }
 
+/// `pmask = 64` on a persistent IPv6 virtual is the service's netmask as a
+/// prefix length, printed as ipvsadm does (`-M 64`); a changed pmask from
+/// lvs.cf is one -E.
+#[test]
+fn ipv6_pmask_is_a_prefix_length_and_a_change_is_one_edit() {
+    let text = |pmask: &str| {
+        format!(
+            "serial_no = 1\nservice = lvs\nnetwork = direct\nvirtual v6 {{\n    active = 1\n    \
+             address = fd00::101 eth0\n    port = 80\n    persistent = 600\n{pmask}    \
+             server p {{\n        address = fd01::3\n        active = 1\n    }}\n}}\n"
+        )
+    };
+    let load = |t: String| match lvscf_parser::parse("lvs.cf", t.as_bytes()) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{e}\n{t}"),
+    };
+    let k = ServiceKey::Tcp(ip("fd00::101"), 80);
+    let plan = |c: &lvscf_parser::Config, current: &Table| {
+        let d = desired(c, Monitor::AssumeUp, current);
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+        (diff(current, &d.table, |_| true), d.table)
+    };
+    let (ops, t64) = plan(&load(text("    pmask = 64\n")), &Table::new());
+    assert_eq!(t64.services[&k].service.netmask, ipvs::Netmask::V6(64));
+    assert_eq!(
+        format_op(&ops[0]),
+        "-A -t [fd00::101]:80 -s wlc -p 600 -M 64"
+    );
+    // No pmask: the host mask, which ipvsadm does not print.
+    let (ops, _) = plan(&load(text("")), &Table::new());
+    assert_eq!(format_op(&ops[0]), "-A -t [fd00::101]:80 -s wlc -p 600");
+    // 64 -> 48 against the table with 64: one edit.
+    let (ops, _) = plan(&load(text("    pmask = 48\n")), &t64);
+    let shown: Vec<String> = ops.iter().map(format_op).collect();
+    assert_eq!(shown, vec!["-E -t [fd00::101]:80 -s wlc -p 600 -M 48"]);
+}
+
 #[test]
 fn nanny_reports_drive_the_table_and_the_sorry_server() {
     let c = cfg();
@@ -264,8 +302,11 @@ fn undecided_servers_keep_their_kernel_entry() {
         .collect();
     assert!(web_ops.is_empty(), "{web_ops:?}");
     // And a restarted nanny is told the weight it should resume at.
-    let j = jobs(&c);
-    let j = with_kernel_weights(&j["web"], &c, &current);
+    let g = groups(&c);
+    let Some(web_group) = g.iter().find(|g| g.virtuals == ["web"]) else {
+        panic!("no group of web alone: {g:?}");
+    };
+    let j = with_kernel_weights(&web_group.job, &c, &current);
     let r1 = j.virtuals[0]
         .servers
         .iter()
@@ -291,20 +332,21 @@ fn quiesce_keeps_a_down_server_at_weight_zero() {
 }
 
 #[test]
-fn one_job_per_active_virtual() {
+fn one_job_per_active_virtual_when_no_check_is_shared() {
     let c = cfg();
-    let j = jobs(&c);
+    let g = groups(&c);
+    // lvs.cf order; "off" is inactive.
     assert_eq!(
-        j.keys().cloned().collect::<Vec<_>>(),
-        vec!["mark", "q", "six", "web"]
+        g.iter().map(|g| g.virtuals.clone()).collect::<Vec<_>>(),
+        vec![vec!["web"], vec!["q"], vec!["six"], vec!["mark"]]
     );
-    let web = &j["web"].virtuals[0];
+    let web = &g[0].job.virtuals[0];
     assert_eq!(web.servers.len(), 2);
     assert_eq!(web.servers[1].port, Some(8080));
     assert_eq!(web.timeout, 10);
     assert_eq!(web.reentry, 180);
     // The job line is what nanny parses.
-    let line = j["web"].to_line();
+    let line = g[0].job.to_line();
     assert!(nanny::protocol::Job::from_line(&line).is_ok());
 }
 
@@ -373,4 +415,40 @@ fn status_has_the_documented_shape() {
     assert!(parse_request("{\"cmd\":\"status\"}\n").is_ok());
     assert!(parse_request("{\"cmd\":\"flush\"}").is_err());
     assert!(parse_request("garbage").is_err());
+}
+
+#[test]
+fn a_reload_forgets_exactly_the_servers_it_removed_or_changed() {
+    let c = cfg();
+    let mut h = Health::new();
+    let web = vec!["web".to_string()];
+    let q = vec!["q".to_string()];
+    h.apply(&up("web", "r1", "10.0.1.11", 80, 4), &web, &c);
+    h.apply(&up("web", "r2", "10.0.1.12", 8080, 1), &web, &c);
+    h.apply(&up("q", "a", "10.0.2.1", 443, 1), &q, &c);
+    h.apply(&done(), &web, &c);
+    h.apply(&done(), &q, &c);
+    // r2 gets another address, r1 stays, virtual q is removed.
+    let text = CF
+        .replace("address = 10.0.1.12", "address = 10.0.1.99")
+        .replace("virtual q {\n    active = 1", "virtual q {\n    active = 0");
+    let c2 = match lvscf_parser::parse("lvs.cf", text.as_bytes()) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{e}"),
+    };
+    h.retain_configured(&c2);
+    let id = |v: &str, s: &str, a: &str, port: u16| lvsd::health::ServerId {
+        virtual_name: v.into(),
+        server: s.into(),
+        addr: ip(a),
+        port,
+    };
+    assert_eq!(
+        h.state(&id("web", "r1", "10.0.1.11", 80)),
+        Some(lvsd::health::ServerState::Up(4))
+    );
+    assert_eq!(h.state(&id("web", "r2", "10.0.1.12", 8080)), None);
+    assert_eq!(h.state(&id("q", "a", "10.0.2.1", 443)), None);
+    assert!(h.initial_done("web"));
+    assert!(!h.initial_done("q"));
 }

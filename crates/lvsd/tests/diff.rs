@@ -373,3 +373,30 @@ proptest! {
         prop_assert!(diff(&got, &again, |k| owned.contains(k)).is_empty());
     }
 }
+
+#[test]
+fn a_changed_pmask_is_one_edit_ipv4_and_ipv6() {
+    let v4 = ServiceKey::Tcp(ip(0, 1), 80);
+    let v6 = ServiceKey::Tcp(
+        IpAddr::V6("fd00::1".parse().unwrap_or_else(|e| panic!("{e}"))),
+        80,
+    );
+    let cases = [
+        (
+            v4,
+            Netmask::V4(Ipv4Addr::new(255, 255, 255, 0)),
+            Netmask::V4(Ipv4Addr::new(255, 255, 0, 0)),
+        ),
+        (v6, Netmask::V6(64), Netmask::V6(48)),
+        // From the host mask (no pmask) to a prefix, and back.
+        (v6, Netmask::V6(128), Netmask::V6(64)),
+        (v6, Netmask::V6(64), Netmask::V6(128)),
+    ];
+    for (k, from, to) in cases {
+        let d = [Destination::new(ip(1, 1), 80, Forward::Masq)];
+        let a = one_service(Service::new(k, "wlc").persistent(600).netmask(from), &d);
+        let b = Service::new(k, "wlc").persistent(600).netmask(to);
+        let ops = diff(&a, &one_service(b.clone(), &d), |_| true);
+        assert_eq!(ops, vec![Operation::EditService(b)], "{from:?} -> {to:?}");
+    }
+}

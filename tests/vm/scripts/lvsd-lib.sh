@@ -41,21 +41,7 @@ mkns() {
 rules() { ipvsadm -Sn | sort; }
 
 # expect_rules NAME < expected-lines: exact comparison of ipvsadm -Sn.
-expect_# mkns NAME HOST-ADDR NS-ADDR: a namespace on a veth pair, routed through
-# the guest's root namespace (the LVS router).
-mkns() {
-    ip netns add "$1"
-    ip link add name "$1-h" type veth peer name "$1-n"
-    ip link set "$1-n" netns "$1"
-    ip addr add "$2/24" dev "$1-h"
-    ip link set "$1-h" up
-    ip netns exec "$1" ip addr add "$3/24" dev "$1-n"
-    ip netns exec "$1" ip link set "$1-n" up
-    ip netns exec "$1" ip link set lo up
-    ip netns exec "$1" ip route add default via "$2"
-}
-
-rules() {
+expect_rules() {
     name=$1
     sort > "$W/want"
     rules > "$W/have"

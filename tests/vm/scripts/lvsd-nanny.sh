@@ -5,7 +5,9 @@
 # weight 0; the status socket; a nanny killed with SIGKILL is restarted
 # with hard_shutdown = 0 (the table is kept meanwhile; FLT-K03) and makes
 # lvsd shut down (its services removed, exit status non-zero) with
-# hard_shutdown = 1.
+# hard_shutdown = 1. (quiet checks q1 with another timeout than web checks
+# rs1 at the same address and port, so the two virtuals do not share a
+# check and keep a nanny each; lvsd-group.sh tests the shared case.)
 set -u
 LVSD_TEST=lvsd-nanny
 . ./lvsd-lib.sh
@@ -51,7 +53,7 @@ virtual quiet {
     active = 1
     address = 10.9.3.100 vip0
     port = 8081
-    timeout = 1
+    timeout = 2
     reentry = 2
     quiesce_server = 1
     server q1 {

@@ -21,7 +21,8 @@ note "schedulers in this kernel:$SCHEDS"
 # write_conf FILE NETWORK ORDER EDIT
 #   ORDER: fwd or rev (virtual order); EDIT: none, sched (wlc->rr + persistence
 #   on the first scheduler virtual), rmserver (r2 of s1 removed), rmvirtual
-#   (the udp virtual removed), weight (r1 of s1 weight 9)
+#   (the udp virtual removed), weight (r1 of s1 weight 9), pmask (the
+#   persistent IPv6 virtual v6p's pmask 64 -> 48)
 write_conf() {
     file=$1 net=$2 order=$3 edit=$4
     {
@@ -121,6 +122,22 @@ virtual v6 {
 }
 EOF
 )
+    v6pmask=64
+    [ "$edit" = pmask ] && v6pmask=48
+    block_v6p=$(cat <<EOF
+virtual v6p {
+    active = 1
+    address = fd00::101 lvs-dummy
+    port = 80
+    persistent = 600
+    pmask = $v6pmask
+    server p {
+        address = fd01::3
+        active = 1
+    }
+}
+EOF
+)
     block_off=$(cat <<EOF
 virtual off {
     active = 0
@@ -133,7 +150,7 @@ virtual off {
 }
 EOF
 )
-    blocks="$blocks fw udp v6 off"
+    blocks="$blocks fw udp v6 v6p off"
     [ "$edit" = rmvirtual ] && blocks=$(echo "$blocks" | sed 's/ udp//')
     if [ "$order" = rev ]; then
         blocks=$(for b in $blocks; do echo "$b"; done | sed -n '1!G;h;$p')
@@ -170,6 +187,8 @@ expected_rules() {
     fi
     echo "-A -t [fd00::100]:443 -s sh"
     echo "-a -t [fd00::100]:443 -r [fd01::2]:443 $f -w 3$t"
+    if [ "$edit" = pmask ]; then echo "-A -t [fd00::101]:80 -s wlc -p 600 -M 48"; else echo "-A -t [fd00::101]:80 -s wlc -p 600 -M 64"; fi
+    echo "-a -t [fd00::101]:80 -r [fd01::3]:80 $f -w 1$t"
 }
 
 # A service lvsd does not own, added by hand before it starts.
@@ -181,7 +200,10 @@ FOREIGN="-A -t 192.168.99.1:80 -s rr
 write_conf "$W/lvs.cf" nat fwd none
 cp "$W/lvs.cf" "$W/a.cf"
 start_lvsd "$W/lvs.cf" --no-monitor -v --resync 2
-{ expected_rules nat none; echo "$FOREIGN"; } | expect_rules "start: every scheduler, fwmark+persistence+pmask, udp, IPv6, inactive virtual absent, foreign service kept"
+{ expected_rules nat none; echo "$FOREIGN"; } | expect_rules "start: every scheduler, fwmark+persistence+pmask, udp, IPv6, IPv6+persistence+pmask 64, inactive virtual absent, foreign service kept"
+l=$(ipvsadm -Ln | grep 'fd00::101')
+echo "    ipvsadm -Ln: $l"
+echo "$l" | grep -q 'persistent 600 mask 64' && pass "ipvsadm -Ln: IPv6 service persistent with mask 64" || fail "ipvsadm -Ln: $l"
 
 t=$(ipvsadm -Ln --timeout)
 echo "$t" | grep -q ': 1000 [0-9]* 200$' && pass "timeouts set ($t)" || fail "timeouts: $t"
@@ -226,6 +248,17 @@ write_conf "$W/w.cf" nat rev weight
 reload_lvsd "$W/w.cf"
 { expected_rules nat weight; echo "$FOREIGN"; } | expect_rules "weight edited"
 grep 'configuration reloaded' "$LVSD_LOG" | tail -1 | grep -q ': 2 change' && pass "2 ops (weight + scheduler back)" || fail "$(grep 'configuration reloaded' "$LVSD_LOG" | tail -1)"
+
+note "reload: IPv6 pmask 64 -> 48 is one -E (dry-run first)"
+write_conf "$W/pm.cf" nat fwd pmask
+lvsd --dry-run -c "$W/pm.cf" > "$W/plan" 2>/dev/null
+# (the weight edit of the previous step is reverted by this file too)
+grep -q -- '^-E -t \[fd00::101\]:80 -s wlc -p 600 -M 48$' "$W/plan" && pass "dry-run prints -M 48 like ipvsadm" \
+    || fail "dry-run plan: $(cat "$W/plan")"
+reload_lvsd "$W/pm.cf"
+{ expected_rules nat pmask; echo "$FOREIGN"; } | expect_rules "IPv6 pmask edited"
+[ "$(ops_since_last -E)" = 1 ] && [ "$(ops_since_last -D)$(ops_since_last -A)$(ops_since_last -d)$(ops_since_last -a)" = 0000 ] \
+    && pass "pmask: one -E, no delete/add" || fail "pmask ops: E=$(ops_since_last -E) D=$(ops_since_last -D) A=$(ops_since_last -A)"
 
 note "reload: remove a real server (the rest of the virtual survives; Piranha shut the whole virtual down)"
 write_conf "$W/rs.cf" nat fwd rmserver

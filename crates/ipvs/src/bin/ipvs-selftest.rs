@@ -569,26 +569,7 @@ fn t_errors(ipvs: &mut Ipvs) -> R {
 
 fn t_batch(ipvs: &mut Ipvs, services: usize, per: usize) -> R {
     flush(ipvs)?;
-    let mut ops = Vec::with_capacity(services * (per + 1));
-    for s in 0..services {
-        let key = ServiceKey::Tcp(
-            IpAddr::V4(Ipv4Addr::new(10, 1, (s / 250) as u8, (s % 250) as u8 + 1)),
-            80,
-        );
-        ops.push(Operation::AddService(Service::new(key, "wlc")));
-        for d in 0..per {
-            let addr = IpAddr::V4(Ipv4Addr::new(
-                192,
-                168,
-                (d / 250) as u8,
-                (d % 250) as u8 + 1,
-            ));
-            ops.push(Operation::AddDest(
-                key,
-                Destination::new(addr, 8080, Forward::Route).weight((d % 10) as i32),
-            ));
-        }
-    }
+    let ops = ipvs::synth::batch(services, per, 1, 8080, true);
     let t0 = Instant::now();
     ipvs.apply(&ops).map_err(|e| e.to_string())?;
     let dt = t0.elapsed();
@@ -600,11 +581,7 @@ fn t_batch(ipvs: &mut Ipvs, services: usize, per: usize) -> R {
         ipvs.window()
     );
     let t0 = Instant::now();
-    let svcs = ipvs.services().map_err(|e| e.to_string())?;
-    let mut n = 0;
-    for s in &svcs {
-        n += ipvs.destinations(&s.key).map_err(|e| e.to_string())?.len();
-    }
+    let (svcs, n) = ipvs::synth::dump_all(ipvs).map_err(|e| e.to_string())?;
     println!(
         "note: dump of {} services / {n} destinations in {:.3} s",
         svcs.len(),

@@ -24,30 +24,9 @@ use lvsd::diff::diff;
 use lvsd::ipvsadm::format_plan;
 use lvsd::table::Table;
 
+/// The benchmark's file; the VIPs are labels of the guest's `lvs-dummy`.
 fn conf(n: usize, m: usize, changed: bool) -> String {
-    let mut s = String::from("serial_no = 1\nservice = lvs\nnetwork = nat\nhard_shutdown = 0\n");
-    for i in 0..n {
-        s += &format!(
-            "virtual v{i} {{\n    active = 1\n    address = 172.16.{}.{} lvs-dummy:{i}\n    port = 80\n    protocol = tcp\n    scheduler = wlc\n",
-            i / 256,
-            i % 256
-        );
-        for j in 0..m {
-            let w = if changed && i == n / 2 && j == 0 {
-                7
-            } else {
-                1
-            };
-            s += &format!(
-                "    server r{j} {{\n        address = 10.{}.{}.{}\n        active = 1\n        weight = {w}\n    }}\n",
-                i / 256 + 1,
-                i % 256,
-                j + 1
-            );
-        }
-        s += "}\n";
-    }
-    s
+    lvsd::synth::lvs_cf(n, m, "lvs-dummy", changed)
 }
 
 fn gen(n: usize, m: usize, dir: &Path) -> Result<(), String> {

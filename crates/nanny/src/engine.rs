@@ -48,6 +48,8 @@ pub struct Engine {
     epoch: Instant,
     rng: u64,
     sink: Sink,
+    /// Sockets reused by the TCP connect-only checks of this engine.
+    pool: Rc<probe::SocketPool>,
 }
 
 /// Shared handle.
@@ -71,6 +73,7 @@ impl Engine {
             epoch: Instant::now(),
             rng: seed | 1,
             sink,
+            pool: Rc::new(probe::SocketPool::new()),
         }))
     }
 
@@ -427,6 +430,7 @@ pub fn reconcile(engine: &Shared, job: &Job) {
 async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>, first: Duration) {
     let mut delay = first;
     let mut second = true;
+    let pool = engine.borrow().pool.clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -442,7 +446,7 @@ async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>
         }
         // Boxed: the (large) probe future exists only while a probe runs,
         // so an idle check costs a few hundred bytes.
-        let outcome = Box::pin(probe::probe(&spec)).await;
+        let outcome = Box::pin(probe::probe_pooled(&spec, &pool)).await;
         let loads = engine.borrow_mut().deliver(id, outcome);
         for (key, argv) in loads {
             let run = Box::pin(crate::program::run(&argv, spec.timeout, 16 * 1024)).await;

@@ -10,6 +10,7 @@
 //!   expected, read until the expect can be decided (split replies match),
 //!   EOF, [`MAX_READ`] bytes or the deadline. Sockets are closed with
 //!   SO_LINGER 0 (RST) so the director keeps no TIME_WAIT per probe.
+//!   Connect-only TCP checks reuse their sockets ([`SocketPool`]).
 //! * UDP: one datagram (the send string, or an empty datagram) on a
 //!   connected socket. With an expect: replies are read and matched like TCP.
 //!   Without: an ICMP error (port unreachable -> ECONNREFUSED) within
@@ -23,7 +24,7 @@ use crate::protocol::Protocol;
 use crate::state::Outcome;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
@@ -46,6 +47,161 @@ pub async fn probe(spec: &CheckSpec) -> Outcome {
     }
 }
 
+/// Run one probe of `spec`, taking the socket of a TCP connect-only check
+/// from `pool` (see [`SocketPool`]); every other check as [`probe`].
+pub async fn probe_pooled(spec: &CheckSpec, pool: &SocketPool) -> Outcome {
+    match &spec.kind {
+        CheckKind::Connect {
+            send: None,
+            expect: Expect::Nothing,
+        } if spec.protocol == Protocol::Tcp => {
+            pooled_connect_probe(spec, pool, Instant::now() + spec.timeout).await
+        }
+        _ => probe(spec).await,
+    }
+}
+
+/// Sockets of finished TCP connect-only probes, ready for the next one.
+///
+/// A connect-only check is the common case and, at thousands of checks a
+/// second, creating and destroying a socket (and registering it with the
+/// poller) for every probe costs as much as the handshake itself. A TCP
+/// socket can be connected again once `connect(AF_UNSPEC)` has reset it
+/// (an RST if it was connected, as SO_LINGER 0 would at close), so each
+/// probe still makes a complete new three-way handshake from a fresh
+/// ephemeral port, and the kernel's answer still decides; only the socket
+/// object is reused. At most [`SocketPool::MAX_IDLE`] idle sockets per
+/// address family are kept.
+#[derive(Default)]
+pub struct SocketPool {
+    v4: std::cell::RefCell<Idle>,
+    v6: std::cell::RefCell<Idle>,
+}
+
+/// Idle sockets, least recently returned first, with when they came back.
+type Idle = std::collections::VecDeque<(Instant, OwnedFd)>;
+
+impl SocketPool {
+    /// Idle sockets kept per address family (about the number of probes in
+    /// flight at once; beyond that they are closed).
+    pub const MAX_IDLE: usize = 1024;
+
+    /// An idle socket unused for this long is closed, so that a burst of
+    /// probes in flight (many servers timing out together) does not leave
+    /// its sockets open for the life of the process: the pool follows the
+    /// recent concurrency and the descriptor count comes back down.
+    pub const IDLE_LIMIT: Duration = Duration::from_secs(2);
+
+    /// An empty pool.
+    pub fn new() -> SocketPool {
+        SocketPool::default()
+    }
+
+    fn list(&self, v4: bool) -> &std::cell::RefCell<Idle> {
+        if v4 {
+            &self.v4
+        } else {
+            &self.v6
+        }
+    }
+
+    /// Idle sockets held (IPv4 + IPv6).
+    pub fn idle(&self) -> usize {
+        self.v4.borrow().len() + self.v6.borrow().len()
+    }
+
+    fn take(&self, v4: bool) -> io::Result<OwnedFd> {
+        // The most recently returned one: the others age and get closed.
+        match self.list(v4).borrow_mut().pop_back() {
+            Some((_, s)) => Ok(s),
+            None => new_stream_socket(v4, libc::IPPROTO_TCP),
+        }
+    }
+
+    fn put(&self, v4: bool, s: OwnedFd) {
+        let now = Instant::now();
+        let mut l = self.list(v4).borrow_mut();
+        while l
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > Self::IDLE_LIMIT)
+        {
+            l.pop_front();
+        }
+        if l.len() < Self::MAX_IDLE {
+            l.push_back((now, s));
+        }
+    }
+}
+
+/// `connect(AF_UNSPEC)`: back to an unconnected socket, resetting a
+/// connection (RST) or an attempt in progress.
+fn disconnect(fd: RawFd) -> io::Result<()> {
+    // SAFETY: an all-zero sockaddr with family AF_UNSPEC, its own size.
+    let rc = unsafe {
+        let mut sa: libc::sockaddr = std::mem::zeroed();
+        sa.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            fd,
+            &sa as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// First and longest pause between two questions to the kernel about a
+/// pooled connect in progress.
+const POLL_FIRST: Duration = Duration::from_millis(1);
+const POLL_MAX: Duration = Duration::from_millis(50);
+
+async fn pooled_connect_probe(spec: &CheckSpec, pool: &SocketPool, deadline: Instant) -> Outcome {
+    let hp = spec.addr;
+    let v4 = hp.is_ipv4();
+    let fd = match pool.take(v4) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Bad(format!("cannot create a socket: {}", err_text(&e))),
+    };
+    let raw = fd.as_raw_fd();
+    let sa = RawAddr::new(hp);
+    // A reused socket cannot wait on the poller: a reset socket reports a
+    // hang-up, which tokio keeps as a final state of its registration. So
+    // the kernel is asked again after 1, 2, 4 ... (at most 50) ms, and once
+    // more at the deadline: a LAN handshake is seen at the first question,
+    // a timeout costs about 25 questions, and the outcome is the same as
+    // with a readiness wait (connected by the deadline or not), noticed at
+    // most 50 ms later.
+    let outcome = match sa.connect(raw) {
+        Ok(()) => Outcome::Good,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            let mut pause = POLL_FIRST;
+            loop {
+                match connect_status(raw, &sa, false) {
+                    Some(Ok(())) => break Outcome::Good,
+                    Some(Err(e)) => break Outcome::Bad(err_text(&e)),
+                    None => {}
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break Outcome::Bad(format!("CONNECT to {hp} timed out"));
+                }
+                tokio::time::sleep_until((now + pause).min(deadline)).await;
+                pause = (pause * 2).min(POLL_MAX);
+            }
+        }
+        Err(e) => Outcome::Bad(err_text(&e)),
+    };
+    // Reset whatever is left and keep the socket; if that fails, dropping
+    // it closes it (with an RST: SO_LINGER 0).
+    if disconnect(raw).is_ok() {
+        pool.put(v4, fd);
+    }
+    outcome
+}
+
 fn err_text(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => "connection refused".into(),
@@ -61,14 +217,62 @@ fn err_text(e: &io::Error) -> String {
     }
 }
 
-fn stream_socket(addr: SocketAddr, proto: libc::c_int) -> io::Result<OwnedFd> {
-    let domain = if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    };
-    // SAFETY: plain syscalls on a descriptor we own; sockaddr built below
-    // lives on the stack for the duration of connect().
+/// A peer address in the kernel's form, kept to ask `connect()` again.
+enum RawAddr {
+    V4(libc::sockaddr_in),
+    V6(libc::sockaddr_in6),
+}
+
+impl RawAddr {
+    fn new(addr: SocketAddr) -> RawAddr {
+        match addr {
+            SocketAddr::V4(a) => RawAddr::V4(libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            }),
+            SocketAddr::V6(a) => RawAddr::V6(libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            }),
+        }
+    }
+
+    /// `connect(fd, self)`: Ok(()) on 0, the errno otherwise.
+    fn connect(&self, fd: RawFd) -> io::Result<()> {
+        let (ptr, len) = match self {
+            RawAddr::V4(sin) => (
+                sin as *const _ as *const libc::sockaddr,
+                std::mem::size_of_val(sin),
+            ),
+            RawAddr::V6(sin6) => (
+                sin6 as *const _ as *const libc::sockaddr,
+                std::mem::size_of_val(sin6),
+            ),
+        };
+        // SAFETY: the sockaddr lives in `self` for the duration of the call
+        // and `len` is its size.
+        if unsafe { libc::connect(fd, ptr, len as libc::socklen_t) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
+/// A non-blocking stream socket with SO_LINGER 0 (closed with an RST, so
+/// the director keeps no TIME_WAIT).
+fn new_stream_socket(v4: bool, proto: libc::c_int) -> io::Result<OwnedFd> {
+    let domain = if v4 { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: plain syscalls on a descriptor we own.
     unsafe {
         let fd = libc::socket(
             domain,
@@ -79,71 +283,57 @@ fn stream_socket(addr: SocketAddr, proto: libc::c_int) -> io::Result<OwnedFd> {
             return Err(io::Error::last_os_error());
         }
         let fd = OwnedFd::from_raw_fd(fd);
-        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let linger = libc::linger {
             l_onoff: 1,
             l_linger: 0,
         };
         libc::setsockopt(
-            raw,
+            fd.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_LINGER,
             &linger as *const _ as *const libc::c_void,
             std::mem::size_of::<libc::linger>() as libc::socklen_t,
         );
-        let rc = match addr {
-            SocketAddr::V4(a) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: a.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(a.ip().octets()),
-                    },
-                    sin_zero: [0; 8],
-                };
-                libc::connect(
-                    raw,
-                    &sin as *const _ as *const libc::sockaddr,
-                    std::mem::size_of_val(&sin) as libc::socklen_t,
-                )
-            }
-            SocketAddr::V6(a) => {
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: a.port().to_be(),
-                    sin6_flowinfo: a.flowinfo(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: a.ip().octets(),
-                    },
-                    sin6_scope_id: a.scope_id(),
-                };
-                libc::connect(
-                    raw,
-                    &sin6 as *const _ as *const libc::sockaddr,
-                    std::mem::size_of_val(&sin6) as libc::socklen_t,
-                )
-            }
-        };
-        if rc != 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EINPROGRESS) {
-                return Err(e);
-            }
-        }
         Ok(fd)
     }
 }
 
-/// `Some(Ok)` if the non-blocking connect already completed, `Some(Err)` if
-/// it already failed, `None` if still in progress.
-fn connected_now(fd: &OwnedFd) -> Option<io::Result<()>> {
-    let raw = std::os::fd::AsRawFd::as_raw_fd(fd);
+/// A new stream socket whose connect to `addr` has been started.
+fn stream_socket(addr: SocketAddr, proto: libc::c_int) -> io::Result<(OwnedFd, RawAddr)> {
+    let fd = new_stream_socket(addr.is_ipv4(), proto)?;
+    let sa = RawAddr::new(addr);
+    match sa.connect(fd.as_raw_fd()) {
+        Err(e) if e.raw_os_error() != Some(libc::EINPROGRESS) => Err(e),
+        _ => Ok((fd, sa)),
+    }
+}
+
+/// Where a started non-blocking connect stands: `Some(Ok)` connected,
+/// `Some(Err)` failed, `None` still in progress.
+///
+/// TCP: one more `connect()` tells all three in one system call (0 or
+/// EISCONN: connected; EALREADY: in progress; else the connect's error), as
+/// Piranha's second connect did; that is cheaper than SO_ERROR plus
+/// getpeername, which matters at 10,000 probes a second. SCTP: a second
+/// connect after a failed attempt would start a new association, so it asks
+/// SO_ERROR and getpeername instead.
+fn connect_status(fd: RawFd, sa: &RawAddr, sctp: bool) -> Option<io::Result<()>> {
+    if !sctp {
+        return match sa.connect(fd) {
+            Ok(()) => Some(Ok(())),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EISCONN) => Some(Ok(())),
+                Some(libc::EALREADY) | Some(libc::EINPROGRESS) | Some(libc::EINTR) => None,
+                _ => Some(Err(e)),
+            },
+        };
+    }
     let mut err: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: valid descriptor and out-pointers of the right sizes.
     unsafe {
         if libc::getsockopt(
-            raw,
+            fd,
             libc::SOL_SOCKET,
             libc::SO_ERROR,
             &mut err as *mut _ as *mut libc::c_void,
@@ -157,7 +347,7 @@ fn connected_now(fd: &OwnedFd) -> Option<io::Result<()>> {
         }
         let mut ss: libc::sockaddr_storage = std::mem::zeroed();
         let mut sl = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        if libc::getpeername(raw, &mut ss as *mut _ as *mut libc::sockaddr, &mut sl) == 0 {
+        if libc::getpeername(fd, &mut ss as *mut _ as *mut libc::sockaddr, &mut sl) == 0 {
             Some(Ok(()))
         } else {
             None
@@ -177,12 +367,10 @@ async fn stream_probe(
     } else {
         libc::IPPROTO_TCP
     };
-    let fd = match stream_socket(spec.addr, proto) {
-        Ok(fd) => fd,
-        Err(e)
-            if spec.protocol == Protocol::Sctp
-                && e.raw_os_error() == Some(libc::EPROTONOSUPPORT) =>
-        {
+    let sctp = spec.protocol == Protocol::Sctp;
+    let (fd, sa) = match stream_socket(spec.addr, proto) {
+        Ok(x) => x,
+        Err(e) if sctp && e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => {
             return Outcome::Bad(
                 "SCTP is not supported by this kernel (no sctp module): cannot check".into(),
             )
@@ -193,28 +381,42 @@ async fn stream_probe(
     // handshake may already be complete: then a connect-only check needs no
     // poller registration at all.
     let need_io = send.is_some() || expect.wants_reply();
-    match connected_now(&fd) {
+    let connected = match connect_status(fd.as_raw_fd(), &sa, sctp) {
         Some(Err(e)) => return Outcome::Bad(err_text(&e)),
         Some(Ok(())) if !need_io => return Outcome::Good,
-        _ => {}
-    }
+        Some(Ok(())) => true,
+        None => false,
+    };
     let std_stream = std::net::TcpStream::from(fd);
     let mut stream = match tokio::net::TcpStream::from_std(std_stream) {
         Ok(s) => s,
         Err(e) => return Outcome::Bad(format!("cannot register socket: {e}")),
     };
-    match timeout_at(deadline, stream.writable()).await {
-        Err(_) => return Outcome::Bad(format!("CONNECT to {hp} timed out")),
-        Ok(Err(e)) => return Outcome::Bad(err_text(&e)),
-        Ok(Ok(())) => {}
-    }
-    match stream.take_error() {
-        Ok(None) => {}
-        Ok(Some(e)) | Err(e) => return Outcome::Bad(err_text(&e)),
-    }
-    // A spurious wakeup cannot make an unconnected socket look connected.
-    if let Err(e) = stream.peer_addr() {
-        return Outcome::Bad(err_text(&e));
+    // Wait for the handshake; a wakeup is only a hint, the kernel's answer
+    // to connect_status decides (a spurious one clears the readiness and
+    // waits again, never past the deadline).
+    if !connected {
+        loop {
+            match timeout_at(deadline, stream.writable()).await {
+                Err(_) => return Outcome::Bad(format!("CONNECT to {hp} timed out")),
+                Ok(Err(e)) => return Outcome::Bad(err_text(&e)),
+                Ok(Ok(())) => {}
+            }
+            let raw = stream.as_raw_fd();
+            let status = stream.try_io(tokio::io::Interest::WRITABLE, || {
+                connect_status(raw, &sa, sctp)
+                    .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()))
+            });
+            match status {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return Outcome::Bad(format!("CONNECT to {hp} timed out"));
+                    }
+                }
+                Err(e) => return Outcome::Bad(err_text(&e)),
+            }
+        }
     }
     if let Some(data) = send {
         match timeout_at(deadline, stream.write_all(data)).await {

@@ -428,3 +428,116 @@ fn many_concurrent_probes_end_in_time() {
     assert!(d < Duration::from_millis(2000), "{d:?}");
     assert!(outs.iter().all(|o| matches!(o, Outcome::Bad(_))));
 }
+
+/// A listener whose accept queue is full and never drained: further SYNs
+/// are dropped, so a connect neither succeeds nor fails before the timeout.
+fn full_backlog() -> (SocketAddr, Vec<std::net::TcpStream>, std::os::fd::OwnedFd) {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    let l = std::net::TcpListener::bind((addr(), 0)).unwrap();
+    let a = l.local_addr().unwrap();
+    let fd: OwnedFd = l.into();
+    // SAFETY: plain syscall on a listening socket we own.
+    assert_eq!(unsafe { libc::listen(fd.as_raw_fd(), 0) }, 0);
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        match std::net::TcpStream::connect_timeout(&a, Duration::from_millis(300)) {
+            Ok(c) => held.push(c),
+            Err(_) => break,
+        }
+    }
+    (a, held, fd)
+}
+
+#[test]
+fn pooled_connect_probes_reuse_their_socket_after_every_outcome() {
+    let s = Server::hang();
+    let gone = refused();
+    let (stuck, _held, _l) = full_backlog();
+    let connect_only = |a: SocketAddr| {
+        let mut sp = tcp(a, None, Expect::Nothing);
+        sp.timeout = Duration::from_secs(1);
+        sp
+    };
+    let rt = rt();
+    rt.block_on(async {
+        let pool = nanny::probe::SocketPool::new();
+        let p = |a| {
+            let sp = connect_only(a);
+            let pool = &pool;
+            async move {
+                let t = Instant::now();
+                let o = nanny::probe::probe_pooled(&sp, pool).await;
+                (o, t.elapsed())
+            }
+        };
+        let before = s.accepts.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(p(s.addr).await.0, Outcome::Good);
+        assert_eq!(pool.idle(), 1);
+        let (o, _) = p(gone).await;
+        assert_eq!(bad(&o), "connection refused");
+        assert_eq!(pool.idle(), 1, "the socket is kept after a refusal");
+        assert_eq!(p(s.addr).await.0, Outcome::Good, "reused after a refusal");
+        // A connect still in progress at the deadline: timed out, socket
+        // reset and reused.
+        let (o, d) = p(stuck).await;
+        assert!(bad(&o).contains("timed out"), "{o:?}");
+        assert!(
+            d >= Duration::from_millis(950) && d < Duration::from_secs(2),
+            "{d:?}"
+        );
+        assert_eq!(pool.idle(), 1);
+        assert_eq!(p(s.addr).await.0, Outcome::Good, "reused after a timeout");
+        assert_eq!(bad(&p(gone).await.0), "connection refused");
+        // Every good probe was a real new connection.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            s.accepts.load(std::sync::atomic::Ordering::SeqCst) - before,
+            3
+        );
+        // Concurrent probes take several sockets; all come back.
+        let many: Vec<_> = (0..20).map(|_| p(s.addr)).collect();
+        let outs = futures_join(many).await;
+        assert!(outs.iter().all(|o| o.0 == Outcome::Good), "{outs:?}");
+        assert!((1..=20).contains(&pool.idle()), "{}", pool.idle());
+        // Sockets left idle after the burst are closed once they age.
+        let idle_limit = nanny::probe::SocketPool::IDLE_LIMIT;
+        tokio::time::sleep(idle_limit + Duration::from_millis(100)).await;
+        assert_eq!(p(s.addr).await.0, Outcome::Good);
+        assert_eq!(
+            pool.idle(),
+            1,
+            "idle sockets older than {idle_limit:?} closed"
+        );
+    });
+    // The server is gone: the pooled path reports it like a fresh socket.
+    let addr = s.addr;
+    s.stop();
+    let pool = nanny::probe::SocketPool::new();
+    let o = rt.block_on(nanny::probe::probe_pooled(&connect_only(addr), &pool));
+    assert_eq!(bad(&o), "connection refused");
+}
+
+/// Await futures concurrently on the current task (they borrow the pool,
+/// so they cannot be spawned; no extra dependency for a join).
+async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
+    let mut fs: Vec<_> = fs.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = fs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, d) in fs.iter_mut().zip(done.iter_mut()) {
+            if d.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *d = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}

@@ -196,8 +196,14 @@ pub struct Nanny {
 
 impl Nanny {
     pub fn spawn(args: &[&str]) -> Nanny {
+        Nanny::spawn_env(args, &[])
+    }
+
+    /// `spawn` with extra environment variables (e.g. a PATH with stand-ins).
+    pub fn spawn_env(args: &[&str], env: &[(&str, String)]) -> Nanny {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nanny"))
             .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -10,7 +10,12 @@
 //!   expected, read until the expect can be decided (split replies match),
 //!   EOF, [`MAX_READ`] bytes or the deadline. Sockets are closed with
 //!   SO_LINGER 0 (RST) so the director keeps no TIME_WAIT per probe.
-//!   Connect-only TCP checks reuse their sockets ([`SocketPool`]).
+//!   Connect-only TCP checks reuse their sockets ([`SocketPool`]) and end
+//!   at the server's SYN-ACK: the last ACK of the handshake is held back
+//!   and the reset goes instead, so the server never makes (nor its
+//!   application accepts and logs) a connection for the probe. The verdict
+//!   is the one a full connect gives: `connect()` succeeds on the SYN-ACK
+//!   in both cases.
 //! * UDP: one datagram (the send string, or an empty datagram) on a
 //!   connected socket. With an expect: replies are read and matched like TCP.
 //!   Without: an ICMP error (port unreachable -> ECONNREFUSED) within
@@ -114,7 +119,11 @@ impl SocketPool {
         // The most recently returned one: the others age and get closed.
         match self.list(v4).borrow_mut().pop_back() {
             Some((_, s)) => Ok(s),
-            None => new_stream_socket(v4, libc::IPPROTO_TCP),
+            None => {
+                let s = new_stream_socket(v4, libc::IPPROTO_TCP)?;
+                hold_back_final_ack(s.as_raw_fd());
+                Ok(s)
+            }
         }
     }
 
@@ -130,6 +139,28 @@ impl SocketPool {
         if l.len() < Self::MAX_IDLE {
             l.push_back((now, s));
         }
+    }
+}
+
+/// Asks the kernel to delay the ACK that completes a connect
+/// (TCP_DEFER_ACCEPT on a connecting socket: the ACK waits for data or the
+/// delayed-ACK timer, 200 ms). The probe resets the socket as soon as the
+/// connect has succeeded, so the server sees SYN, sends SYN-ACK and gets a
+/// reset for a half-open request: no connection is created, queued,
+/// accepted and torn down on the real server for every probe, and half of
+/// the kernel's work per probe is saved. Best effort: without it the probe
+/// is an ordinary connect and reset, with the same verdict.
+fn hold_back_final_ack(fd: RawFd) {
+    let seconds: libc::c_int = 1;
+    // SAFETY: valid descriptor, an int option of its own size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            &seconds as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 

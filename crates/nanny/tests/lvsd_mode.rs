@@ -94,10 +94,15 @@ fn two_servers_failure_removal_and_eof() {
 fn unchanged_checkers_keep_their_state_and_identical_checks_are_shared() {
     let s = Server::hang();
     let mut n = Nanny::lvsd();
-    let job = json!({"virtuals": [
-        virt("a", vec![server_json("r1", s.addr, 64)]),
-        virt("b", vec![server_json("r1", s.addr, 1)]),
-    ]});
+    // With a send string, so that every probe is a connection the server
+    // accepts and counts (a connect-only probe ends at the SYN-ACK and
+    // makes none).
+    let sending = |name: &str, weight| {
+        let mut v = virt(name, vec![server_json("r1", s.addr, weight)]);
+        v["send"] = json!("PING\\n");
+        v
+    };
+    let job = json!({"virtuals": [sending("a", 64), sending("b", 1)]});
     n.send(&job);
     n.wait_for(Duration::from_secs(5), "round 1", |v| round_done(v, 1));
     // the same job again: no report at all except the round event, at once
@@ -111,10 +116,7 @@ fn unchanged_checkers_keep_their_state_and_identical_checks_are_shared() {
     assert!((2..=4).contains(&probes), "{probes} connections in 3.1 s");
     assert!(n.collect(Duration::from_millis(10)).is_empty());
     // changing the weight of one keeps its state: only a weight report, if any
-    let job = json!({"virtuals": [
-        virt("a", vec![server_json("r1", s.addr, 1)]),
-        virt("b", vec![server_json("r1", s.addr, 1)]),
-    ]});
+    let job = json!({"virtuals": [sending("a", 1), sending("b", 1)]});
     n.send(&job);
     let got = n.collect(Duration::from_millis(500));
     assert!(got.iter().all(|v| v["state"] != "down"), "{got:?}");

@@ -21,6 +21,8 @@ ip addr add 10.9.3.101/32 dev vip0
 
 # Every connection accepted on port 8080 of a real server appends a line
 # to $W/NAME.hits; port 8081 (the unrelated virtual's check) is not counted.
+# The shared check sends a line, so that each probe is a connection the
+# server accepts (a connect-only probe ends at the SYN-ACK and makes none).
 for n in rs1 rs2; do
     printf '#!/bin/sh\necho . >> %s/%s.hits\nexec cat 2>/dev/null\n' "$W" "$n" > "$W/count-$n"
     chmod 755 "$W/count-$n"
@@ -44,6 +46,7 @@ virtual a {
     active = 1
     address = 10.9.3.100 vip0
     port = 8080
+    send = "ping\n"
     timeout = 1
     reentry = 2
     server rs1 {
@@ -59,6 +62,7 @@ virtual b {
     active = 1
     address = 10.9.3.101 vip0
     port = 8080
+    send = "ping\n"
     timeout = 1
     reentry = 2
     server r1 {
@@ -75,6 +79,7 @@ virtual m {
     address = 10.9.3.100 vip0
     fwmark = 5
     port = 8080
+    send = "ping\n"
     timeout = 1
     reentry = 2
     server one {

@@ -209,7 +209,21 @@ fn browser_edit_flow_screenshots_and_xss() {
             .click()
             .await
             .expect("click");
-        assert_eq!(title(&c).await, "Piranha (Control/Monitoring)");
+        // The click returns once the form is sent, maybe before the next
+        // page has replaced the login page.
+        let want = "Piranha (Control/Monitoring)";
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut now = title(&c).await;
+        while now != want && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            now = title(&c).await;
+        }
+        assert_eq!(
+            now,
+            want,
+            "after login; page: {}",
+            c.source().await.unwrap_or_default()
+        );
         shot(&c, "01-control").await;
 
         c.goto(&format!("{base}/global")).await.expect("goto");

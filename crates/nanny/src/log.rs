@@ -1,56 +1,48 @@
 //! Logging: `nanny: <message>` lines on stderr (never stdout, which carries
 //! the JSON reports), optionally also to syslog (ident `nanny`, facility
 //! daemon, as Piranha) for the hand-run command line without `--nodaemon`.
+//! The lines themselves are made by [`daemon_log`].
 
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-static SYSLOG: AtomicBool = AtomicBool::new(false);
-static STDERR: AtomicBool = AtomicBool::new(true);
+use daemon_log::{Console, Level, Logger};
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 /// Configure logging once at startup.
 pub fn init(verbose: bool, syslog: bool) {
-    VERBOSE.store(verbose, Ordering::Relaxed);
-    if syslog {
-        // SAFETY: the ident is a static C string that lives for the program.
-        unsafe { libc::openlog(c"nanny".as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
-        SYSLOG.store(true, Ordering::Relaxed);
-    }
+    let logger = Logger::console("nanny", "nanny", Console::Stderr);
+    let logger = if syslog { logger.with_syslog() } else { logger };
+    let _ = LOGGER.set(logger.verbose(verbose));
 }
 
 /// `--syslog`: Piranha's syslog ident and facility, and nothing on stderr
 /// (lvsd passes it on when it was asked for syslog itself).
 pub fn init_syslog_only(verbose: bool) {
-    init(verbose, true);
-    STDERR.store(false, Ordering::Relaxed);
+    let _ = LOGGER.set(Logger::syslog_only("nanny").verbose(verbose));
 }
 
 /// Whether `-v` was given.
 pub fn is_verbose() -> bool {
-    VERBOSE.load(Ordering::Relaxed)
+    LOGGER.get().is_some_and(|l| l.is_verbose())
 }
 
 /// Log one message.
 pub fn info(msg: &str) {
-    if STDERR.load(Ordering::Relaxed) {
-        let mut e = std::io::stderr().lock();
-        for line in msg.lines() {
-            let _ = writeln!(e, "nanny: {line}");
-        }
-    }
-    if SYSLOG.load(Ordering::Relaxed) {
-        if let Ok(c) = std::ffi::CString::new(msg.replace('\0', "")) {
-            // SAFETY: "%s" with a valid NUL-terminated string (no format
-            // injection, unlike Piranha).
-            unsafe { libc::syslog(libc::LOG_INFO, c"%s".as_ptr(), c.as_ptr()) };
+    match LOGGER.get() {
+        Some(l) => l.log(Level::Info, msg),
+        None => {
+            for line in msg.lines() {
+                eprintln!("nanny: {line}");
+            }
         }
     }
 }
 
-/// Log one message only with `-v`.
+/// Log one message only with `-v` (at syslog's info level, as Piranha's
+/// nanny logged everything, so a default syslog setup keeps it).
 pub fn verbose(msg: &str) {
-    if is_verbose() {
-        info(msg);
+    if let Some(l) = LOGGER.get().filter(|l| l.is_verbose()) {
+        l.log(Level::Info, msg);
     }
 }

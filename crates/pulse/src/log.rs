@@ -1,81 +1,39 @@
 //! Logging: `pulse: <message>` on stdout in the foreground, syslog (ident
-//! `pulse`, facility daemon) when daemonized, and a per-reason rate limiter.
+//! `pulse`, facility daemon) when daemonized (both made by [`daemon_log`]),
+//! and a per-reason rate limiter.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::net::UnixDatagram;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Where log lines go.
-pub struct Logger {
-    verbose: bool,
-    syslog: Option<Mutex<Option<UnixDatagram>>>,
-}
+use daemon_log::{Console, Level};
 
-const LOG_DAEMON: u8 = 3 << 3;
-const LOG_INFO: u8 = 6;
-const LOG_DEBUG: u8 = 7;
+/// Where log lines go (made by [`daemon_log`]).
+pub struct Logger(daemon_log::Logger);
 
 impl Logger {
     /// Foreground (stdout) or syslog.
     pub fn new(foreground: bool, verbose: bool) -> Logger {
-        Logger {
-            verbose,
-            syslog: if foreground {
-                None
-            } else {
-                Some(Mutex::new(None))
-            },
-        }
+        let l = if foreground {
+            daemon_log::Logger::console("pulse", "pulse", Console::Stdout)
+        } else {
+            daemon_log::Logger::syslog_only("pulse")
+        };
+        Logger(l.verbose(verbose))
     }
 
     /// Verbose mode.
     pub fn verbose(&self) -> bool {
-        self.verbose
-    }
-
-    fn emit(&self, prio: u8, msg: &str) {
-        match &self.syslog {
-            None => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "pulse: {msg}");
-                let _ = out.flush();
-            }
-            Some(sock) => {
-                let line = format!(
-                    "<{}>pulse[{}]: {}",
-                    LOG_DAEMON | prio,
-                    std::process::id(),
-                    msg
-                );
-                let Ok(mut guard) = sock.lock() else { return };
-                if guard.is_none() {
-                    if let Ok(s) = UnixDatagram::unbound() {
-                        if s.connect("/dev/log").is_ok() {
-                            *guard = Some(s);
-                        }
-                    }
-                }
-                if let Some(s) = guard.as_ref() {
-                    if s.send(line.as_bytes()).is_err() {
-                        *guard = None;
-                    }
-                }
-            }
-        }
+        self.0.is_verbose()
     }
 
     /// An info line.
     pub fn info(&self, msg: &str) {
-        self.emit(LOG_INFO, msg);
+        self.0.log(Level::Info, msg);
     }
 
     /// A verbose-only line.
     pub fn debug(&self, msg: &str) {
-        if self.verbose {
-            self.emit(LOG_DEBUG, msg);
-        }
+        self.0.log(Level::Debug, msg);
     }
 }
 

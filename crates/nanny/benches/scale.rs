@@ -328,6 +328,28 @@ fn kernel_floor(n: usize, servers: usize, hold_back_ack: bool) -> (f64, f64) {
     ((u1 - u0) / n as f64 * 1e6, (s1 - s0) / n as f64 * 1e6)
 }
 
+/// The kernel's count of TCP connects started (`ActiveOpens` in
+/// /proc/net/snmp) in this network namespace, nanny's.
+fn tcp_active_opens() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let names = tcp.next()?.split_whitespace();
+    let values = tcp.next()?.split_whitespace();
+    names
+        .zip(values)
+        .find(|(n, _)| *n == "ActiveOpens")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// Time a process has run on a CPU (all its threads), in seconds, from the
+/// scheduler's own count (/proc/PID/schedstat, nanoseconds).
+fn run_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
 /// utime + stime of a process and its reaped children, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -675,8 +697,10 @@ fn main() {
     let u0: f64 = pids.iter().map(|p| user_seconds(*p)).sum();
     let nanny_cpu = NETNS.get().map(|n| n.nanny_cpu);
     let si0 = nanny_cpu.map(cpu_ticks);
+    let opens0 = tcp_active_opens();
     let w0 = Instant::now();
     std::thread::sleep(Duration::from_secs(o.seconds));
+    let opens1 = tcp_active_opens();
     let c1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
     let u1: f64 = pids.iter().map(|p| user_seconds(*p)).sum();
     let si1 = nanny_cpu.map(cpu_ticks);
@@ -733,6 +757,15 @@ fn main() {
         o.servers
     );
     println!("  CPU: {cpu_share:.1}% of one core over {wall:.1} s (user {user_share:.1}%, kernel {:.1}%) (target < 25%)", cpu_share - user_share);
+    if let (Some(a), Some(b)) = (opens0, opens1) {
+        // Every probe is one TCP connect (one SYN sent), so the kernel's
+        // count of active opens is the number of checks actually made.
+        println!(
+            "  checks made: {:.0} a second (the kernel's TCP active opens over the window; {} expected)",
+            b.saturating_sub(a) as f64 / wall,
+            o.servers
+        );
+    }
     if let (Some((a0, t0)), Some((a1, t1))) = (si0, si1) {
         // Ticks spent in softirq on nanny's CPU that were not charged to
         // nanny (it was not running): mostly the director-side receive of
@@ -837,10 +870,13 @@ fn main() {
         );
         std::thread::sleep(Duration::from_secs(3));
         let pids: Vec<u32> = kids.iter().map(|c| c.id()).collect();
-        let c0: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+        // Each of these processes runs for microseconds a second, below the
+        // tick-sampled utime/stime of /proc/PID/stat: the scheduler's exact
+        // run time (schedstat) counts them.
+        let c0: f64 = pids.iter().map(|p| run_seconds(*p)).sum();
         let w0 = Instant::now();
         std::thread::sleep(Duration::from_secs(o.piranha_seconds));
-        let c1: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+        let c1: f64 = pids.iter().map(|p| run_seconds(*p)).sum();
         let wall = w0.elapsed().as_secs_f64();
         let share = (c1 - c0) / wall * 100.0;
         let rss: u64 = pids.iter().map(|p| status_kb(*p, "VmRSS:")).sum();

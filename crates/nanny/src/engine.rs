@@ -55,6 +55,29 @@ pub struct Engine {
 /// Shared handle.
 pub type Shared = Rc<RefCell<Engine>>;
 
+/// Probes start on multiples of this tick (from the engine's start), not at
+/// any millisecond: a process with a thousand checks a second then wakes up
+/// fifty times a second and starts the probes that are due together,
+/// instead of waking (and switching context) once per probe. The
+/// start is rounded to the nearest tick, so the interval between two probes
+/// of a check moves by at most half a tick and is `timeout` on average.
+pub const START_TICK: Duration = Duration::from_millis(20);
+
+/// `t` rounded to the nearest multiple of [`START_TICK`] after `epoch`
+/// (`t` itself when it is not after `epoch`).
+pub fn on_tick(epoch: Instant, t: Instant) -> Instant {
+    let since = t.saturating_duration_since(epoch).as_nanos();
+    let tick = START_TICK.as_nanos();
+    let late = since % tick;
+    if late == 0 {
+        t
+    } else if late * 2 < tick {
+        t - Duration::from_nanos(late as u64)
+    } else {
+        t + Duration::from_nanos((tick - late) as u64)
+    }
+}
+
 impl Engine {
     /// A new engine writing reports to `sink`.
     pub fn new(sink: Sink) -> Shared {
@@ -79,6 +102,12 @@ impl Engine {
 
     fn now(&self) -> Duration {
         Instant::now() - self.epoch
+    }
+
+    /// When a probe due after `delay` starts: `now + delay` rounded up to
+    /// this engine's next [`START_TICK`].
+    fn start_time(&self, delay: Duration) -> Instant {
+        on_tick(self.epoch, Instant::now() + delay)
     }
 
     fn rand(&mut self) -> u64 {
@@ -432,8 +461,9 @@ async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>
     let mut second = true;
     let pool = engine.borrow().pool.clone();
     loop {
+        let start = engine.borrow().start_time(delay);
         tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep_until(start) => {}
             _ = wake.notified() => {
                 // SIGHUP: probe soon, jittered so that thousands of checks do
                 // not fire together.
@@ -508,6 +538,39 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_starts_are_rounded_to_the_nearest_tick() {
+        let epoch = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(on_tick(epoch, epoch), epoch);
+        let tick = START_TICK;
+        assert_eq!(on_tick(epoch, epoch + tick), epoch + tick);
+        assert_eq!(on_tick(epoch, epoch + ms(1)), epoch);
+        assert_eq!(on_tick(epoch, epoch + tick / 2), epoch + tick);
+        assert_eq!(
+            on_tick(epoch, epoch + tick * 50 + tick / 2 - ms(1)),
+            epoch + tick * 50
+        );
+        assert_eq!(
+            on_tick(epoch, epoch + tick * 50 + tick / 2 + ms(1)),
+            epoch + tick * 51
+        );
+        // At most half a tick away, on a tick, and unbiased: over a uniform
+        // spread of due times the mean shift is ~0.
+        let mut shift = 0i128;
+        let n = 100_000u64;
+        for i in 0..n {
+            let t = epoch + Duration::from_nanos(i * 7_919_993 % 10_000_000_000);
+            let r = on_tick(epoch, t);
+            let d = (r - epoch).as_nanos() as i128 - (t - epoch).as_nanos() as i128;
+            assert!(d.abs() * 2 <= START_TICK.as_nanos() as i128, "{i}");
+            assert_eq!((r - epoch).as_nanos() % START_TICK.as_nanos(), 0, "{i}");
+            shift += d;
+        }
+        let mean = shift / n as i128;
+        assert!(mean.abs() < 100_000, "mean shift {mean} ns");
+    }
 
     #[test]
     fn an_idle_check_is_small() {

@@ -147,8 +147,8 @@ impl SocketPool {
 /// delayed-ACK timer, 200 ms). The probe resets the socket as soon as the
 /// connect has succeeded, so the server sees SYN, sends SYN-ACK and gets a
 /// reset for a half-open request: no connection is created, queued,
-/// accepted and torn down on the real server for every probe, and half of
-/// the kernel's work per probe is saved. Best effort: without it the probe
+/// accepted and torn down on the real server for every probe, and about a
+/// quarter of the kernel's work per probe is saved. Best effort: without it the probe
 /// is an ordinary connect and reset, with the same verdict.
 fn hold_back_final_ack(fd: RawFd) {
     let seconds: libc::c_int = 1;

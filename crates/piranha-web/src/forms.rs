@@ -32,6 +32,10 @@ pub fn netmask_choices() -> Vec<String> {
         .collect()
 }
 
+/// Persistence prefix lengths offered for IPv6 virtual servers (the kernel
+/// groups clients by this many leading bits; /64 is one customer's network).
+pub const IPV6_PERSISTENCE_PREFIXES: &[u8] = &[128, 120, 112, 96, 80, 64, 56, 48];
+
 /// Schedulers with their labels: Piranha's eight, then the newer kernel ones.
 pub const SCHEDULERS: &[(&str, &str)] = &[
     ("rr", "Round robin"),

@@ -261,6 +261,17 @@ fn masks(unused: bool) -> Vec<(String, String)> {
     v
 }
 
+/// The persistence mask choices: Piranha's IPv4 netmasks, then prefix
+/// lengths for IPv6 virtual servers (`pmask = 64`). The parser refuses a
+/// choice of the wrong family, and the error shows next to the field.
+fn persistence_masks() -> Vec<(String, String)> {
+    let mut v = masks(true);
+    for p in forms::IPV6_PERSISTENCE_PREFIXES {
+        v.push((p.to_string(), format!("/{p} (IPv6)")));
+    }
+    v
+}
+
 fn mask_current(s: String) -> String {
     if s.is_empty() {
         "Unused".into()
@@ -636,7 +647,7 @@ pub fn virtual_edit(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &For
                     (select_row(fs, "Load monitoring tool", "load", v("load_monitor"), &loads))
                     (select_row(fs, "Scheduling", "sched", v("scheduler"), &scheds))
                     (text_row(fs, "Persistence", "persistent", v("persistent"), "seconds, 0 = off"))
-                    (select_row(fs, "Persistence Network Mask", "pmask", mask_current(v("pmask")), &masks(true)))
+                    (select_row(fs, "Persistence Network Mask", "pmask", mask_current(v("pmask")), &persistence_masks()))
                 }
                 button type="submit" name="vev_action" value="ACCEPT" { "ACCEPT" } " "
                 a href="/virtual" { "CANCEL" }

@@ -1639,3 +1639,44 @@ fn failover_pages_edit_failover_blocks() {
     check("DELETE", &expected);
     assert_eq!(c.get("/failover/fo1/edit").status, 404);
 }
+
+#[test]
+fn ipv6_virtual_gets_a_persistence_prefix_from_the_select() {
+    let v6 = LVS_CF
+        .replace(
+            "address = 10.0.0.100 eth0:1",
+            "address = 2001:db8::100 eth0:1",
+        )
+        .replace("address = 10.0.1.11", "address = 2001:db8:1::11");
+    let mut b = EnvBuilder::new("pmask6");
+    b.config_text = Some(v6);
+    let env = b.start();
+    let c = login(env.addr, PASSWORD).expect("login");
+    let page = c.get("/virtual/web/edit");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains(r#"<option value="64">/64 (IPv6)</option>"#),
+        "no IPv6 prefix in the persistence select"
+    );
+    let r = c.submit(
+        "/virtual/web/edit",
+        &[("persistent", "300"), ("pmask", "64")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    assert!(text.contains("pmask = 64"), "{text}");
+    assert!(text.contains("# a comment inside a block"));
+    // The page shows it selected.
+    let page = c.get("/virtual/web/edit");
+    assert!(page
+        .body
+        .contains(r#"<option value="64" selected>/64 (IPv6)</option>"#));
+    // An IPv4 netmask on an IPv6 virtual is refused next to the field, and
+    // the file is left as it was.
+    let before = sha256_file(&env.config);
+    let r = c.submit("/virtual/web/edit", &[("pmask", "255.255.255.0")]);
+    assert_ne!(r.status, 303);
+    assert!(r.body.contains("err-pmask"), "{}", r.body);
+    assert_eq!(before, sha256_file(&env.config));
+}

@@ -174,6 +174,11 @@ impl Document {
         &self.analysis.config
     }
 
+    /// The lines and tokens.
+    pub(crate) fn lexed(&self) -> &Lexed {
+        &self.lexed
+    }
+
     /// Where blocks and keyword lines are.
     pub fn structure(&self) -> &Structure {
         &self.analysis.structure
@@ -217,6 +222,18 @@ impl Document {
             warnings: self.analysis.diagnostics.clone(),
             document: self,
         })
+    }
+
+    /// Consumes the document into its configuration and warnings, without
+    /// copying the configuration (the document is not kept).
+    pub fn into_config(self) -> Result<(Config, Vec<Diagnostic>), Diagnostics> {
+        if self.has_errors() {
+            return Err(Diagnostics {
+                file: self.name,
+                items: self.analysis.diagnostics,
+            });
+        }
+        Ok((self.analysis.config, self.analysis.diagnostics))
     }
 
     // ----- editing -------------------------------------------------------

@@ -40,7 +40,13 @@ impl std::error::Error for LoadError {}
 /// without reading all of it.
 pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
     let file = File::open(path)?;
-    let mut bytes = Vec::new();
+    // Sized once from the file's length: growing by doubling would copy a
+    // large file several times.
+    let size = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_FILE_BYTES as u64);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     file.take(MAX_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)?;
     Ok(bytes)

@@ -3,7 +3,8 @@
 //! Owns: reading lvs.cf (a nom line lexer, then keyword analysis), a
 //! lossless [`Document`] that writes back byte for byte, the typed
 //! [`Config`] with Piranha's defaults, semantic checks, diagnostics with
-//! file, line, column and a caret snippet, the editor (set/unset keys,
+//! file, line, column and a caret snippet, re-reading the one
+//! `virtual` block an edit changed ([`BlockMap`]), the editor (set/unset keys,
 //! add/remove/rename/move blocks, touching only the affected lines), the
 //! GUI-layout writer, key paths such as `virtual.web.server.r1.weight`, and
 //! the atomic file write every tool uses to save lvs.cf.
@@ -18,6 +19,7 @@ pub mod diag;
 pub mod document;
 pub mod exec_policy;
 pub mod fsutil;
+pub mod incremental;
 pub mod keypath;
 pub mod keywords;
 pub mod model;
@@ -28,6 +30,7 @@ pub mod write;
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
 pub use document::{Document, EditError, Loaded, Target};
 pub use fsutil::{load_file, read_config_file, write_atomic, ConfigLock, LoadError};
+pub use incremental::{BlockMap, ChangedVirtual};
 pub use model::*;
 pub use write::write_config;
 

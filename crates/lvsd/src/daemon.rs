@@ -5,6 +5,12 @@
 //! kernel table, and the netlink socket. Everything that changes the table
 //! goes through [`Daemon::reconcile`]: desired table -> diff against the
 //! model -> one `ipvs::apply` batch -> model updated with what succeeded.
+//! The one exception runs ahead of it on SIGHUP: an edit inside a single
+//! `virtual` block is re-read alone (`lvscf_parser::BlockMap`) and that
+//! service's difference against the model is sent at once, so a weight
+//! change reaches the kernel without waiting for the whole file, dump and
+//! table; the full reconcile that follows finds nothing left to do unless
+//! the kernel was changed behind lvsd's back.
 //!
 //! Reading the kernel: a full dump (services, then the destinations of each
 //! owned service) at start, every `--resync` seconds (default 30), for the
@@ -18,7 +24,9 @@
 //!
 //! A SIGHUP whose lvs.cf has the same bytes as the running one (and names
 //! no host, whose address may have changed) is not parsed again; the kernel
-//! is still read and repaired as above. Each step of a reload is timed and
+//! is still read and repaired as above. lvsd keeps the memory it frees
+//! (glibc tunables set at start) so that re-reading a large file does not
+//! fault in fresh pages each time. Each step of a reload is timed and
 //! the breakdown logged at debug level (`reload timing: ...`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ipvs::{Ipvs, Operation, ServiceKey};
-use lvscf_parser::{Config, LoadError};
+use lvscf_parser::{BlockMap, ChangedVirtual, Config, LoadError};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
@@ -38,7 +46,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::backoff::Backoff;
 use crate::cli::Cli;
-use crate::desired::{configured_keys, desired, timeouts_change, Desired, Monitor};
+use crate::desired::{
+    configured_keys, desired, desired_service, forward_of, service_key, timeouts_change, Desired,
+    Monitor,
+};
 use crate::diff::diff;
 use crate::health::{self, Applied, Health};
 use crate::ipvsadm::{format_op, format_plan};
@@ -50,7 +61,7 @@ use crate::{debug, error, info, warn};
 /// Loads and resolves a configuration file; the error is the log line.
 pub fn load_config(path: &Path) -> Result<Config, String> {
     let bytes = read_config(path)?;
-    let mut config = parse_config(path, bytes)?;
+    let (mut config, _) = parse_config(path, bytes)?;
     for l in crate::resolve::resolve(&mut config) {
         info!("{l}");
     }
@@ -68,13 +79,46 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
     })
 }
 
+/// The text of the running lvs.cf, kept while it names no host (a SIGHUP
+/// with the same bytes then cannot change the configuration, so it is not
+/// parsed again; with host names it is, to resolve them anew).
+enum RunningText {
+    /// With the map of its blocks: an edit inside one `virtual` block is
+    /// re-read alone.
+    Blocks(BlockMap),
+    /// Bytes only (a layout [`BlockMap`] does not handle).
+    Bytes(Vec<u8>),
+}
+
+impl RunningText {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            RunningText::Blocks(m) => m.text(),
+            RunningText::Bytes(b) => b,
+        }
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            RunningText::Blocks(m) => m.into_text(),
+            RunningText::Bytes(b) => b,
+        }
+    }
+}
+
 /// Parses a configuration file's bytes and logs its warnings (host names
-/// are left unresolved); the error is the log line.
-pub fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Config, String> {
-    let loaded = lvscf_parser::Document::parse(path.display().to_string(), bytes)
-        .into_loaded()
+/// are left unresolved); the error is the log line. Also returns the text
+/// with the map of its blocks.
+fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<(Config, RunningText), String> {
+    let doc = lvscf_parser::Document::parse(path.display().to_string(), bytes);
+    let text = match BlockMap::of(&doc) {
+        Some(map) => RunningText::Blocks(map),
+        None => RunningText::Bytes(doc.as_bytes().to_vec()),
+    };
+    let (config, warnings) = doc
+        .into_config()
         .map_err(|e| format!("error parsing {}", LoadError::Invalid(e)))?;
-    for w in &loaded.warnings {
+    for w in &warnings {
         warn!(
             "{}:{}:{}: warning: {}",
             path.display(),
@@ -83,7 +127,7 @@ pub fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Config, String> {
             w.message
         );
     }
-    Ok(loaded.config)
+    Ok((config, text))
 }
 
 /// Reads the owned services of the kernel table. `cache`: destinations of
@@ -248,10 +292,8 @@ pub struct Daemon {
     sorry_on: BTreeMap<String, std::net::IpAddr>,
     ready_pending: Option<Instant>,
     exit: Option<i32>,
-    /// The bytes of the running lvs.cf, kept only when it names no host (a
-    /// SIGHUP with the same bytes then cannot change the configuration, so
-    /// it is not parsed again; with host names it is, to resolve them anew).
-    config_bytes: Option<Vec<u8>>,
+    /// The running lvs.cf's text, when it names no host.
+    running_text: Option<RunningText>,
     /// Where the last reconcile spent its time.
     steps: Steps,
 }
@@ -375,35 +417,8 @@ impl Daemon {
         }
         let ops = diff(&self.kernel, &d.table, |_| true);
         let t_diff = Instant::now();
-        let mut t_apply = t_diff;
-        let mut failed = Vec::new();
-        if !ops.is_empty() {
-            for op in &ops {
-                debug!("ipvsadm {}", format_op(op));
-            }
-            if let Err(e) = self.ipvs.apply(&ops) {
-                for f in &e.failures {
-                    error!("{}", f.error);
-                    failed.push(f.index);
-                }
-                if let Some(t) = &e.transport {
-                    error!("netlink failed during a batch: {t}");
-                    self.kernel_stale = true;
-                }
-            }
-            t_apply = Instant::now();
-            if !self.kernel_stale {
-                if let Err(e) = self.kernel.apply_all(&ops, &failed) {
-                    debug!("model of the kernel table out of step ({e}); re-reading it");
-                    self.kernel_stale = true;
-                }
-            }
-            if !failed.is_empty() {
-                // What the kernel refused may have half happened (a service
-                // added, its destination not): read it back next time.
-                self.kernel_stale = true;
-            }
-        }
+        let (applied, apply_time) = self.send(&ops, false);
+        let t_apply = t_diff + apply_time;
         let t_model = Instant::now();
         self.steps = Steps {
             desired: t_desired - t0,
@@ -422,7 +437,49 @@ impl Daemon {
         if old.table.services.len() > 100 {
             drop_later(old);
         }
-        ops.len() - failed.len()
+        applied
+    }
+
+    /// Sends one batch and updates the model with what succeeded. Returns
+    /// the number of operations applied and the time the kernel took.
+    /// `early`: a re-read block's batch, ahead of the full comparison,
+    /// which retries what the kernel refused and logs it then.
+    fn send(&mut self, ops: &[Operation], early: bool) -> (usize, Duration) {
+        if ops.is_empty() {
+            return (0, Duration::ZERO);
+        }
+        let t0 = Instant::now();
+        let mut failed = Vec::new();
+        for op in ops {
+            debug!("ipvsadm {}", format_op(op));
+        }
+        if let Err(e) = self.ipvs.apply(ops) {
+            for f in &e.failures {
+                if early {
+                    debug!("{} (retried by the full comparison)", f.error);
+                } else {
+                    error!("{}", f.error);
+                }
+                failed.push(f.index);
+            }
+            if let Some(t) = &e.transport {
+                error!("netlink failed during a batch: {t}");
+                self.kernel_stale = true;
+            }
+        }
+        let took = t0.elapsed();
+        if !self.kernel_stale {
+            if let Err(e) = self.kernel.apply_all(ops, &failed) {
+                debug!("model of the kernel table out of step ({e}); re-reading it");
+                self.kernel_stale = true;
+            }
+        }
+        if !failed.is_empty() {
+            // What the kernel refused may have half happened (a service
+            // added, its destination not): read it back next time.
+            self.kernel_stale = true;
+        }
+        (ops.len() - failed.len(), took)
     }
 
     fn log_sorry(&mut self, d: &Desired) {
@@ -745,6 +802,16 @@ impl Daemon {
 
     /// SIGHUP. Every step is timed; the breakdown is logged at debug
     /// level.
+    ///
+    /// An edit inside one `virtual` block (the common case: a weight, a
+    /// scheduler, a server added) is re-read alone ([`BlockMap`]) and its
+    /// service is reconciled at once against lvsd's model of the kernel
+    /// table, before anything else: the change is in the kernel after
+    /// parsing a few lines and sending what differs. The rest of the reload
+    /// then runs as for any other file (the kernel's service list read and
+    /// repaired, the whole desired table compared, nannies regrouped), so
+    /// that a table changed behind lvsd's back is still repaired by this
+    /// SIGHUP.
     fn reload(&mut self) {
         let t0 = Instant::now();
         info!("rereading configuration file {}", self.cli.config.display());
@@ -756,31 +823,55 @@ impl Daemon {
             }
         };
         let t_read = Instant::now();
-        let unchanged = self.config_bytes.as_deref() == Some(bytes.as_slice());
+        let unchanged = self
+            .running_text
+            .as_ref()
+            .is_some_and(|t| t.bytes() == bytes.as_slice());
         let (mut t_parse, mut t_resolve) = (t_read, t_read);
+        let mut early = None;
         if unchanged {
             // Same bytes, no host names: the same configuration. The kernel
             // is still read and repaired below (an `ipvsadm -C` behind our
             // back is fixed by this SIGHUP).
             debug!("lvs.cf unchanged since it was loaded: not parsed again");
         } else {
-            let keep = bytes.clone();
-            let mut config = match parse_config(&self.cli.config, bytes) {
-                Ok(c) => c,
-                Err(e) => {
-                    error!("{e}; keeping the running configuration");
-                    return;
+            let whole = match self.running_text.as_mut() {
+                Some(RunningText::Blocks(map)) => {
+                    match map.reparse(&self.cli.config.display().to_string(), &self.config, bytes) {
+                        Ok(changed) => {
+                            t_parse = Instant::now();
+                            t_resolve = t_parse;
+                            match self.apply_one_virtual(changed, t0) {
+                                Ok(n) => {
+                                    early = Some(n);
+                                    None
+                                }
+                                Err(text) => Some(text),
+                            }
+                        }
+                        Err(bytes) => Some(bytes),
+                    }
                 }
+                _ => Some(bytes),
             };
-            t_parse = Instant::now();
-            let names = !crate::resolve::names(&config).is_empty();
-            for l in crate::resolve::resolve(&mut config) {
-                info!("{l}");
+            if let Some(bytes) = whole {
+                let (mut config, text) = match parse_config(&self.cli.config, bytes) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        error!("{e}; keeping the running configuration");
+                        return;
+                    }
+                };
+                t_parse = Instant::now();
+                let names = !crate::resolve::names(&config).is_empty();
+                for l in crate::resolve::resolve(&mut config) {
+                    info!("{l}");
+                }
+                t_resolve = Instant::now();
+                self.log_virtual_changes(&config);
+                drop_later(std::mem::replace(&mut self.config, config));
+                self.running_text = (!names).then_some(text);
             }
-            t_resolve = Instant::now();
-            self.log_virtual_changes(&config);
-            drop_later(std::mem::replace(&mut self.config, config));
-            self.config_bytes = (!names).then_some(keep);
             self.health.retain_configured(&self.config);
         }
         let t_config = Instant::now();
@@ -799,7 +890,8 @@ impl Daemon {
         debug!(
             "reload timing: read {:.1} ms, parse {:.1} ms, resolve {:.1} ms, config swap {:.1} ms, \
              kernel dump {:.1} ms, timeouts {:.1} ms, desired {:.1} ms, diff {:.1} ms, \
-             apply {:.1} ms, model {:.1} ms, reconcile other {:.1} ms, nannies {:.1} ms",
+             apply {:.1} ms, model {:.1} ms, reconcile other {:.1} ms, nannies {:.1} ms, \
+             total {:.1} ms",
             ms(t_read - t0),
             ms(t_parse - t_read),
             ms(t_resolve - t_parse),
@@ -813,11 +905,78 @@ impl Daemon {
             ms((t_reconcile - t_timeouts)
                 .saturating_sub(st.desired + st.diff + st.apply + st.model)),
             ms(t_end - t_reconcile),
+            ms(t_end - t0),
         );
+        if let (Some(_), true) = (early, n > 0) {
+            warn!("reload: repaired {n} difference(s) made behind lvsd's back");
+        }
         info!(
-            "configuration reloaded: {n} change(s) applied in {:.1} ms",
+            "configuration reloaded: {} change(s) applied in {:.1} ms",
+            n + early.unwrap_or(0),
             ms(t_end - t0)
         );
+    }
+
+    /// Puts one re-read `virtual` block into the configuration and sends
+    /// what its service now needs, diffed against the model of the kernel
+    /// table. Returns the number of operations applied, or the file's text
+    /// when the block needs a full parse after all (a host name to
+    /// resolve).
+    fn apply_one_virtual(
+        &mut self,
+        changed: ChangedVirtual,
+        t0: Instant,
+    ) -> Result<usize, Vec<u8>> {
+        let v = changed.virtual_server;
+        let has_names = v
+            .servers
+            .iter()
+            .any(|s| matches!(s.address, Some(lvscf_parser::Host::Name(_))));
+        let slot = match self.config.virtuals.get_mut(changed.index) {
+            Some(slot) if !has_names => slot,
+            // The map already describes the new text: forget it, so that
+            // a failed full parse is not taken for the running file later.
+            _ => {
+                return Err(self
+                    .running_text
+                    .take()
+                    .map(RunningText::into_bytes)
+                    .unwrap_or_default())
+            }
+        };
+        let name = v.name.clone();
+        *slot = v;
+        let mut applied = 0;
+        let v = &self.config.virtuals[changed.index];
+        if let (true, false, Some(key)) = (v.active, self.kernel_stale, service_key(v)) {
+            let mut warnings = Vec::new();
+            let (entry, _) = desired_service(
+                v,
+                key,
+                forward_of(self.config.network),
+                self.monitor(),
+                self.kernel.services.get(&key),
+                &mut warnings,
+            );
+            // With a warning, the full comparison below logs and decides.
+            if warnings.is_empty() {
+                let mut want = Table::new();
+                want.services.insert(key, entry);
+                let mut have = Table::new();
+                if let Some(e) = self.kernel.services.get(&key) {
+                    have.services.insert(key, e.clone());
+                }
+                let ops = diff(&have, &want, |k| *k == key);
+                applied = self.send(&ops, true).0;
+            }
+        }
+        info!(
+            "virtual {name} re-read alone (lines {}-{}): {applied} change(s) applied {:.1} ms after the SIGHUP",
+            changed.lines.0,
+            changed.lines.1,
+            ms(t0.elapsed())
+        );
+        Ok(applied)
     }
 
     /// Piranha's lines for the virtual servers a new configuration stops
@@ -1023,18 +1182,35 @@ fn daemonize_fork() -> Result<(), String> {
     Ok(())
 }
 
+/// Makes the allocator keep the memory lvsd frees. A SIGHUP reads a file
+/// of up to 16 MiB and rebuilds tables of 10,000 entries; with glibc's
+/// defaults each such buffer is a fresh mapping, faulted in page by page
+/// and unmapped when freed, which costs more than the work itself (in a
+/// virtual machine every unmap also stops the other CPUs to flush their
+/// TLBs). The process keeps its peak heap instead: tens of MB for the
+/// largest tables.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets glibc tunables; called before any thread
+    // starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
 /// Runs the daemon; returns the exit status.
 pub fn run(cli: Cli) -> i32 {
+    keep_freed_memory();
     let loaded = read_config(&cli.config).and_then(|bytes| {
-        let keep = bytes.clone();
-        let mut config = parse_config(&cli.config, bytes)?;
+        let (mut config, text) = parse_config(&cli.config, bytes)?;
         let names = !crate::resolve::names(&config).is_empty();
         for l in crate::resolve::resolve(&mut config) {
             info!("{l}");
         }
-        Ok((config, (!names).then_some(keep)))
+        Ok((config, (!names).then_some(text)))
     });
-    let (config, config_bytes) = match loaded {
+    let (config, running_text) = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("lvs: {e}");
@@ -1076,7 +1252,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     let socket_path = cli.status_socket.clone();
-    let code = rt.block_on(main_loop(cli, config, config_bytes, ipvs));
+    let code = rt.block_on(main_loop(cli, config, running_text, ipvs));
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);
     }
@@ -1091,7 +1267,7 @@ pub fn run(cli: Cli) -> i32 {
     code
 }
 
-async fn main_loop(cli: Cli, config: Config, config_bytes: Option<Vec<u8>>, ipvs: Ipvs) -> i32 {
+async fn main_loop(cli: Cli, config: Config, running_text: Option<RunningText>, ipvs: Ipvs) -> i32 {
     let (nanny_tx, mut nanny_rx) = mpsc::unbounded_channel();
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
     let mut signals = Vec::new();
@@ -1144,7 +1320,7 @@ async fn main_loop(cli: Cli, config: Config, config_bytes: Option<Vec<u8>>, ipvs
         sorry_on: BTreeMap::new(),
         ready_pending: None,
         exit: None,
-        config_bytes,
+        running_text,
         steps: Steps::default(),
     };
     if let Some(l) = bind_status_socket(&d.cli.status_socket.clone()) {

@@ -12,7 +12,7 @@ use ipvs::{Destination, Family, Forward, Netmask, Service, ServiceKey, Timeouts}
 use lvscf_parser::{Config, Network, Protocol, VirtualServer};
 
 use crate::health::{Health, ServerId, ServerState};
-use crate::table::{DestKey, Table};
+use crate::table::{DestKey, Entry, Table};
 
 /// Where the state of the real servers comes from.
 #[derive(Debug, Clone, Copy)]
@@ -176,100 +176,120 @@ pub fn desired(config: &Config, monitor: Monitor<'_>, current: &Table) -> Desire
             continue;
         }
         owner.insert(key, v.name.clone());
-        let service = service_of(v, key, &mut out.warnings);
-        let have = current.services.get(&key);
-        let entry = out.table.insert_service(service);
-        let mut info = VirtualInfo {
-            name: v.name.clone(),
-            protocol: v.protocol,
-            vip: v.vip(),
-            port: v.port,
-            fwmark: v.fwmark.filter(|m| *m != 0),
-            persistent: v.persistent,
-            servers: Vec::new(),
-            sorry_active: None,
-        };
-        let mut up = 0usize;
-        let mut undecided = false;
-        for s in v.active_servers() {
-            let Some(addr) = s.ip() else {
-                out.warnings.push(format!(
-                    "virtual {}: server {} has no usable address; not programmed",
-                    v.name, s.name
-                ));
-                continue;
-            };
-            let port = v.server_port(s);
-            let dk: DestKey = (addr, port);
-            if entry.dests.contains_key(&dk) || info.servers.iter().any(|i| (i.addr, i.port) == dk)
-            {
-                out.warnings.push(format!(
-                    "virtual {}: server {} repeats {addr} port {port}; ignored",
-                    v.name, s.name
-                ));
-                continue;
-            }
-            let (state, weight) = match monitor {
-                Monitor::AssumeUp => (ShownState::Up, Some(weight_i32(s.weight))),
-                Monitor::Reports(h) => {
-                    let id = ServerId {
-                        virtual_name: v.name.clone(),
-                        server: s.name.clone(),
-                        addr,
-                        port,
-                    };
-                    match h.state(&id) {
-                        Some(ServerState::Up(w)) => (ShownState::Up, Some(weight_i32(w))),
-                        Some(ServerState::Down) if v.quiesce_server => (ShownState::Down, Some(0)),
-                        Some(ServerState::Down) => (ShownState::Down, None),
-                        None => {
-                            undecided = true;
-                            // Keep what the kernel has until nanny decides.
-                            let kept = have.and_then(|e| e.dests.get(&dk)).map(|d| d.weight);
-                            (ShownState::Unknown, kept)
-                        }
-                    }
-                }
-            };
-            if state == ShownState::Up || (state == ShownState::Unknown && weight.is_some()) {
-                up += 1;
-            }
-            if let Some(w) = weight {
-                entry
-                    .dests
-                    .insert(dk, Destination::new(addr, port, forward).weight(w));
-            }
-            info.servers.push(ServerInfo {
-                name: s.name.clone(),
-                addr,
-                port,
-                state,
-                in_table: weight.is_some(),
-            });
-        }
-        let round_done = match monitor {
-            Monitor::AssumeUp => true,
-            Monitor::Reports(h) => h.initial_done(&v.name) || !undecided,
-        };
-        if let Some(sorry) = v.sorry_server {
-            let dk = (sorry, v.port);
-            if up == 0 && round_done && !entry.dests.contains_key(&dk) {
-                entry
-                    .dests
-                    .insert(dk, Destination::new(sorry, v.port, forward).weight(1));
-                info.sorry_active = Some(sorry);
-                info.servers.push(ServerInfo {
-                    name: "sorry_server".to_string(),
-                    addr: sorry,
-                    port: v.port,
-                    state: ShownState::Sorry,
-                    in_table: true,
-                });
-            }
-        }
+        let (entry, info) = desired_service(
+            v,
+            key,
+            forward,
+            monitor,
+            current.services.get(&key),
+            &mut out.warnings,
+        );
+        out.table.services.insert(key, entry);
         out.info.insert(key, info);
     }
     out
+}
+
+/// The entry and description of one active virtual server under `key`.
+/// `have`: the kernel's entry for the key, whose weights stand for servers
+/// nanny has not decided on yet.
+pub fn desired_service(
+    v: &VirtualServer,
+    key: ServiceKey,
+    forward: Forward,
+    monitor: Monitor<'_>,
+    have: Option<&Entry>,
+    warnings: &mut Vec<String>,
+) -> (Entry, VirtualInfo) {
+    let mut entry = Entry::new(service_of(v, key, warnings));
+    let mut info = VirtualInfo {
+        name: v.name.clone(),
+        protocol: v.protocol,
+        vip: v.vip(),
+        port: v.port,
+        fwmark: v.fwmark.filter(|m| *m != 0),
+        persistent: v.persistent,
+        servers: Vec::new(),
+        sorry_active: None,
+    };
+    let mut up = 0usize;
+    let mut undecided = false;
+    for s in v.active_servers() {
+        let Some(addr) = s.ip() else {
+            warnings.push(format!(
+                "virtual {}: server {} has no usable address; not programmed",
+                v.name, s.name
+            ));
+            continue;
+        };
+        let port = v.server_port(s);
+        let dk: DestKey = (addr, port);
+        if entry.dests.contains_key(&dk) || info.servers.iter().any(|i| (i.addr, i.port) == dk) {
+            warnings.push(format!(
+                "virtual {}: server {} repeats {addr} port {port}; ignored",
+                v.name, s.name
+            ));
+            continue;
+        }
+        let (state, weight) = match monitor {
+            Monitor::AssumeUp => (ShownState::Up, Some(weight_i32(s.weight))),
+            Monitor::Reports(h) => {
+                let id = ServerId {
+                    virtual_name: v.name.clone(),
+                    server: s.name.clone(),
+                    addr,
+                    port,
+                };
+                match h.state(&id) {
+                    Some(ServerState::Up(w)) => (ShownState::Up, Some(weight_i32(w))),
+                    Some(ServerState::Down) if v.quiesce_server => (ShownState::Down, Some(0)),
+                    Some(ServerState::Down) => (ShownState::Down, None),
+                    None => {
+                        undecided = true;
+                        // Keep what the kernel has until nanny decides.
+                        let kept = have.and_then(|e| e.dests.get(&dk)).map(|d| d.weight);
+                        (ShownState::Unknown, kept)
+                    }
+                }
+            }
+        };
+        if state == ShownState::Up || (state == ShownState::Unknown && weight.is_some()) {
+            up += 1;
+        }
+        if let Some(w) = weight {
+            entry
+                .dests
+                .insert(dk, Destination::new(addr, port, forward).weight(w));
+        }
+        info.servers.push(ServerInfo {
+            name: s.name.clone(),
+            addr,
+            port,
+            state,
+            in_table: weight.is_some(),
+        });
+    }
+    let round_done = match monitor {
+        Monitor::AssumeUp => true,
+        Monitor::Reports(h) => h.initial_done(&v.name) || !undecided,
+    };
+    if let Some(sorry) = v.sorry_server {
+        let dk = (sorry, v.port);
+        if up == 0 && round_done && !entry.dests.contains_key(&dk) {
+            entry
+                .dests
+                .insert(dk, Destination::new(sorry, v.port, forward).weight(1));
+            info.sorry_active = Some(sorry);
+            info.servers.push(ServerInfo {
+                name: "sorry_server".to_string(),
+                addr: sorry,
+                port: v.port,
+                state: ShownState::Sorry,
+                in_table: true,
+            });
+        }
+    }
+    (entry, info)
 }
 
 /// The `SetTimeouts` lvs.cf asks for, if any: only the configured

@@ -2,7 +2,10 @@
 # Where a reload's time goes (not run by CI: named *bench*). N virtual
 # servers x M real servers (default 1000 x 10) programmed by lvsd, then
 # reloads, each with lvsd's debug timing line (read, parse, resolve,
-# kernel dump, timeouts, desired, diff, apply, model, nannies):
+# kernel dump, timeouts, desired, diff, apply, model, nannies) and, for an
+# edit inside one virtual block, the time from SIGHUP to that block's
+# change applied (lvsd re-reads the block alone and sends its difference
+# before comparing the whole table):
 #   - an unchanged file (R times),
 #   - a file that changes one weight, alternately 7 and back (R times),
 #   - an unchanged file after `ipvsadm -C` behind lvsd's back (repaired).
@@ -32,7 +35,11 @@ reload() {
     cp "$1" $B/lvs.cf
     sleep 0.2
     out=$(lvsd-benchgen reload "$LVSD_PID" "$LVSD_LOG")
-    echo "$2: $(echo "$out" | sed -n 's/.*reloaded: \(.*\)/\1/p') (SIGHUP to log line $(echo "$out" | sed -n 's/.*ms=\([0-9.]*\).*/\1/p') ms)"
+    echo "$2: $(echo "$out" | sed -n 's/.*reloaded: \(.*\)/\1/p') (SIGHUP to log line $(echo "$out" | sed -n 's/^ms=\([0-9.]*\).*/\1/p') ms)"
+    case "$out" in
+    *early_ms=none*) ;;
+    *) echo "    block re-read alone, SIGHUP to its change applied: $(echo "$out" | sed -n 's/^early_ms=\([0-9.]*\).*/\1/p') ms ($(echo "$out" | sed -n 's/.*re-read alone \(.*\)/\1/p'))" ;;
+    esac
     grep 'reload timing' "$LVSD_LOG" | tail -1 | sed 's/^/    /'
 }
 i=0

@@ -11,11 +11,12 @@
 //! It answers only when the result is certain to equal a full parse: the
 //! change lies inside one `virtual` block, which stays one well-formed
 //! block without errors and keeps what checks across blocks look at (name,
-//! `active`, address, port, protocol, fwmark). Anything else (a global
-//! line, two blocks, a block added, removed or renamed, a new address, any
-//! error or warning in the block) returns the text for a full parse, so
-//! that every message about the file comes from the full parser, with the
-//! lines and cross-references only it knows.
+//! `active`, address, port, protocol, fwmark). The global `serial_no` line
+//! may change too: the web tool bumps it with every save. Anything else (a
+//! global line, two blocks, a block added, removed or renamed, a new
+//! address, any error or warning in the block) returns the text for a full
+//! parse, so that every message about the file comes from the full parser,
+//! with the lines and cross-references only it knows.
 
 use crate::analyze::BlockKind;
 use crate::document::Document;
@@ -33,7 +34,20 @@ pub struct BlockMap {
     globals_lines: usize,
     /// Global keyword lines.
     global_keys: usize,
+    /// Line index of the global `serial_no`, when there is exactly one:
+    /// the web tool bumps it with every save.
+    serial_line: Option<usize>,
     blocks: Vec<TopBlock>,
+}
+
+/// Where the change found by [`BlockMap::find_change`] lies.
+struct Located {
+    /// Index in `blocks` of the changed block.
+    at: usize,
+    /// Bytes the `serial_no` line grew by (negative: shrank).
+    serial_shift: isize,
+    /// End of the changed block in the new text.
+    new_block_end: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +69,9 @@ pub struct ChangedVirtual {
     pub index: usize,
     /// The block's new contents.
     pub virtual_server: VirtualServer,
+    /// The new `serial_no`, when the edit also changed it (the rest of
+    /// the global section is unchanged).
+    pub serial_no: Option<u64>,
     /// Lines of the whole file where the block starts and ends (1-based).
     pub lines: (usize, usize),
 }
@@ -132,9 +149,13 @@ impl BlockMap {
         }
         let first = blocks.first()?;
         let mut global_keys = 0;
-        for (_, line) in structure.keys(None) {
+        let mut serial_lines = Vec::new();
+        for (key, line) in structure.keys(None) {
             if line >= first.header_line {
                 return None;
+            }
+            if key == "serial_no" {
+                serial_lines.push(line);
             }
             global_keys += 1;
         }
@@ -146,6 +167,10 @@ impl BlockMap {
             globals_end: first.start,
             globals_lines: first.header_line,
             global_keys,
+            serial_line: match serial_lines[..] {
+                [line] => Some(line),
+                _ => None,
+            },
             blocks,
         })
     }
@@ -171,12 +196,36 @@ impl BlockMap {
         new_text: Vec<u8>,
     ) -> Result<ChangedVirtual, Vec<u8>> {
         match self.find_change(name, config, &new_text) {
-            Some((block, changed)) => {
-                self.advance(block, new_text);
+            Some((located, changed)) => {
+                self.advance(&located, new_text);
                 Ok(changed)
             }
             None => Err(new_text),
         }
+    }
+
+    /// Where `new` first differs from the map's text, past a changed
+    /// `serial_no` line: `(old offset, new offset, serial line shift)`;
+    /// the shift is `None` when the serial line is unchanged.
+    fn first_difference(&self, new: &[u8]) -> Option<(usize, usize, Option<isize>)> {
+        let old = &self.text;
+        let p = common_prefix(old, new);
+        if p >= self.globals_end {
+            return Some((p, p, None));
+        }
+        // Only the serial_no line may differ in the global section.
+        let line_start = memchr::memrchr(b'\n', &old[..p]).map_or(0, |i| i + 1);
+        if Some(newlines(&old[..line_start])) != self.serial_line {
+            return None;
+        }
+        let old_next = p + memchr::memchr(b'\n', &old[p..])? + 1;
+        let new_next = p + memchr::memchr(b'\n', new.get(p..)?)? + 1;
+        if old_next > self.globals_end {
+            return None;
+        }
+        let rest = common_prefix(&old[old_next..], &new[new_next..]);
+        let serial_shift = new_next as isize - old_next as isize;
+        Some((old_next + rest, new_next + rest, Some(serial_shift)))
     }
 
     fn find_change(
@@ -184,46 +233,51 @@ impl BlockMap {
         name: &str,
         config: &Config,
         new: &[u8],
-    ) -> Option<(usize, ChangedVirtual)> {
+    ) -> Option<(Located, ChangedVirtual)> {
         let old = &self.text;
         if new.len() > MAX_FILE_BYTES || new == old.as_slice() {
             return None;
         }
-        let p = common_prefix(old, new);
-        let s = common_suffix(old, new, old.len().min(new.len()) - p);
-        let old_end = old.len() - s;
-        if p < self.globals_end {
+        let (p_old, p_new, serial_change) = self.first_difference(new)?;
+        let serial_shift = serial_change.unwrap_or(0);
+        let serial_line = self.serial_line.filter(|_| serial_change.is_some());
+        if p_old < self.globals_end {
             return None;
         }
+        let s = common_suffix(old, new, (old.len() - p_old).min(new.len() - p_new));
+        let old_end = old.len() - s;
         let at = self
             .blocks
-            .partition_point(|b| b.start <= p)
+            .partition_point(|b| b.start <= p_old)
             .checked_sub(1)?;
         let block = self.blocks[at];
         // Strictly inside: text inserted before the header or after the
         // `}` belongs between blocks.
-        if p == block.start || old_end >= block.end {
+        if p_old == block.start || old_end >= block.end {
             return None;
         }
         let index = block.virtual_index?;
+        let new_globals_end = self.globals_end.checked_add_signed(serial_shift)?;
+        let new_block_start = block.start.checked_add_signed(serial_shift)?;
         let new_block_end = (block.end + new.len()).checked_sub(old.len())?;
-        let body = new.get(block.start..new_block_end)?;
+        let body = new.get(new_block_start..new_block_end)?;
         // The block must still end a line: `}` glued to the next block's
         // header would read differently in the whole file.
         if new_block_end != new.len() && !body.ends_with(b"\n") {
             return None;
         }
-        let mut alone = Vec::with_capacity(self.globals_end + body.len());
-        alone.extend_from_slice(&new[..self.globals_end]);
+        let mut alone = Vec::with_capacity(new_globals_end + body.len());
+        alone.extend_from_slice(&new[..new_globals_end]);
         alone.extend_from_slice(body);
         let doc = Document::parse(name, alone);
         // Diagnostics of the global section were reported with the file,
-        // which has the same global section.
-        if doc
-            .diagnostics()
-            .iter()
-            .any(|d| d.line > self.globals_lines)
-            || doc.has_errors()
+        // which has the same global section (but for serial_no, which must
+        // have none).
+        if doc.has_errors()
+            || doc
+                .diagnostics()
+                .iter()
+                .any(|d| d.line > self.globals_lines || Some(d.line) == serial_line.map(|l| l + 1))
         {
             return None;
         }
@@ -239,6 +293,11 @@ impl BlockMap {
             || only.header != self.globals_lines
             || !ends_text
             || structure.keys(None).count() != self.global_keys
+            || serial_line.is_some_and(|line| {
+                !structure
+                    .keys(None)
+                    .any(|(key, at)| key == "serial_no" && at == line)
+            })
         {
             return None;
         }
@@ -246,27 +305,46 @@ impl BlockMap {
         if !same_identity(fresh, config.virtuals.get(index)?) {
             return None;
         }
+        let serial_no = serial_line.map(|_| doc.config().serial_no);
         let block_lines = newlines(body) + usize::from(!body.ends_with(b"\n"));
         Some((
-            at,
+            Located {
+                at,
+                serial_shift,
+                new_block_end,
+            },
             ChangedVirtual {
                 index,
                 virtual_server: fresh.clone(),
+                serial_no,
                 lines: (block.header_line + 1, block.header_line + block_lines),
             },
         ))
     }
 
-    /// Moves the map to `new`, whose only change is inside block `at`.
-    fn advance(&mut self, at: usize, new: Vec<u8>) {
+    /// Moves the map to `new`, whose only changes are the one located.
+    fn advance(&mut self, located: &Located, new: Vec<u8>) {
+        let Located {
+            at,
+            serial_shift,
+            new_block_end,
+        } = *located;
         let block = self.blocks[at];
+        let shift = |offset: usize, by: isize| offset.saturating_add_signed(by);
+        let new_start = shift(block.start, serial_shift);
         let old_lines = newlines(&self.text[block.start..block.end]);
-        let new_end = block.end + new.len() - self.text.len();
-        let new_lines = newlines(&new[block.start..new_end]);
-        self.blocks[at].end = new_end;
+        let new_lines = newlines(&new[new_start..new_block_end]);
+        let total = new.len() as isize - self.text.len() as isize;
+        self.globals_end = shift(self.globals_end, serial_shift);
+        for b in &mut self.blocks[..at] {
+            b.start = shift(b.start, serial_shift);
+            b.end = shift(b.end, serial_shift);
+        }
+        self.blocks[at].start = new_start;
+        self.blocks[at].end = new_block_end;
         for b in &mut self.blocks[at + 1..] {
-            b.start = b.start + new.len() - self.text.len();
-            b.end = b.end + new.len() - self.text.len();
+            b.start = shift(b.start, total);
+            b.end = shift(b.end, total);
             b.header_line = b.header_line + new_lines - old_lines;
         }
         self.text = new;

@@ -58,6 +58,10 @@ fn generate(virtuals: usize, servers: usize, seed: u64, crlf: bool) -> String {
 enum Edit {
     /// The n-th `weight = ` gets `value`.
     Weight(prop::sample::Index, u32),
+    /// What the web tool saves: a weight and a new `serial_no`.
+    GuiSave(prop::sample::Index, u32, u64),
+    /// `serial_no` alone.
+    Serial(u64),
     /// The n-th `scheduler = wlc` becomes `rr`.
     Scheduler(prop::sample::Index),
     /// A new server before the n-th `    }` closing a virtual.
@@ -89,6 +93,8 @@ fn edit() -> impl Strategy<Value = Edit> {
     .prop_map(|v| v.into_iter().collect::<String>());
     prop_oneof![
         4 => (any::<prop::sample::Index>(), 0u32..70000).prop_map(|(i, w)| Edit::Weight(i, w)),
+        3 => (any::<prop::sample::Index>(), 0u32..70000, any::<u64>()).prop_map(|(i, w, n)| Edit::GuiSave(i, w, n)),
+        1 => any::<u64>().prop_map(Edit::Serial),
         2 => any::<prop::sample::Index>().prop_map(Edit::Scheduler),
         2 => any::<prop::sample::Index>().prop_map(Edit::AddServer),
         2 => any::<prop::sample::Index>().prop_map(Edit::RemoveServer),
@@ -123,6 +129,15 @@ fn apply(s: &str, e: &Edit) -> String {
                 set_value(&mut out, *i.get(&all), "weight = ", &w.to_string());
             }
         }
+        Edit::GuiSave(i, w, serial) => {
+            out = apply(s, &Edit::Weight(*i, *w));
+            let at = out.find("serial_no = ").unwrap_or(0);
+            set_value(&mut out, at, "serial_no = ", &serial.to_string());
+        }
+        Edit::Serial(serial) => {
+            let at = s.find("serial_no = ").unwrap_or(0);
+            set_value(&mut out, at, "serial_no = ", &serial.to_string());
+        }
         Edit::Scheduler(i) => {
             let all = find_all(s, "scheduler = ");
             if !all.is_empty() {
@@ -144,8 +159,11 @@ fn apply(s: &str, e: &Edit) -> String {
             if !all.is_empty() {
                 let at = *i.get(&all);
                 let close = format!("    }}{eol}");
+                // Only a server block that closes inside its virtual.
                 if let Some(len) = s[at..].find(&close) {
-                    out.replace_range(at..at + len + close.len(), "");
+                    if !s[at..at + len].contains(&format!("{eol}}}")) {
+                        out.replace_range(at..at + len + close.len(), "");
+                    }
                 }
             }
         }
@@ -229,6 +247,9 @@ fn check(map: &mut BlockMap, config: &mut Config, new: &str) -> Result<bool, Tes
                 full.diagnostics()
             );
             config.virtuals[changed.index] = changed.virtual_server.clone();
+            if let Some(n) = changed.serial_no {
+                config.serial_no = n;
+            }
             prop_assert_eq!(&*config, full.config());
             let (from, to) = changed.lines;
             let in_block: Vec<_> = full
@@ -272,8 +293,17 @@ proptest! {
             let answered = check(&mut map, &mut config, &next)?;
             // The edits meant to be fast must be, on a file that loads without
             // a warning.
-            let must = matches!(e, Edit::Weight(..) | Edit::Scheduler(_) | Edit::AddServer(_) | Edit::RemoveServer(_))
-                && in_virtual(&text, edit_offset(&text, &next));
+            let must = match e {
+                Edit::Weight(..) | Edit::Scheduler(_) | Edit::AddServer(_) | Edit::RemoveServer(_) => {
+                    in_virtual(&text, edit_offset(&text, &next))
+                }
+                // The weight's block, if the weight changed.
+                Edit::GuiSave(i, w, _) => {
+                    let weighted = apply(&text, &Edit::Weight(*i, *w));
+                    weighted != text && in_virtual(&text, edit_offset(&text, &weighted))
+                }
+                _ => false,
+            };
             let loads = Document::parse("x", next.as_bytes().to_vec()).diagnostics().is_empty();
             if current && must && loads && BlockMap::of(&Document::parse("x", text.as_bytes().to_vec())).is_some() {
                 prop_assert!(answered, "{e:?} was not re-read alone");

@@ -946,6 +946,9 @@ impl Daemon {
         };
         let name = v.name.clone();
         *slot = v;
+        if let Some(serial) = changed.serial_no {
+            self.config.serial_no = serial;
+        }
         let mut applied = 0;
         let v = &self.config.virtuals[changed.index];
         if let (true, false, Some(key)) = (v.active, self.kernel_stale, service_key(v)) {

@@ -8,6 +8,7 @@
 # before comparing the whole table):
 #   - an unchanged file (R times),
 #   - a file that changes one weight, alternately 7 and back (R times),
+#   - the same weight change with serial_no bumped (what the web tool saves),
 #   - an unchanged file after `ipvsadm -C` behind lvsd's back (repaired).
 # Usage: lvsd-reload-bench.sh [N [M [R]]]
 set -u
@@ -54,6 +55,14 @@ while [ $i -lt "$R" ]; do
     ipvsadm -Sn | grep -q -- '-w 7$' && pass "weight 7 in the kernel" || fail "weight 7 not in the kernel"
     reload $B/lvs-0.cf "one weight back"
 done
+# What the web tool saves: the same weight, and serial_no bumped by one.
+sed 's/^serial_no = \([0-9]*\)$/serial_no = 2/' $B/lvs-w.cf > $B/lvs-s.cf
+grep -q '^serial_no = 2$' $B/lvs-s.cf || fail "no serial_no line to bump"
+alone=$(grep -c 're-read alone.*: 1 change' "$LVSD_LOG")
+reload $B/lvs-s.cf "web tool save: serial_no + one weight -> 7"
+ipvsadm -Sn | grep -q -- '-w 7$' && pass "weight 7 in the kernel" || fail "weight 7 not in the kernel"
+[ "$(grep -c 're-read alone.*: 1 change' "$LVSD_LOG")" = $((alone + 1)) ] && pass "serial_no + one weight: one block re-read, 1 change" || fail "web tool save took the full path"
+reload $B/lvs-0.cf "web tool save back"
 ipvsadm -C
 reload $B/lvs-0.cf "unchanged file after ipvsadm -C"
 [ "$(ipvsadm -Sn | wc -l)" = "$entries" ] && pass "ipvsadm -C repaired at the SIGHUP" || fail "not repaired: $(ipvsadm -Sn | wc -l) entries"

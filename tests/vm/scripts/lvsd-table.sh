@@ -272,6 +272,16 @@ echo "$FOREIGN" | ipvsadm -R
 reload_lvsd "$W/w.cf"
 { expected_rules nat weight; echo "$FOREIGN"; } | expect_rules "back to the weight edit"
 
+note "reload: a save of the web tool (serial_no bumped + one weight): still one block re-read alone"
+alone=$(log_count 're-read alone')
+sed 's/^serial_no = 1$/serial_no = 2/' "$W/w1.cf" > "$W/gui.cf"
+reload_lvsd "$W/gui.cf"
+{ expected_rules nat none; echo "$FOREIGN"; } | expect_rules "weight edited with serial_no bumped"
+[ "$(log_count 're-read alone')" = $((alone + 1)) ] && pass "serial_no + one block: block path" || fail "serial_no + one block took the full path"
+reload_lvsd "$W/w.cf"
+{ expected_rules nat weight; echo "$FOREIGN"; } | expect_rules "serial_no and weight back"
+[ "$(log_count 're-read alone')" = $((alone + 2)) ] && pass "and back: block path" || fail "back: full path"
+
 note "reload: IPv6 pmask 64 -> 48 is one -E (dry-run first)"
 write_conf "$W/pm.cf" nat fwd pmask
 lvsd --dry-run -c "$W/pm.cf" > "$W/plan" 2>/dev/null

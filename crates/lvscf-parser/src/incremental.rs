@@ -235,7 +235,8 @@ impl BlockMap {
         new: &[u8],
     ) -> Option<(Located, ChangedVirtual)> {
         let old = &self.text;
-        if new.len() > MAX_FILE_BYTES || new == old.as_slice() {
+        // (An unchanged text finds no block: its difference is empty.)
+        if new.len() > MAX_FILE_BYTES {
             return None;
         }
         let (p_old, p_new, serial_change) = self.first_difference(new)?;

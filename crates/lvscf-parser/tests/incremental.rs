@@ -278,10 +278,7 @@ proptest! {
         edits in prop::collection::vec(edit(), 1..6),
     ) {
         let mut text = generate(virtuals, servers, seed, crlf);
-        let doc = Document::parse("lvs.cf", text.as_bytes().to_vec());
-        prop_assert!(!doc.has_errors(), "{:?}", doc.diagnostics());
-        let mut map = BlockMap::of(&doc).expect("generated files have a map");
-        let mut config = doc.config().clone();
+        let (mut map, mut config) = mapped(&text);
         for e in &edits {
             let next = apply(&text, e);
             if next == text {
@@ -316,12 +313,24 @@ proptest! {
     }
 }
 
+/// A loaded text's map and configuration.
+fn mapped(text: &str) -> (BlockMap, Config) {
+    let doc = Document::parse("lvs.cf", text.as_bytes().to_vec());
+    let map = BlockMap::of(&doc).expect("generated files have a map");
+    (map, doc.config().clone())
+}
+
+#[test]
+fn an_unchanged_text_finds_no_block() {
+    let text = generate(3, 1, 0, false);
+    let (mut map, config) = mapped(&text);
+    assert!(map.reparse("lvs.cf", &config, text.into_bytes()).is_err());
+}
+
 #[test]
 fn a_weight_in_a_large_file_is_reread_alone() {
     let text = generate(1000, 10, 0, false);
-    let doc = Document::parse("lvs.cf", text.as_bytes().to_vec());
-    let mut map = BlockMap::of(&doc).expect("map");
-    let config = doc.config().clone();
+    let (mut map, config) = mapped(&text);
     let at = text.find("virtual web500 ").expect("block");
     let w = at + text[at..].find("weight = 3").expect("weight");
     let mut new = text.clone();
@@ -336,9 +345,7 @@ fn a_weight_in_a_large_file_is_reread_alone() {
 #[test]
 fn a_warning_in_the_block_is_left_to_the_full_parser() {
     let text = generate(3, 1, 0, false);
-    let doc = Document::parse("lvs.cf", text.as_bytes().to_vec());
-    let mut map = BlockMap::of(&doc).expect("map");
-    let config = doc.config().clone();
+    let (mut map, config) = mapped(&text);
     let new = text.replacen(
         "virtual web2 {\n",
         "virtual web2 {\n    send_program = \"/bin/check %h\"\n",
@@ -353,9 +360,7 @@ fn a_warning_in_the_block_is_left_to_the_full_parser() {
 #[test]
 fn an_error_is_left_to_the_full_parser() {
     let text = generate(3, 1, 0, false);
-    let doc = Document::parse("lvs.cf", text.as_bytes().to_vec());
-    let mut map = BlockMap::of(&doc).expect("map");
-    let config = doc.config().clone();
+    let (mut map, config) = mapped(&text);
     let new = text.replacen("weight = 1", "weight = -1", 1);
     assert!(map.reparse("lvs.cf", &config, new.into_bytes()).is_err());
 }

@@ -928,10 +928,7 @@ impl Daemon {
         t0: Instant,
     ) -> Result<usize, Vec<u8>> {
         let v = changed.virtual_server;
-        let has_names = v
-            .servers
-            .iter()
-            .any(|s| matches!(s.address, Some(lvscf_parser::Host::Name(_))));
+        let has_names = crate::resolve::virtual_names(&v).next().is_some();
         let slot = match self.config.virtuals.get_mut(changed.index) {
             Some(slot) if !has_names => slot,
             // The map already describes the new text: forget it, so that

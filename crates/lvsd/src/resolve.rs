@@ -8,7 +8,7 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lvscf_parser::{Config, Host};
+use lvscf_parser::{Config, Host, VirtualServer};
 
 /// How long all names together may take.
 pub const DEADLINE: Duration = Duration::from_secs(3);
@@ -16,20 +16,28 @@ pub const DEADLINE: Duration = Duration::from_secs(3);
 /// The host names a configuration uses where addresses go (sorted, once
 /// each).
 pub fn names(config: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in &config.virtuals {
-        if let Some(Host::Name(n)) = v.address.as_ref().map(|a| &a.host) {
-            out.push(n.clone());
-        }
-        for s in &v.servers {
-            if let Some(Host::Name(n)) = &s.address {
-                out.push(n.clone());
-            }
-        }
-    }
+    let mut out: Vec<String> = config
+        .virtuals
+        .iter()
+        .flat_map(virtual_names)
+        .map(str::to_string)
+        .collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// The host names one virtual server uses (its VIP, its real servers).
+pub fn virtual_names(v: &VirtualServer) -> impl Iterator<Item = &str> {
+    let vip = match v.address.as_ref().map(|a| &a.host) {
+        Some(Host::Name(n)) => Some(n.as_str()),
+        _ => None,
+    };
+    vip.into_iter()
+        .chain(v.servers.iter().filter_map(|s| match &s.address {
+            Some(Host::Name(n)) => Some(n.as_str()),
+            _ => None,
+        }))
 }
 
 /// Resolves every host name in `config` in place. Returns log lines.

@@ -339,5 +339,33 @@ kill -KILL "$LVSD_PID"; wait "$LVSD_PID" 2>/dev/null; LVSD_PID=
 start_lvsd "$W/lvs.cf" --no-monitor -v --resync 0
 n=$(grep -c 'lvs: ipvsadm ' "$LVSD_LOG")
 [ "$n" = 0 ] && pass "restart after kill -9: 0 operations (entries and their connections survive; no flush)" || fail "restart issued $n operations"
+stop_lvsd
+
+note "as a daemon (Piranha's default, spec 3.1): forks, writes its pid file, logs to syslog as lvsd"
+rm -f /dev/log
+syslogd -n -O "$W/syslog" &
+SYSLOGD=$!
+i=0; while [ ! -S /dev/log ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+rm -f "$W/lvs.pid"
+lvsd -c "$W/lvs.cf" --no-monitor --resync 0 --pidfile "$W/lvs.pid" > "$W/daemon.out" 2>&1
+rc=$?
+[ $rc = 0 ] && pass "the launching process exits 0" || fail "lvsd as a daemon exited $rc"
+i=0; while [ ! -s "$W/lvs.pid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+dpid=$(cat "$W/lvs.pid" 2>/dev/null)
+if [ -n "$dpid" ] && [ "$(cat /proc/"$dpid"/comm 2>/dev/null)" = lvsd ]; then
+    pass "pid file $W/lvs.pid names the running lvsd ($dpid)"
+else
+    fail "pid file: '$dpid'"
+fi
+[ ! -s "$W/daemon.out" ] && pass "nothing on the terminal" || fail "daemon wrote to the terminal: $(cat "$W/daemon.out")"
+i=0; while ! grep -q "lvsd\[$dpid\]: starting virtual service s1 active: 80" "$W/syslog" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q "lvsd\[$dpid\]: starting virtual service s1 active: 80" "$W/syslog" && pass "syslog ident lvsd: $(grep -m1 "lvsd\[$dpid\]" "$W/syslog")" \
+    || fail "no 'lvsd[$dpid]:' line in syslog: $(tail -3 "$W/syslog" 2>/dev/null)"
+kill -TERM "$dpid" 2>/dev/null
+i=0; while kill -0 "$dpid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+! kill -0 "$dpid" 2>/dev/null && pass "SIGTERM stops the daemon" || fail "daemon still running"
+[ ! -e "$W/lvs.pid" ] && pass "pid file removed at exit" || fail "pid file left behind"
+echo "$FOREIGN" | expect_rules "the daemon removed its services at SIGTERM"
+kill "$SYSLOGD" 2>/dev/null
 
 finish

@@ -21,7 +21,8 @@ root_dir=$PWD
 out=packaging/build
 bins=(pulse lvsd nanny send_arp lvscf piranha-web piranha-passwd)
 pages=(lvs.cf.5 pulse.8 lvsd.8 nanny.8 send_arp.8 lvscf.8 piranha-web.8 piranha-passwd.8
-    lvscf-check.8 lvscf-dump.8 lvscf-get.8 lvscf-set.8 lvscf-unset.8 lvscf-rename.8 lvscf-move.8)
+    lvscf-check.8 lvscf-dump.8 lvscf-get.8 lvscf-set.8 lvscf-unset.8 lvscf-rename.8 lvscf-move.8
+    lvscf-programs.8)
 
 pass=0
 fail=0
@@ -197,7 +198,8 @@ man_options() {
     local target_dir
     target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     for b in pulse lvsd nanny lvscf piranha-web piranha-passwd \
-        "lvscf check" "lvscf dump" "lvscf get" "lvscf set" "lvscf unset" "lvscf rename" "lvscf move"; do
+        "lvscf check" "lvscf dump" "lvscf get" "lvscf set" "lvscf unset" "lvscf rename" "lvscf move" \
+        "lvscf programs"; do
         # shellcheck disable=SC2086 # "lvscf check" is a command and its argument
         help=$("$target_dir/release/"$b --help 2>&1)
         opts=$(grep -oE -- '--[a-z][a-z0-9_-]+' <<<"$help" | sort -u)

@@ -11,6 +11,14 @@ fi
 if [ ! -e "$HA/.lvs.cf.lock" ]; then
     install -m 0660 -o root -g piranha /dev/null "$HA/.lvs.cf.lock"
 fi
+# The command lines lvs.cf may make root run (lvs.cf(5), PROGRAMS): made
+# once, holding the commands of the lvs.cf in place (the ones Piranha or
+# an earlier version ran as root; shells and launchers are left out and
+# named), then root's to edit. Without it no such command runs.
+if [ ! -e /etc/sysconfig/lvs-programs ] && [ -f "$HA/lvs.cf" ]; then
+    /usr/sbin/lvscf -c "$HA/lvs.cf" programs --allow-current >&2 || \
+        echo "lvs-suite: could not create /etc/sysconfig/lvs-programs from $HA/lvs.cf; see lvs.cf(5), PROGRAMS" >&2
+fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -ge 2 ]; then

@@ -18,6 +18,10 @@ if [ "$uid60_free" = 1 ]; then [ "$(getent passwd piranha | cut -d: -f3)" = 60 ]
 [ "$(mode %a:%U:%G /etc/sysconfig/ha/.lvs.cf.lock)" = 660:root:piranha ]
 [ "$(mode %a:%U:%G /etc/sysconfig/pulse)" = 644:root:root ]
 grep -qx 'OPTIONS=""' /etc/sysconfig/pulse
+# The exec-policy allowlist: made by postinst, root's only, no command yet
+# (the shipped lvs.cf is empty).
+[ "$(mode %a:%U:%G /etc/sysconfig/lvs-programs)" = 644:root:root ]
+! grep -v '^#' /etc/sysconfig/lvs-programs | grep -q .
 [ ! -s /etc/sysconfig/ha/lvs.cf ]
 
 # Piranha shipped lvs.cf empty, and an empty file is refused.
@@ -55,6 +59,7 @@ dpkg --purge lvs-suite
 [ ! -e /etc/sysconfig/ha/lvs.cf ]
 [ ! -e /etc/sysconfig/ha/.lvs.cf.lock ]
 [ ! -e /etc/sysconfig/pulse ]
+[ ! -e /etc/sysconfig/lvs-programs ]
 if dpkg-statoverride --list /etc/sysconfig/ha; then exit 1; fi
 [ -e /etc/sysconfig/ha/conf/piranha.passwd ]
 getent passwd piranha

@@ -66,7 +66,7 @@ struct Page {
 fn generated_pages() -> Vec<Page> {
     vec![
         Page {
-            cmd: <lvscf_parser::cli::Cli as CommandFactory>::command(),
+            cmd: <lvscf::cli::Cli as CommandFactory>::command(),
             about: "check, show and edit lvs.cf",
             description: "lvscf checks /etc/sysconfig/ha/lvs.cf with the parser every daemon of the suite uses, prints the effective configuration with defaults applied, and changes single keywords or blocks without touching the rest of the file.",
             extra: LVSCF_EXTRA,

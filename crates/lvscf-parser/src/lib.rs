@@ -14,10 +14,8 @@
 //! disagree about what lvs.cf says.
 
 pub mod analyze;
-pub mod cli;
 pub mod diag;
 pub mod document;
-pub mod exec_policy;
 pub mod fsutil;
 pub mod incremental;
 pub mod keypath;

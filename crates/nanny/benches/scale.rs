@@ -547,6 +547,7 @@ fn deadlines() {
             addr: addrs[0],
             timeout: Duration::from_secs(1),
             kind: CheckKind::Program {
+                program: script.clone(),
                 argv: vec![script.to_string_lossy().into_owned()],
                 expect: Expect::Nothing,
             },

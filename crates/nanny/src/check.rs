@@ -1,4 +1,5 @@
-//! Resolving a (virtual, server) of a job into a check definition. Pure.
+//! Resolving a (virtual, server) of a job into a check definition. Pure:
+//! the exec policy's answer for a program is injected ([`ProgramGate`]).
 //!
 //! Two servers with equal [`CheckSpec`]s (same address, port, protocol,
 //! timeout and check) are probed once per interval and the result feeds every
@@ -9,7 +10,13 @@ use crate::expect::Expect;
 use crate::protocol::{Protocol, ServerCheck, VirtualCheck};
 use crate::state::Params;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// The exec policy's answer for a command line as configured (`%h`/`%p`
+/// not yet replaced): the real path of the program to execute, or why it
+/// may not run. [`crate::program::Programs`] asks the allowlist.
+pub type ProgramGate<'a> = dyn FnMut(&str) -> Result<PathBuf, String> + 'a;
 
 /// Piranha's default send string for a port-80 virtual without a monitor.
 pub const HTTP_DEFAULT_SEND: &[u8] = b"GET / HTTP/1.0\r\n\r\n";
@@ -29,7 +36,9 @@ pub enum CheckKind {
     },
     /// Run an external program; its exit status and output decide.
     Program {
-        /// argv, `%h`/`%p` already substituted.
+        /// What to execute: the real path the exec policy approved.
+        program: PathBuf,
+        /// argv, `%h`/`%p` already substituted; `argv[0]` as configured.
         argv: Vec<String>,
         /// What its output must be (`Nothing` = no output at all).
         expect: Expect,
@@ -59,8 +68,9 @@ pub struct Resolved {
     pub spec: CheckSpec,
     /// State machine parameters.
     pub params: Params,
-    /// Load command, if any.
-    pub load_cmd: Option<Vec<String>>,
+    /// Load command, if any and allowed: the approved program, then its
+    /// arguments with the server's address.
+    pub load_cmd: Option<(PathBuf, Vec<String>)>,
     /// Piranha-style notes to log once when the check starts.
     pub notes: Vec<String>,
 }
@@ -82,8 +92,9 @@ pub fn program_argv(cmd: &str, addr: IpAddr, port: u16) -> Vec<String> {
         .collect()
 }
 
-/// Resolve one (virtual, server).
-pub fn resolve(v: &VirtualCheck, s: &ServerCheck) -> Resolved {
+/// Resolve one (virtual, server); `gate` decides whether its programs may
+/// run.
+pub fn resolve(v: &VirtualCheck, s: &ServerCheck, gate: &mut ProgramGate) -> Resolved {
     let port = s.check_port(v);
     let addr = SocketAddr::new(s.address, port);
     let interval = v.timeout.max(1);
@@ -110,7 +121,14 @@ pub fn resolve(v: &VirtualCheck, s: &ServerCheck) -> Resolved {
         match Expect::compile(expect_raw.as_deref(), v.use_regex, v.suppress_escapes) {
             Err(e) => CheckKind::Invalid(e.to_string()),
             Ok(_) if argv.is_empty() => CheckKind::Invalid("empty send_program".into()),
-            Ok(expect) => CheckKind::Program { argv, expect },
+            Ok(expect) => match gate(&cmd) {
+                Ok(program) => CheckKind::Program {
+                    program,
+                    argv,
+                    expect,
+                },
+                Err(why) => CheckKind::Invalid(format!("send_program '{cmd}' not run: {why}")),
+            },
         }
     } else if send_raw.is_none()
         && expect_raw.is_none()
@@ -131,7 +149,19 @@ pub fn resolve(v: &VirtualCheck, s: &ServerCheck) -> Resolved {
             },
         }
     };
-    let load_cmd = crate::load::load_command(&v.load_monitor, &v.rsh_command, s.address);
+    let load_cmd =
+        exec_policy::load_monitor_template(&v.load_monitor, &v.rsh_command).and_then(|template| {
+            match gate(&template.join(" ")) {
+                Ok(program) => Some((program, crate::load::with_address(&template, s.address))),
+                Err(why) => {
+                    notes.push(format!(
+                        "load monitor '{}' not run: {why}",
+                        template.join(" ")
+                    ));
+                    None
+                }
+            }
+        });
     Resolved {
         spec: CheckSpec {
             protocol: v.protocol,
@@ -148,6 +178,14 @@ pub fn resolve(v: &VirtualCheck, s: &ServerCheck) -> Resolved {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn allow_all(template: &str) -> Result<PathBuf, String> {
+        Ok(PathBuf::from(template.split(' ').next().unwrap_or("")))
+    }
+
+    fn resolve(v: &VirtualCheck, s: &ServerCheck) -> Resolved {
+        super::resolve(v, s, &mut allow_all)
+    }
 
     fn v() -> VirtualCheck {
         serde_json::from_str(r#"{"name":"web","vip":"10.0.0.100","port":80,"servers":[{"name":"r1","address":"10.0.1.11"}]}"#).unwrap()
@@ -217,6 +255,7 @@ mod tests {
         assert_eq!(
             r.spec.kind,
             CheckKind::Program {
+                program: PathBuf::from("/usr/local/bin/check"),
                 argv: [
                     "/usr/local/bin/check",
                     "--host",
@@ -231,6 +270,48 @@ mod tests {
             }
         );
         assert!(r.notes[0].starts_with("External program use requested"));
+    }
+
+    #[test]
+    fn refused_programs_fail_the_check_and_skip_the_load_monitor() {
+        let mut v = v();
+        v.send_program = Some("/bin/sh -c echo${IFS}x %h".into());
+        v.load_monitor = "uptime".into();
+        v.rsh_command = "/usr/bin/env /tmp/x/evil.sh".into();
+        let mut asked = Vec::new();
+        let mut refuse = |t: &str| {
+            asked.push(t.to_string());
+            Err("not listed".to_string())
+        };
+        let r = super::resolve(&v, &v.servers[0], &mut refuse);
+        assert_eq!(
+            asked,
+            [
+                "/bin/sh -c echo${IFS}x %h",
+                "/usr/bin/env /tmp/x/evil.sh %h uptime"
+            ]
+        );
+        assert_eq!(
+            r.spec.kind,
+            CheckKind::Invalid(
+                "send_program '/bin/sh -c echo${IFS}x %h' not run: not listed".into()
+            )
+        );
+        assert_eq!(r.load_cmd, None);
+        assert!(r.notes.contains(
+            &"load monitor '/usr/bin/env /tmp/x/evil.sh %h uptime' not run: not listed".to_string()
+        ));
+        // Allowed: the address goes where `%h` was.
+        let r = resolve(&v, &v.servers[0]);
+        assert_eq!(
+            r.load_cmd,
+            Some((
+                PathBuf::from("/usr/bin/env"),
+                ["/usr/bin/env", "/tmp/x/evil.sh", "10.0.1.11", "uptime"]
+                    .map(String::from)
+                    .to_vec()
+            ))
+        );
     }
 
     #[test]

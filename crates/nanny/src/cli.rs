@@ -321,7 +321,8 @@ fn run_lvs(cli: &Cli, job: Job) -> i32 {
 /// (two consecutive failed probes).
 fn run_fos(job: Job) -> i32 {
     let v = &job.virtuals[0];
-    let r = check::resolve(v, &v.servers[0]);
+    let mut programs = crate::program::Programs::load();
+    let r = check::resolve(v, &v.servers[0], &mut |t: &str| programs.decide(t));
     let hp = r.spec.addr.to_string();
     let rt = service::runtime();
     let local = tokio::task::LocalSet::new();

@@ -26,7 +26,7 @@ struct Sub {
     address: IpAddr,
     port: u16,
     machine: Machine,
-    load_cmd: Option<Vec<String>>,
+    load_cmd: Option<(std::path::PathBuf, Vec<String>)>,
 }
 
 struct Checker {
@@ -206,7 +206,11 @@ impl Engine {
     }
 
     /// Deliver a probe outcome; returns the load commands to run.
-    fn deliver(&mut self, id: u64, outcome: Outcome) -> Vec<(Key, Vec<String>)> {
+    fn deliver(
+        &mut self,
+        id: u64,
+        outcome: Outcome,
+    ) -> Vec<(Key, (std::path::PathBuf, Vec<String>))> {
         let now = self.now();
         let mut loads = Vec::new();
         let mut newly = Vec::new();
@@ -304,6 +308,9 @@ pub fn reconcile(engine: &Shared, job: &Job) {
         ),
     > = HashMap::new();
     let mut order: Vec<Key> = Vec::new();
+    // The allowlist is read once per set of checks (at start and on every
+    // job lvsd sends, so after each reload).
+    let mut programs = crate::program::Programs::load();
     for v in &job.virtuals {
         for s in &v.servers {
             let key = (v.name.clone(), s.name.clone());
@@ -314,7 +321,8 @@ pub fn reconcile(engine: &Shared, job: &Job) {
                 ));
                 continue;
             }
-            desired.insert(key.clone(), (check::resolve(v, s), v, s));
+            let r = check::resolve(v, s, &mut |t: &str| programs.decide(t));
+            desired.insert(key.clone(), (r, v, s));
             order.push(key);
         }
     }
@@ -478,8 +486,14 @@ async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>
         // so an idle check costs a few hundred bytes.
         let outcome = Box::pin(probe::probe_pooled(&spec, &pool)).await;
         let loads = engine.borrow_mut().deliver(id, outcome);
-        for (key, argv) in loads {
-            let run = Box::pin(crate::program::run(&argv, spec.timeout, 16 * 1024)).await;
+        for (key, (program, argv)) in loads {
+            let run = Box::pin(crate::program::run(
+                &program,
+                &argv,
+                spec.timeout,
+                16 * 1024,
+            ))
+            .await;
             let load = match run.exit {
                 crate::program::Exit::Code(0) => {
                     crate::load::parse_load(&String::from_utf8_lossy(&run.output))

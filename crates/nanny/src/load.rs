@@ -3,33 +3,23 @@
 
 use std::net::IpAddr;
 
-/// The command to run for a server's load, or `None` for `load_monitor = none`.
-///
-/// * `uptime`: `<rsh_command words> ADDR uptime` (Piranha only appended
-///   `uptime` when the remote shell was literally `rsh` or `ssh`; we always do).
-/// * `rsh` / `ssh` (how Piranha's lvsd passed `uptime` with `-U`): `rsh ADDR uptime`.
-/// * `rup`, `ruptime`, or any other command line: its words, then ADDR.
+/// The command to run for a server's load, or `None` for `load_monitor = none`:
+/// [`exec_policy::load_monitor_template`] with `%h` replaced by `addr`.
+/// Piranha only appended `uptime` when the remote shell was literally `rsh`
+/// or `ssh`; we always do.
 pub fn load_command(load_monitor: &str, rsh_command: &str, addr: IpAddr) -> Option<Vec<String>> {
-    let lm = load_monitor.trim();
-    if lm.is_empty() || lm == "none" {
-        return None;
-    }
-    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-    let mut argv;
-    if lm == "uptime" {
-        argv = words(rsh_command);
-        if argv.is_empty() {
-            argv.push("rsh".into());
-        }
-        argv.push(addr.to_string());
-        argv.push("uptime".into());
-    } else if lm == "rsh" || lm == "ssh" {
-        argv = vec![lm.to_string(), addr.to_string(), "uptime".into()];
-    } else {
-        argv = words(lm);
-        argv.push(addr.to_string());
-    }
-    Some(argv)
+    exec_policy::load_monitor_template(load_monitor, rsh_command).map(|t| with_address(&t, addr))
+}
+
+/// A load command template with `%h` replaced by `addr`.
+pub fn with_address(template: &[String], addr: IpAddr) -> Vec<String> {
+    template
+        .iter()
+        .map(|w| match w.as_str() {
+            "%h" => addr.to_string(),
+            _ => w.clone(),
+        })
+        .collect()
 }
 
 /// Why a load could not be read.

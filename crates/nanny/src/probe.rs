@@ -48,7 +48,11 @@ pub async fn probe(spec: &CheckSpec) -> Outcome {
             }
             Protocol::Udp => udp_probe(spec, send.as_deref(), expect, deadline).await,
         },
-        CheckKind::Program { argv, expect } => program_probe(spec, argv, expect).await,
+        CheckKind::Program {
+            program,
+            argv,
+            expect,
+        } => program_probe(spec, program, argv, expect).await,
     }
 }
 
@@ -597,9 +601,14 @@ fn udp_err(e: &io::Error) -> String {
 /// Bound on captured program output.
 pub const MAX_PROGRAM_OUTPUT: usize = MAX_READ;
 
-async fn program_probe(spec: &CheckSpec, argv: &[String], expect: &Expect) -> Outcome {
+async fn program_probe(
+    spec: &CheckSpec,
+    program: &std::path::Path,
+    argv: &[String],
+    expect: &Expect,
+) -> Outcome {
     let hp = spec.addr;
-    let run = program::run(argv, spec.timeout, MAX_PROGRAM_OUTPUT).await;
+    let run = program::run(program, argv, spec.timeout, MAX_PROGRAM_OUTPUT).await;
     let cmd = argv.join(" ");
     match run.exit {
         Exit::Code(0) => {}

@@ -1,8 +1,7 @@
 //! Running external programs (send_program, load monitor) without a shell,
 //! bounded in time and output, killed with their whole process group.
 
-use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -23,7 +22,7 @@ pub enum Exit {
     TimedOut,
     /// Could not be started.
     SpawnFailed(String),
-    /// Refused by the ownership rule (see [`check_trusted`]).
+    /// Refused by the ownership rule ([`exec_policy::trust`]).
     Untrusted(String),
 }
 
@@ -72,66 +71,67 @@ pub fn kill_all() -> Vec<i32> {
     pg
 }
 
-/// Find `prog` the way execvp does.
-pub fn which(prog: &str) -> Option<PathBuf> {
-    if prog.contains('/') {
-        return Some(PathBuf::from(prog));
-    }
-    let path = std::env::var_os("PATH")
-        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| {
-            std::fs::metadata(p)
-                .map(|m| m.is_file() && m.mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+/// The exec policy for one set of checks: the allowlist read once (when
+/// the checks are set up), one decision per distinct command line.
+pub struct Programs {
+    policy: exec_policy::Policy,
+    decided: HashMap<String, Result<PathBuf, String>>,
 }
 
-/// DESIGN.md: a program named in lvs.cf runs as root only if the file and
-/// every directory above it are owned by root and not writable by group or
-/// others. Checked only when nanny runs as root.
-pub fn check_trusted(prog: &str) -> Result<(), String> {
-    // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } != 0 {
-        return Ok(());
+impl Programs {
+    /// Reads the allowlist in force ([`exec_policy::allowlist_path`]).
+    pub fn load() -> Programs {
+        Programs::with_policy(exec_policy::Policy::load())
     }
-    let path = which(prog).ok_or_else(|| format!("{prog}: not found"))?;
-    let real = std::fs::canonicalize(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut p: Option<&Path> = Some(&real);
-    while let Some(cur) = p {
-        let m = std::fs::metadata(cur).map_err(|e| format!("{}: {e}", cur.display()))?;
-        if m.uid() != 0 || m.mode() & 0o022 != 0 {
-            return Err(format!(
-                "refusing to run {}: {} must be owned by root and not writable by group or others",
-                real.display(),
-                cur.display()
-            ));
+
+    /// Decisions against `policy`.
+    pub fn with_policy(policy: exec_policy::Policy) -> Programs {
+        Programs {
+            policy,
+            decided: HashMap::new(),
         }
-        p = cur.parent();
     }
-    Ok(())
+
+    /// The real path to execute for `template` (a command line as
+    /// configured), or why it may not run.
+    pub fn decide(&mut self, template: &str) -> Result<PathBuf, String> {
+        if let Some(d) = self.decided.get(template) {
+            return d.clone();
+        }
+        let d = self
+            .policy
+            .check(template)
+            .map(|a| a.program)
+            .map_err(|r| r.to_string());
+        self.decided.insert(template.to_string(), d.clone());
+        d
+    }
 }
 
-/// Run `argv` (no shell, PATH search, stdin and stderr on /dev/null, stdout
-/// captured up to `max_output` bytes and drained beyond that) in its own
-/// process group. At `timeout` the whole group is SIGKILLed; when the program
-/// exits, whatever it left behind in its group is killed too.
-pub async fn run(argv: &[String], timeout: Duration, max_output: usize) -> Run {
+/// Run `program` (approved by [`Programs`]) with `argv` (`argv[0]` as
+/// configured) with no shell, stdin and stderr on /dev/null, stdout
+/// captured up to `max_output` bytes and drained beyond that, in its own
+/// process group. The ownership rule is checked again just before (the file
+/// may have changed since it was approved). At `timeout` the whole group is
+/// SIGKILLed; when the program exits, whatever it left behind in its group
+/// is killed too.
+pub async fn run(program: &Path, argv: &[String], timeout: Duration, max_output: usize) -> Run {
     let deadline = tokio::time::Instant::now() + timeout;
     let fail = |exit| Run {
         exit,
         output: Vec::new(),
         truncated: false,
     };
-    let Some(prog) = argv.first() else {
+    let Some(arg0) = argv.first() else {
         return fail(Exit::SpawnFailed("empty command".into()));
     };
-    if let Err(e) = check_trusted(prog) {
-        return fail(Exit::Untrusted(e));
-    }
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(&argv[1..])
+    let real = match exec_policy::trust::trusted_program(program) {
+        Ok(p) => p,
+        Err(why) => return fail(Exit::Untrusted(format!("refusing to run {arg0}: {why}"))),
+    };
+    let mut cmd = tokio::process::Command::new(&real);
+    cmd.arg0(arg0)
+        .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -139,7 +139,7 @@ pub async fn run(argv: &[String], timeout: Duration, max_output: usize) -> Run {
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return fail(Exit::SpawnFailed(format!("{prog}: {e}"))),
+        Err(e) => return fail(Exit::SpawnFailed(format!("{arg0}: {e}"))),
     };
     let pgid = child.id().map(|p| p as i32).unwrap_or(0);
     if let Ok(mut g) = RUNNING.lock() {

@@ -288,8 +288,10 @@ fn flt_s01_flapping_real_servers() {
 
     // nanny in lvsd mode, not verbose (as lvsd runs it by default), with
     // timestamped reports.
+    let programs = allow_programs("flap-programs", &[format!("{prog} %h %p")]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_nanny"))
         .arg("--lvsd")
+        .env("LVS_PROGRAMS_FILE", &programs)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -138,7 +138,11 @@ fn uptime_through_rsh_command_follows_piranhas_formula() {
     );
     let r = Remote::new(&dir, "ssh");
     r.load("0.00");
-    let mut n = Nanny::lvsd();
+    let programs = allow_programs(
+        "ssh-programs",
+        &[format!("{ssh} -o BatchMode=yes %h uptime")],
+    );
+    let mut n = Nanny::lvsd_with_programs(&programs);
     n.send(&json!({"virtuals": [virt("web", "uptime", &format!("{ssh} -o BatchMode=yes"), 3, s.addr)]}));
     // Resumed at the programmed weight, no ramp, no load run yet.
     let v = n.wait_for(Duration::from_secs(3), "up", |v| is(v, "r1", "up"));
@@ -245,8 +249,23 @@ fn rup_and_ruptime_from_path() {
     let ruptime = Remote::new(&dir, "ruptime");
     rup.load("0.00");
     ruptime.load("9.00");
+    // Bare names are found on root's PATH, and the list names what they
+    // resolve to.
     let path = format!("{}:/usr/bin:/bin", dir.display());
-    let mut n = Nanny::spawn_env(&["--lvsd", "-v"], &[("PATH", path)]);
+    let programs = allow_programs(
+        "rup-programs",
+        &[
+            format!("{}/rup %h", dir.display()),
+            format!("{}/ruptime %h", dir.display()),
+        ],
+    );
+    let mut n = Nanny::spawn_env(
+        &["--lvsd", "-v"],
+        &[
+            ("PATH", path),
+            ("LVS_PROGRAMS_FILE", programs.display().to_string()),
+        ],
+    );
     let a = virt("a", "rup", "rsh", 10, s.addr);
     let mut b = virt("b", "ruptime", "rsh", 10, s.addr);
     // b starts above W so that a high load has room to lower it.
@@ -291,7 +310,8 @@ fn natural_cadence() {
     let (ssh, dir) = stand_in("ssh-cadence", "cadence", "load average: %s, 0.58, 0.59");
     let r = Remote::new(&dir, "cadence");
     r.load("0.00");
-    let mut n = Nanny::lvsd();
+    let programs = allow_programs("cadence-programs", &[format!("{ssh} %h uptime")]);
+    let mut n = Nanny::lvsd_with_programs(&programs);
     let mut v = virt("web", "uptime", &ssh, 10, s.addr);
     v["reentry"] = json!(1);
     n.send(&json!({"virtuals": [v]}));

@@ -34,4 +34,9 @@ pub struct Args {
     /// lvsd's status socket.
     #[arg(long, default_value = "/run/piranha/lvsd.sock")]
     pub lvsd_socket: PathBuf,
+    /// The root-owned list of programs the daemons run for lvs.cf (default
+    /// $LVS_PROGRAMS_FILE, else /etc/sysconfig/lvs-programs); the tool
+    /// refuses to save a program it does not allow.
+    #[arg(long, value_name = "FILE")]
+    pub programs: Option<PathBuf>,
 }

@@ -67,6 +67,7 @@ fn main() {
         lvsd_socket: args.lvsd_socket,
         allow: args.allow,
         copy_timeout: Duration::from_secs(60),
+        programs: args.programs.unwrap_or_else(exec_policy::allowlist_path),
     };
     // A save killed half-way (kill -9, a crash) leaves its temporary file
     // next to lvs.cf; remove ours before serving (FLT-K04).

@@ -69,6 +69,49 @@ pub struct Ctx {
     pub logged_in: bool,
     /// Meta refresh (seconds, url).
     pub refresh: Option<(u32, String)>,
+    /// What the daemons' exec policy allows, for pages with program fields.
+    pub programs: Option<ProgramsNote>,
+}
+
+/// The allowlist as the program fields' pages show it.
+#[derive(Debug, Clone)]
+pub struct ProgramsNote {
+    /// The allowlist file.
+    pub path: String,
+    /// Its command lines, or why there is none.
+    pub entries: Result<Vec<String>, String>,
+}
+
+impl ProgramsNote {
+    /// The note for `policy`.
+    pub fn of(policy: &exec_policy::Policy, path: &std::path::Path) -> ProgramsNote {
+        ProgramsNote {
+            path: path.display().to_string(),
+            entries: match policy.allowlist() {
+                Ok(l) => Ok(l.entries().iter().map(|e| e.to_string()).collect()),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Which command lines the daemons may run: the program fields may name
+/// only these (root edits the list; the web tool cannot).
+fn programs_note(ctx: &Ctx) -> Markup {
+    let Some(n) = &ctx.programs else {
+        return html! {};
+    };
+    html! {
+        div.programs id="allowed-programs" {
+            p { strong { "Programs the daemons may run" } " (root-owned list " code { (n.path) } "; only root can change it):" }
+            @match &n.entries {
+                Ok(e) if e.is_empty() => p { "none: the list is empty, so any program named here will not run." }
+                Ok(e) => ul { @for l in e { li { code { (l) } } } }
+                Err(why) => p.alert { (why) }
+            }
+            p { small { "A command runs only if it is one of these lines word for word (a final * allows any further arguments)." } }
+        }
+    }
 }
 
 /// Submitted values and errors to show again in a form.
@@ -478,12 +521,13 @@ pub fn global(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Markup {
                         (text_row(fs, "NAT Router device", "NATRtrDev", nat_dev, "for example eth1:1"))
                     }
                     (select_row(fs, "Remote shell", "rsh_command", g("rsh_command"), &rsh))
-                    (text_row(fs, "Command run on becoming active", "active_cmd", g("active_cmd"), "absolute path, root-owned"))
+                    (text_row(fs, "Command run on becoming active", "active_cmd", g("active_cmd"), "one of the programs listed below"))
                     (text_row(fs, "Command run on becoming inactive", "inactive_cmd", g("inactive_cmd"), ""))
                 }
                 button type="submit" name="global_action" value="ACCEPT" { "ACCEPT" }
                 " -- Click here to apply changes on this page"
             }
+            (programs_note(ctx))
             (diagnostics(doc))
         },
     )
@@ -806,13 +850,14 @@ fn service_scripts(ctx: &Ctx, doc: &Document, hash: &str, t: &Target, fs: &FormS
                     @for f in forms::script_fields(t) { (row(f)) }
                     (checkbox_row(fs, "Treat expect string as a regular expression", "use_regex", use_regex))
                 }
-                p { small { "Empty fields keep their current value. The sending program takes priority over Send; %h is replaced by the real server's address, %p by its port. Programs must be absolute, root-owned paths." } }
+                p { small { "Empty fields keep their current value. The sending program takes priority over Send; %h is replaced by the real server's address, %p by its port. Programs must be listed below." } }
                 button type="submit" name="gen_service" value="ACCEPT" { "ACCEPT" } " "
                 button type="submit" name="gen_service" value="NO SEND PROGRAM" { "NO SEND PROGRAM" } " "
                 button type="submit" name="gen_service" value="BLANK SEND" { "BLANK SEND" } " "
                 button type="submit" name="gen_service" value="BLANK EXPECT" { "BLANK EXPECT" } " "
                 a href=(back) { "CANCEL" }
             }
+            (programs_note(ctx))
         },
     )
 }

@@ -48,6 +48,10 @@ pub struct Options {
     pub allow: Vec<Cidr>,
     /// Time allowed for the copy to the backup.
     pub copy_timeout: Duration,
+    /// The daemons' exec-policy allowlist (`/etc/sysconfig/lvs-programs`):
+    /// read to refuse, at save time, programs the daemons would not run,
+    /// and to show which ones they would.
+    pub programs: PathBuf,
 }
 
 struct Inner {
@@ -102,6 +106,12 @@ impl App {
     /// The store of lvs.cf.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The daemons' exec policy as it stands now (the allowlist is read
+    /// again for every request that needs it, so an edit shows at once).
+    pub fn policy(&self) -> exec_policy::Policy {
+        exec_policy::Policy::load_from(&self.0.opts.programs)
     }
 
     fn passwd_entries(&self) -> Option<Vec<crate::htpasswd::Entry>> {
@@ -533,7 +543,8 @@ async fn show_panel(app: &App, auth: &Auth, uri: &axum::http::Uri, panel: Panel)
             "no such virtual server, real server or failover service\n",
         );
     }
-    let c = saved_ctx(auth, uri, &snap);
+    let mut c = saved_ctx(auth, uri, &snap);
+    c.programs = panel.programs_note(app);
     html_response(
         StatusCode::OK,
         panel.render(&c, &snap, &FormState::default()),
@@ -574,7 +585,11 @@ fn panel(of: fn(Vec<String>) -> Option<Panel>) -> axum::routing::MethodRouter<Ap
             match of(params) {
                 Some(panel) => {
                     let decide = panel.clone();
-                    post_panel(&app, &auth, &body, panel, move |p| decide.decide(p)).await
+                    let policy = app.policy();
+                    post_panel(&app, &auth, &body, panel, move |p| {
+                        decide.decide(p, &policy)
+                    })
+                    .await
                 }
                 None => not_found().await.into_response(),
             }
@@ -628,12 +643,24 @@ where
 }
 
 impl Panel {
-    /// What a POST of this panel's form asks for.
-    fn decide(&self, p: &Params) -> Result<Outcome, FieldErrors> {
+    /// The allowlist note of the pages with program fields.
+    fn programs_note(&self, app: &App) -> Option<pages::ProgramsNote> {
+        match self {
+            Panel::Global | Panel::Scripts(_) | Panel::FailoverScripts(_) => {
+                Some(pages::ProgramsNote::of(&app.policy(), &app.0.opts.programs))
+            }
+            _ => None,
+        }
+    }
+
+    /// What a POST of this panel's form asks for; `policy` judges the
+    /// programs it names.
+    fn decide(&self, p: &Params, policy: &exec_policy::Policy) -> Result<Outcome, FieldErrors> {
         let form = p.clone();
+        let policy = policy.clone();
         match self.clone() {
             Panel::Global => {
-                save(move |d| forms::apply_global(d, &form).map(|_| "/global".to_string()))
+                save(move |d| forms::apply_global(d, &form, &policy).map(|_| "/global".to_string()))
             }
             Panel::Redundancy => {
                 save(move |d| forms::apply_redundancy(d, &form).map(|_| "/redundancy".to_string()))
@@ -648,7 +675,8 @@ impl Panel {
             }
             .decide(p),
             Panel::VirtualEdit(v) => save(move |d| {
-                forms::apply_virtual_edit(d, &v, &form).map(|n| pages::virtual_url(&n, "edit"))
+                forms::apply_virtual_edit(d, &v, &form, &policy)
+                    .map(|n| pages::virtual_url(&n, "edit"))
             }),
             Panel::RealList(v) => {
                 let vname = v.clone();
@@ -671,7 +699,8 @@ impl Panel {
                 forms::apply_server_edit(d, &v, &s, &form).map(|n| pages::server_url(&v, &n))
             }),
             Panel::Scripts(v) => save(move |d| {
-                forms::apply_scripts(d, &v, &form).map(|_| pages::virtual_url(&v, "scripts"))
+                forms::apply_scripts(d, &v, &form, &policy)
+                    .map(|_| pages::virtual_url(&v, "scripts"))
             }),
             Panel::FailoverList => ListActions {
                 button: "failover_service",
@@ -686,7 +715,7 @@ impl Panel {
                 forms::apply_failover_edit(d, &f, &form).map(|n| pages::failover_url(&n, "edit"))
             }),
             Panel::FailoverScripts(f) => save(move |d| {
-                forms::apply_service_scripts(d, &Target::Failover(f.clone()), &form)
+                forms::apply_service_scripts(d, &Target::Failover(f.clone()), &form, &policy)
                     .map(|_| pages::failover_url(&f, "scripts"))
             }),
         }
@@ -724,6 +753,7 @@ async fn post_panel(
         } else {
             panel.fallback()
         };
+        c.programs = panel.programs_note(app);
         html_response(status, panel.render(&c, snap, &fs))
     };
     let outcome = match decide(&p) {
@@ -1107,6 +1137,7 @@ async fn api_edit(app: App, edit: ApiEdit, unset: bool) -> Response {
     };
     let key = edit.key;
     let value = edit.value.unwrap_or_default();
+    let policy = app.policy();
     let result = app
         .store()
         .save(Expect::Serial(serial), move |doc| {
@@ -1115,7 +1146,7 @@ async fn api_edit(app: App, edit: ApiEdit, unset: bool) -> Response {
             if path.key.as_deref() == Some("serial_no") {
                 return Err(FieldErrors::general("serial_no is managed by the tool"));
             }
-            let mut ed = forms::Editor::new(doc);
+            let mut ed = forms::Editor::checking(doc, &policy);
             match (&path.key, unset) {
                 (Some(k), false) => ed.set("value", &path.target, k, &value),
                 (Some(k), true) => ed.unset("value", &path.target, k),

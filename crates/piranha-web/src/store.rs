@@ -316,6 +316,7 @@ mod tests {
                 doc,
                 "web",
                 &vec![("port".to_string(), "notaport".to_string())],
+                &exec_policy::Policy::load_from(std::path::Path::new("/nonexistent")),
             )
         });
         match r {

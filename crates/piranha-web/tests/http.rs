@@ -1504,7 +1504,11 @@ fn a_closed_stderr_does_not_break_requests() {
 /// CSRF, validation and stale-edit (409) behaviour as every panel.
 #[test]
 fn failover_pages_edit_failover_blocks() {
-    let env = EnvBuilder::new("failover").start();
+    let env = EnvBuilder {
+        programs: Some(trusted_allowlist(&["/bin/true start"])),
+        ..EnvBuilder::new("failover")
+    }
+    .start();
     let c = login(env.addr, PASSWORD).expect("login");
     let control = c.get("/control");
     assert!(
@@ -1679,4 +1683,88 @@ fn ipv6_virtual_gets_a_persistence_prefix_from_the_select() {
     assert_ne!(r.status, 303);
     assert!(r.body.contains("err-pmask"), "{}", r.body);
     assert_eq!(before, sha256_file(&env.config));
+}
+
+/// Security review, HIGH 1, at the web tool: it refuses to save a program
+/// the daemons' allowlist does not list (through the API and the forms,
+/// the load monitor's command made of `load_monitor` and `rsh_command`
+/// included), says why, leaves lvs.cf untouched, and shows the list on the
+/// pages with program fields. (The daemons refuse them anyway: see pulse's
+/// and nanny's exec-policy tests.)
+#[test]
+fn programs_follow_the_daemons_exec_policy() {
+    let programs = trusted_allowlist(&["/bin/true %h uptime", "/bin/true start"]);
+    let env = EnvBuilder {
+        programs: Some(programs.clone()),
+        ..EnvBuilder::new("programs")
+    }
+    .start();
+    let auth = basic(PASSWORD);
+    let call = |path: &str, body: &str| {
+        request(
+            env.addr,
+            "POST",
+            path,
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+    };
+    let serial = || {
+        Document::parse("lvs.cf", std::fs::read(&env.config).expect("read"))
+            .config()
+            .serial_no
+    };
+    let refused = |key: &str, value: &str| {
+        let before = sha256_file(&env.config);
+        let body = serde_json::json!({"key": key, "value": value, "serial": serial()}).to_string();
+        let r = call("/api/v1/set", &body);
+        assert_eq!(r.status, 400, "{key} = {value}: {}", r.body);
+        assert!(
+            r.body.contains("the daemons would not run this"),
+            "{}",
+            r.body
+        );
+        assert_eq!(before, sha256_file(&env.config), "lvs.cf changed");
+        r.body
+    };
+    let body = refused("active_cmd", "/usr/bin/env /tmp/x/evil.sh");
+    assert!(body.contains("is not listed in"), "{body}");
+    assert!(body.contains(&programs.display().to_string()), "{body}");
+    refused("inactive_cmd", "/bin/sh -c id");
+    refused("virtual.web.send_program", "/bin/sh -c echo${IFS}x %h");
+    // The load monitor: allowed with the listed remote shell...
+    let ok = |key: &str, value: &str| {
+        let body = serde_json::json!({"key": key, "value": value, "serial": serial()}).to_string();
+        let r = call("/api/v1/set", &body);
+        assert_eq!(r.status, 200, "{key} = {value}: {}", r.body);
+    };
+    ok("rsh_command", "/bin/true");
+    ok("virtual.web.load_monitor", "uptime");
+    // ... and refused when the remote shell becomes a launcher.
+    let body = refused("rsh_command", "/usr/bin/env /tmp/x/evil.sh");
+    assert!(
+        body.contains("/usr/bin/env /tmp/x/evil.sh %h uptime"),
+        "{body}"
+    );
+    // The forms: the same rule, the error next to the field, and the list.
+    let c = login(env.addr, PASSWORD).expect("login");
+    let page = c.get("/global");
+    assert!(
+        page.body.contains("id=\"allowed-programs\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("/bin/true start"), "{}", page.body);
+    let before = sha256_file(&env.config);
+    let r = c.submit("/global", &[("active_cmd", "/usr/bin/env /tmp/x/evil.sh")]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("id=\"err-active_cmd\""), "{}", r.body);
+    assert_eq!(before, sha256_file(&env.config));
+    let r = c.submit("/global", &[("active_cmd", "/bin/true start")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = c.get("/virtual/web/scripts");
+    assert!(page.body.contains("/bin/true %h uptime"), "{}", page.body);
 }

@@ -26,6 +26,9 @@ pub struct Options {
     pub pidfile: PathBuf,
     /// `--status-socket=PATH` (extension).
     pub status_socket: PathBuf,
+    /// `--state-dir=PATH` (extension; default `/var/lib/pulse`): where the
+    /// boot counter of the signed heartbeats is kept.
+    pub state_dir: PathBuf,
     /// `--lvsd-ready-timeout=SECS` (extension; default 30).
     pub ready_timeout: Duration,
     /// `--sync-daemon=ipvs|log` (extension; default ipvs).
@@ -51,6 +54,7 @@ impl Default for Options {
             fos: PathBuf::from("/usr/sbin/fos"),
             pidfile: PathBuf::from("/var/run/pulse.pid"),
             status_socket: PathBuf::from("/run/piranha/pulse.sock"),
+            state_dir: PathBuf::from(crate::bootid::DEFAULT_STATE_DIR),
             ready_timeout: Duration::from_secs(30),
             sync_daemon_log: false,
             syslog: false,
@@ -64,8 +68,8 @@ impl Default for Options {
 pub const USAGE: &str =
     "Usage: pulse [-c|--configfile=FILE] [-n|--nodaemon] [-t|--test-start] [--norun]
         [-v|--verbose] [--forceactive] [--lvsd=PATH] [--fos=PATH] [--version]
-        [--pidfile=PATH] [--status-socket=PATH] [--lvsd-ready-timeout=SECS]
-        [--sync-daemon=ipvs|log] [--syslog]
+        [--pidfile=PATH] [--status-socket=PATH] [--state-dir=PATH]
+        [--lvsd-ready-timeout=SECS] [--sync-daemon=ipvs|log] [--syslog]
 ";
 
 /// `pulse: <message>` to print on stderr before exiting 1.
@@ -99,6 +103,7 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                     | "fos"
                     | "pidfile"
                     | "status-socket"
+                    | "state-dir"
                     | "lvsd-ready-timeout"
                     | "sync-daemon"
             );
@@ -132,6 +137,7 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 "fos" => o.fos = PathBuf::from(value),
                 "pidfile" => o.pidfile = PathBuf::from(value),
                 "status-socket" => o.status_socket = PathBuf::from(value),
+                "state-dir" => o.state_dir = PathBuf::from(value),
                 "lvsd-ready-timeout" => {
                     let secs: f64 = value
                         .parse()

@@ -61,20 +61,25 @@ fn set_pdeathsig(cmd: &mut Command, keep_fd: Option<i32>) {
     }
 }
 
-/// Spawns a command from lvs.cf without a shell, after the exec policy check
-/// (absolute path, root-owned file and directories, not group/other
-/// writable). Not waited for (Piranha semantics); tokio reaps it.
+/// Spawns a command from lvs.cf without a shell, if the exec policy allows
+/// it: the command line is listed in the root-owned allowlist
+/// (`/etc/sysconfig/lvs-programs`, read again for every command so an edit
+/// applies at once) and the program and its directories are root-owned and
+/// not group/other writable. Not waited for (Piranha semantics); tokio
+/// reaps it.
 pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
-    let argv = cmd.argv();
-    let Some(program) = argv.first() else {
-        return Err("empty command".into());
-    };
-    lvscf_parser::exec_policy::check_program(program)?;
-    let mut c = Command::new(program);
-    c.args(&argv[1..]);
+    let approved = exec_policy::Policy::load()
+        .check(&cmd.text)
+        .map_err(|refusal| refusal.to_string())?;
+    let mut c = Command::new(&approved.program);
+    if let Some(arg0) = approved.argv.first() {
+        c.arg0(arg0);
+    }
+    c.args(&approved.argv[1..]);
     c.stdin(std::process::Stdio::null());
     set_pdeathsig(&mut c, None);
-    c.spawn().map_err(|e| format!("{program}: {e}"))
+    c.spawn()
+        .map_err(|e| format!("{}: {e}", approved.program.display()))
 }
 
 /// A started lvsd with the read end of its readiness pipe.

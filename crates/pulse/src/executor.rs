@@ -173,7 +173,9 @@ impl Executor {
                     let _ = child.wait().await;
                 }));
             }
-            Err(e) => self.log.info(&format!("{what} not run: {e}")),
+            Err(e) => self
+                .log
+                .warn(&format!("{what} '{}' not run: {e}", cmd.text)),
         }
     }
 

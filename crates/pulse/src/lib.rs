@@ -5,9 +5,10 @@
 //! never programs IPVS services itself: lvsd does.
 //!
 //! Pure parts: [`codec`], [`keys`] (parsing), [`machine`], [`settings`], [`cli`]. Thin I/O
-//! around them: [`netlink`], [`exec`], [`executor`], [`status`],
+//! around them: [`bootid`], [`netlink`], [`exec`], [`executor`], [`status`],
 //! [`runtime`]. The lvsd readiness interface is described in [`exec`].
 
+pub mod bootid;
 pub mod cli;
 pub mod codec;
 pub mod exec;

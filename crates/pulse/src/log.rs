@@ -31,6 +31,11 @@ impl Logger {
         self.0.log(Level::Info, msg);
     }
 
+    /// A warning (LOG_WARNING).
+    pub fn warn(&self, msg: &str) {
+        self.0.log(Level::Warning, msg);
+    }
+
     /// A verbose-only line.
     pub fn debug(&self, msg: &str) {
         self.0.log(Level::Debug, msg);

@@ -57,21 +57,6 @@ pub fn describe_auth(a: &Auth) -> String {
     }
 }
 
-fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    // SAFETY: b is valid for 8 bytes.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr() as *mut libc::c_void, 8, 0) };
-    if n != 8 {
-        // Fall back to time and pid: unique enough for a boot id.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        return t ^ (u64::from(std::process::id()) << 32);
-    }
-    u64::from_ne_bytes(b)
-}
-
 /// Resolves hosts, remembering names (looked up once per name).
 #[derive(Default)]
 struct Resolver {
@@ -361,6 +346,7 @@ impl Loop {
             g.accepted = self.codec.accepted;
             g.accepted_signed = self.codec.accepted_signed;
             g.partner_unwilling = p.unwilling;
+            g.partner_boot_id = self.codec.partner_boot_id();
             g.auth_mode = self.codec.auth().mode_name();
             g.key_ids = self
                 .codec
@@ -416,7 +402,14 @@ impl Loop {
             return;
         }
         let local = self.sockets[idx].local;
-        match self.codec.decode_on(idx, buf, src, local) {
+        let decoded = self.codec.decode_on(idx, buf, src, local);
+        // A new run of the partner: answer now, so that its next packet
+        // echoes our boot id and is accepted one round trip later instead
+        // of one keepalive later.
+        if self.codec.take_reply_request() && self.settings.sends_heartbeats {
+            self.send(self.machine.own_state());
+        }
+        match decoded {
             Ok(inc) => {
                 if let Some(s) = self.sockets.get_mut(idx) {
                     s.last_heard = Some(now);
@@ -669,7 +662,14 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     if auth != Auth::Legacy {
         log.info(&describe_auth(&auth));
     }
-    let codec = Codec::new(auth, role, random_u64());
+    // Every run takes a boot id above all earlier ones (the freshness rule
+    // of signed heartbeats rests on it).
+    let (boot_id, problem) = crate::bootid::take_boot_id(&opts.state_dir);
+    if let Some(p) = problem {
+        log.warn(&p);
+    }
+    log.debug(&format!("DEBUG -- boot id {boot_id}"));
+    let codec = Codec::new(auth, role, boot_id);
     let lvsd_pid = Arc::new(AtomicI32::new(0));
     let shared = Arc::new(Mutex::new(Shared {
         role,
@@ -684,6 +684,8 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         accepted: 0,
         accepted_signed: 0,
         partner_unwilling: false,
+        boot_id,
+        partner_boot_id: 0,
         drops: [0; DropReason::ALL.len()],
         digest,
         partner_digest: None,

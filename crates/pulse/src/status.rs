@@ -57,6 +57,11 @@ pub struct Shared {
     pub accepted_signed: u64,
     /// The partner's last heartbeat said it cannot take over.
     pub partner_unwilling: bool,
+    /// Our boot id (the freshness rule of signed heartbeats).
+    pub boot_id: u64,
+    /// The partner's latest boot id seen in a valid signed heartbeat (0:
+    /// none).
+    pub partner_boot_id: u64,
     /// Drop counters in [`DropReason::ALL`] order.
     pub drops: [u64; DropReason::ALL.len()],
     /// Our config digest.
@@ -127,6 +132,8 @@ impl Shared {
                 "accepted": self.accepted,
                 "accepted_signed": self.accepted_signed,
                 "accepted_unsigned": self.accepted - self.accepted_signed,
+                "boot_id": self.boot_id,
+                "partner_boot_id": (self.partner_boot_id > 0).then_some(self.partner_boot_id),
                 "drops": drops,
                 "channels": channels,
             },

@@ -667,8 +667,17 @@ fn takeover_and_relinquish_order_with_commands() {
             dir.display()
         ),
     );
+    let programs = dir.join("lvs-programs");
+    std::fs::write(
+        &programs,
+        format!(
+            "# the two commands of this test\n{0}/active.sh a1\n{0}/inactive.sh i1\n",
+            dir.display()
+        ),
+    )
+    .expect("write allowlist");
     let standin = t.standin("lvsd", true, None);
-    let mut p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &["-v"]);
+    let mut p1 = t.pulse_with_programs(&t.r1, "r1", &cfg, &standin, &["-v"], &programs);
     assert!(
         p1.wait_log("gratuitous lvs arps finished", sec(8.0))
             .is_some(),
@@ -695,15 +704,103 @@ fn takeover_and_relinquish_order_with_commands() {
     std::thread::sleep(sec(0.3));
     let m = std::fs::read_to_string(&marks).unwrap_or_default();
     assert_eq!(m, "inactive i1\nactive a1\ninactive i1\n");
-    // a command in a world-writable directory is refused
+    // a listed command in a world-writable directory is still refused
+    std::fs::write(&programs, "/tmp/whatever.sh\n").expect("write allowlist");
     let cfg2 = t.config("lvs2.cf", K, D, "active_cmd = /tmp/whatever.sh\n");
-    let p2 = t.pulse(&t.r2, "r2", &cfg2, &standin, &[]);
+    let p2 = t.pulse_with_programs(&t.r2, "r2", &cfg2, &standin, &[], &programs);
     assert!(
-        p2.wait_log("active_cmd not run:", sec(3.0)).is_some(),
+        p2.wait_log("active_cmd '/tmp/whatever.sh' not run:", sec(3.0))
+            .is_some(),
         "{:?}",
         p2.log()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Security review, HIGH 1: the web tool's user writes lvs.cf (here by
+/// hand, as uid 65534) naming a root-owned launcher followed by its own
+/// program, or a shell with its own script. pulse runs as root and must
+/// run neither, whatever the allowlist lists besides; a list that the user
+/// could have edited allows nothing at all.
+#[test]
+fn lvs_cf_cannot_make_root_run_its_own_program() {
+    if !can_run() {
+        return;
+    }
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let t = Topo::new();
+    let root_dir = std::path::PathBuf::from(format!("/run/{}-root", t.id));
+    let user_dir = std::path::PathBuf::from(format!("/run/{}-user", t.id));
+    for d in [&root_dir, &user_dir] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d).expect("dir");
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    chown(&user_dir, Some(65534), Some(65534)).expect("chown");
+    let evil = user_dir.join("evil.sh");
+    let evil_mark = user_dir.join("evil-ran");
+    let id_mark = user_dir.join("id-ran");
+    std::fs::write(&evil, format!("#!/bin/sh\nid > {}\n", evil_mark.display())).expect("write");
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    chown(&evil, Some(65534), Some(65534)).expect("chown");
+    let env = ["/usr/bin/env", "/bin/env"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("env");
+    // The administrator allowed one fixed command line of env.
+    let programs = root_dir.join("lvs-programs");
+    std::fs::write(&programs, format!("{env} true\n")).expect("allowlist");
+    let cfg = t.config(
+        "lvs.cf",
+        K,
+        D,
+        &format!(
+            "active_cmd = \"{env} {}\"\ninactive_cmd = \"/bin/sh -c id>>{}\"\n",
+            evil.display(),
+            id_mark.display()
+        ),
+    );
+    chown(&cfg, Some(65534), Some(65534)).expect("chown lvs.cf");
+    let standin = t.standin("lvsd", true, None);
+    let mut p1 = t.pulse_with_programs(&t.r1, "r1", &cfg, &standin, &[], &programs);
+    assert!(
+        p1.wait_log("gratuitous lvs arps finished", sec(8.0))
+            .is_some(),
+        "{:?}",
+        p1.log()
+    );
+    p1.signal(libc::SIGTERM);
+    assert_eq!(p1.wait_exit(sec(3.0)), Some(0));
+    std::thread::sleep(sec(0.3));
+    let log = p1.log();
+    let refused = |key: &str| {
+        log.iter().any(|l| {
+            l.contains(&format!("{key} '"))
+                && l.contains("not run:")
+                && l.contains("is not listed in")
+                && l.contains(&programs.display().to_string())
+        })
+    };
+    assert!(refused("active_cmd"), "{log:#?}");
+    assert!(refused("inactive_cmd"), "{log:#?}");
+    assert!(!evil_mark.exists(), "evil.sh ran as root");
+    assert!(!id_mark.exists(), "the shell ran as root");
+
+    // The same file with a list the user owns: not even the listed
+    // command runs.
+    std::fs::write(&programs, format!("{env} {}\n", evil.display())).expect("allowlist");
+    chown(&programs, Some(65534), Some(65534)).expect("chown list");
+    let mut p2 = t.pulse_with_programs(&t.r2, "r2", &cfg, &standin, &[], &programs);
+    assert!(
+        p2.wait_log("is not trusted", sec(8.0)).is_some(),
+        "{:?}",
+        p2.log()
+    );
+    p2.signal(libc::SIGTERM);
+    assert_eq!(p2.wait_exit(sec(3.0)), Some(0));
+    assert!(!evil_mark.exists(), "evil.sh ran as root");
+    let _ = std::fs::remove_dir_all(&root_dir);
+    let _ = std::fs::remove_dir_all(&user_dir);
 }
 
 #[test]

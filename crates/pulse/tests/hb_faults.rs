@@ -403,6 +403,7 @@ fn forged(state: PeerState, key: &[u8], key_id: u32, seq: u64, src: &str, dst: &
             seq,
             uptime_ms: 1,
             digest: [0; 8],
+            echo: 0,
         },
         key,
         s,

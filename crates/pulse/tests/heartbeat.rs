@@ -238,6 +238,11 @@ fn hb09_bad_hmac_unknown_key_truncated_wrong_source() {
     let s = udp_in(&t.r1, "192.0.2.1:539");
     let r1: IpAddr = R1.parse().expect("ip");
     let r2: IpAddr = R2.parse().expect("ip");
+    // r2's boot id: a packet that echoes it is fresh (the freshness rule).
+    let r2_boot = p2
+        .status()
+        .and_then(|s| s["heartbeat"]["boot_id"].as_u64())
+        .expect("boot id on the status socket");
     let pkt_with = |key: &[u8], key_id: u32, seq: u64| {
         codec::encode_signed(
             &SignedPacket {
@@ -249,6 +254,7 @@ fn hb09_bad_hmac_unknown_key_truncated_wrong_source() {
                 seq,
                 uptime_ms: 1,
                 digest: [0; 8],
+                echo: r2_boot,
             },
             key,
             r1,
@@ -627,4 +633,94 @@ fn hb13_flood_of_bad_packets() {
     } else {
         assert!(cpu < 0.5, "pulse used {:.0}% CPU", cpu * 100.0);
     }
+}
+
+/// Security review, HIGH 2: capture one of r1's signed heartbeats, restart
+/// r1, restart r2, then replay the capture to r2 from r1's address, again
+/// and again. Before the freshness rule, r2 took the capture's old boot id
+/// for r1's current run, dropped every genuine heartbeat after it, and both
+/// routers went active. Now the capture is dropped as unconfirmed (it does
+/// not echo r2's new boot id) and nothing changes: sampled every 100 ms for
+/// 10 s, exactly one router is active and r2 keeps accepting r1.
+#[test]
+fn a_replay_after_both_routers_restarted_changes_nothing() {
+    if !can_run() {
+        return;
+    }
+    let t = Topo::new();
+    let cfg = keyed_config(&t, "lvs.cf", "");
+    let standin = t.standin("lvsd", true, None);
+    let mut p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    let mut p2 = t.pulse(&t.r2, "r2", &cfg, &standin, &[]);
+    assert!(p1.wait_state("active", sec(3.0)), "{:?}", p1.log());
+    let captured = capture_udp(&t.r2, "eth0", [192, 0, 2, 1], sec(0.5));
+    assert!(captured.len() >= 3, "captured {}", captured.len());
+    // Restart r1: r2 takes over; r1 comes back as the inactive one.
+    p1.signal(libc::SIGTERM);
+    assert_eq!(p1.wait_exit(sec(3.0)), Some(0));
+    assert!(wait_until(sec(2.0), || p2.state().as_deref() == Some("active")).is_some());
+    p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    assert!(wait_until(sec(3.0), || p1.state().as_deref() == Some("inactive")).is_some());
+    // Restart r2: r1 takes over; r2 comes back inactive.
+    p2.signal(libc::SIGTERM);
+    assert_eq!(p2.wait_exit(sec(3.0)), Some(0));
+    assert!(p1.wait_state("active", sec(2.0)), "{:?}", p1.log());
+    p2 = t.pulse(&t.r2, "r2", &cfg, &standin, &[]);
+    assert!(
+        wait_until(sec(3.0), || p2.state().as_deref() == Some("inactive")
+            && p2
+                .status()
+                .is_some_and(|s| s["partner"]["state"] == "active"))
+        .is_some(),
+        "r2 not settled: {:?}",
+        p2.log()
+    );
+    let accepted_before = p2
+        .status()
+        .and_then(|s| s["heartbeat"]["accepted"].as_u64())
+        .unwrap_or(0);
+    // Replay the captures for 3 s while sampling both routers for 10 s.
+    let s = udp_in(&t.r1, "192.0.2.1:6000");
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    let mut replayed = 0;
+    while start.elapsed() < sec(10.0) {
+        if start.elapsed() < sec(3.0) {
+            for c in &captured {
+                s.send_to(c, to(R2)).expect("replay");
+                replayed += 1;
+            }
+        }
+        samples.push((p1.state(), p2.state()));
+        std::thread::sleep(sec(0.1));
+    }
+    let both = samples
+        .iter()
+        .filter(|(a, b)| a.as_deref() == Some("active") && b.as_deref() == Some("active"))
+        .count();
+    let r1_active = samples
+        .iter()
+        .filter(|(a, _)| a.as_deref() == Some("active"))
+        .count();
+    eprintln!(
+        "replay after restarts: {replayed} replayed packets, {} samples, {both} with both active",
+        samples.len()
+    );
+    assert_eq!(both, 0, "both routers active in {both} samples");
+    assert_eq!(r1_active, samples.len(), "r1 lost the active role");
+    assert_eq!(p2.count("activating lvs"), 0, "{:?}", p2.log());
+    assert!(
+        counter(&p2, "unconfirmed") >= replayed as u64,
+        "unconfirmed {} of {replayed} replays: {:?}",
+        counter(&p2, "unconfirmed"),
+        p2.status()
+    );
+    let accepted_after = p2
+        .status()
+        .and_then(|s| s["heartbeat"]["accepted"].as_u64())
+        .unwrap_or(0);
+    assert!(
+        accepted_after >= accepted_before + 80,
+        "r2 stopped hearing r1: {accepted_before} -> {accepted_after}"
+    );
 }

@@ -165,6 +165,16 @@ pub fn script(name: &str, body: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// Writes an exec-policy allowlist `name` (in the root-owned script
+/// directory when root) with `lines`, and returns its path for
+/// `LVS_PROGRAMS_FILE`.
+pub fn allow_programs(name: &str, lines: &[String]) -> PathBuf {
+    let p = script_dir().join(name);
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    p
+}
+
 /// Processes whose command line contains `needle`.
 pub fn processes_with(needle: &str) -> Vec<u32> {
     let mut v = Vec::new();
@@ -243,6 +253,14 @@ impl Nanny {
 
     pub fn lvsd() -> Nanny {
         Nanny::spawn(&["--lvsd", "-v"])
+    }
+
+    /// `nanny --lvsd -v` with the exec-policy allowlist `programs`.
+    pub fn lvsd_with_programs(programs: &Path) -> Nanny {
+        Nanny::spawn_env(
+            &["--lvsd", "-v"],
+            &[("LVS_PROGRAMS_FILE", programs.display().to_string())],
+        )
     }
 
     pub fn send(&mut self, job: &serde_json::Value) {

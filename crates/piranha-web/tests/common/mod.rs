@@ -28,6 +28,27 @@ pub fn tempdir(tag: &str) -> PathBuf {
     d
 }
 
+/// An exec-policy allowlist with `lines` that the policy trusts: in a
+/// root-owned directory under /run when running as root (a checkout below
+/// /tmp would not pass the ownership rule). Each call gets its own file.
+pub fn trusted_allowlist(lines: &[&str]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let dir = if root {
+        PathBuf::from(format!("/run/piranha-web-tests-{}", std::process::id()))
+    } else {
+        tempdir("programs")
+    };
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let p = dir.join(format!("lvs-programs-{n}"));
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write allowlist");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    p
+}
+
 pub struct Env {
     pub dir: PathBuf,
     pub config: PathBuf,
@@ -45,6 +66,9 @@ pub struct EnvBuilder {
     pub allow: Vec<piranha_web::session::Cidr>,
     pub config_dir: Option<PathBuf>,
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The exec-policy allowlist; by default a file that does not exist
+    /// (no program allowed, and never the host's own list).
+    pub programs: Option<PathBuf>,
 }
 
 impl EnvBuilder {
@@ -56,6 +80,7 @@ impl EnvBuilder {
             allow: vec![],
             config_dir: None,
             tls: None,
+            programs: None,
         }
     }
 
@@ -78,6 +103,10 @@ impl EnvBuilder {
             lvsd_socket: dir.join("lvsd.sock"),
             allow: self.allow,
             copy_timeout: Duration::from_secs(5),
+            programs: self
+                .programs
+                .clone()
+                .unwrap_or_else(|| dir.join("no-lvs-programs")),
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let o2 = opts.clone();

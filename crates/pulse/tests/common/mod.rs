@@ -302,8 +302,24 @@ impl Topo {
         p
     }
 
+    /// A pulse whose exec-policy allowlist is a file of this test that does
+    /// not exist (so it runs no program and never reads the host's list).
     pub fn pulse(&self, ns: &str, name: &str, config: &Path, lvsd: &Path, extra: &[&str]) -> Pulse {
-        Pulse::start(self, ns, name, config, lvsd, extra)
+        let none = self.path("no-lvs-programs");
+        self.pulse_with_programs(ns, name, config, lvsd, extra, &none)
+    }
+
+    /// A pulse that reads the exec-policy allowlist `programs`.
+    pub fn pulse_with_programs(
+        &self,
+        ns: &str,
+        name: &str,
+        config: &Path,
+        lvsd: &Path,
+        extra: &[&str],
+        programs: &Path,
+    ) -> Pulse {
+        Pulse::start(self, ns, name, config, lvsd, extra, programs)
     }
 }
 
@@ -350,7 +366,15 @@ pub struct Pulse {
 }
 
 impl Pulse {
-    fn start(t: &Topo, ns: &str, name: &str, config: &Path, lvsd: &Path, extra: &[&str]) -> Pulse {
+    fn start(
+        t: &Topo,
+        ns: &str,
+        name: &str,
+        config: &Path,
+        lvsd: &Path,
+        extra: &[&str],
+        programs: &Path,
+    ) -> Pulse {
         let sock = t.path(&format!("{name}.sock"));
         let pidfile = t.path(&format!("{name}.pid"));
         let mut cmd = Command::new("ip");
@@ -359,7 +383,12 @@ impl Pulse {
         cmd.arg(format!("--lvsd={}", lvsd.display()));
         cmd.arg(format!("--pidfile={}", pidfile.display()));
         cmd.arg(format!("--status-socket={}", sock.display()));
+        cmd.arg(format!(
+            "--state-dir={}",
+            t.path(&format!("{name}-state")).display()
+        ));
         cmd.args(extra);
+        cmd.env("LVS_PROGRAMS_FILE", programs);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn pulse");
         let lines = Arc::new(Mutex::new(Vec::new()));

@@ -5,8 +5,9 @@
 //! ever writing one that would not load.
 
 use clap::Parser;
-use lvscf_parser::cli::{Cli, Command};
-use lvscf_parser::exec_policy::check_config_programs;
+use exec_policy::Policy;
+use lvscf::cli::{Cli, Command};
+use lvscf::programs;
 use lvscf_parser::keypath::KeyPath;
 use lvscf_parser::{read_config_file, write_atomic, Document, Target};
 use std::process::ExitCode;
@@ -73,7 +74,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check { syntax_only, quiet } => {
             let mut diags: Vec<_> = doc.diagnostics().to_vec();
             if !syntax_only && !doc.has_errors() {
-                diags.extend(check_config_programs(&doc));
+                diags.extend(programs::program_diagnostics(&doc, &Policy::load()));
             }
             diags.sort_by_key(|d| (d.line, d.column));
             let errors = diags.iter().filter(|d| d.is_error()).count();
@@ -162,6 +163,34 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             edited.rename(&path, new_name).map_err(|e| e.to_string())?;
             save(&cli, &doc, &edited)
         }
+        Command::Programs { allow_current } => {
+            let policy = Policy::load();
+            if *allow_current {
+                // A file that does not load (the package's empty lvs.cf)
+                // names no program; the list is still created.
+                return match doc.load() {
+                    Ok((config, _)) => allow_current_programs(config, &policy),
+                    Err(_) => {
+                        eprintln!(
+                            "lvscf: {} does not load: no command taken from it",
+                            cli.config.display()
+                        );
+                        allow_current_programs(&lvscf_parser::Config::default(), &policy)
+                    }
+                };
+            }
+            let (config, _) = doc.load().map_err(|d| {
+                eprint!("{}", d.render());
+                "the file does not load".to_string()
+            })?;
+            let (text, all_allowed) = programs::report(config, &policy);
+            print!("{text}");
+            Ok(if all_allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Move { block, index } => {
             let path = block_path(block, &doc)?;
             let mut edited = doc.clone();
@@ -194,8 +223,63 @@ fn save(cli: &Cli, before: &Document, edited: &Document) -> Result<ExitCode, Str
     if edited.as_bytes() == before.as_bytes() {
         return Ok(ExitCode::SUCCESS);
     }
+    let refused = programs::newly_refused(before.config(), edited.config(), &Policy::load());
+    if !refused.is_empty() {
+        for r in &refused {
+            eprintln!("lvscf: {r}");
+        }
+        return Err(format!(
+            "not written: the daemons would not run the program this change names ({} lists what root may run; see `lvscf programs`)",
+            exec_policy::allowlist_path().display()
+        ));
+    }
     write_atomic(&cli.config, edited.as_bytes())
         .map_err(|e| format!("failed to write {}: {e}", cli.config.display()))?;
     print_diagnostics(edited, false);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lvscf programs --allow-current`: adds the file's command lines to the
+/// allowlist (root only), printing what was added and what was left out.
+fn allow_current_programs(
+    config: &lvscf_parser::Config,
+    policy: &Policy,
+) -> Result<ExitCode, String> {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::geteuid().is_root() {
+        return Err("--allow-current changes the root-owned allowlist: run it as root".into());
+    }
+    let path = exec_policy::allowlist_path();
+    let current = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    // A list that exists but is broken or untrusted is the administrator's
+    // to fix; appending to it would hide the problem.
+    if let Err(
+        e @ (exec_policy::ListError::Syntax { .. } | exec_policy::ListError::Untrusted { .. }),
+    ) = policy.allowlist()
+    {
+        return Err(format!("{e}; fix it by hand first"));
+    }
+    let (text, added, skipped) = programs::allow_current(config, policy, current.as_deref());
+    for s in &skipped {
+        println!("not added: {s}");
+    }
+    if added.is_empty() && current.is_some() {
+        println!("{}: nothing to add", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    write_atomic(&path, text.as_bytes())
+        .map_err(|e| format!("failed to write {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+    if current.is_none() {
+        println!("created {}", path.display());
+    }
+    for a in &added {
+        println!("added to {}: {a}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,8 @@
 //! The `lvscf` command line, as a clap definition (the binary and the man
 //! page generator share it).
 
-use crate::DEFAULT_CONFIG_PATH;
 use clap::{Parser, Subcommand};
+use lvscf_parser::DEFAULT_CONFIG_PATH;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Check the file; exit 0 when it loads (warnings allowed), 1 when not.
     Check {
-        /// Do not check the programs the file names (owner, mode, existence).
+        /// Do not check the programs the file names (allowlist, owner, mode).
         #[arg(long)]
         syntax_only: bool,
         /// Print only errors.
@@ -55,6 +55,16 @@ pub enum Command {
         block: String,
         /// The new name.
         new_name: String,
+    },
+    /// List the programs the file makes root run, and whether the exec
+    /// policy (the root-owned allowlist /etc/sysconfig/lvs-programs) lets
+    /// them run; exit 1 when one would not.
+    Programs {
+        /// As root: add to the allowlist the file's command lines that are
+        /// refused only for not being listed (not shells, `env` or other
+        /// launchers); used by the package when it is first installed.
+        #[arg(long)]
+        allow_current: bool,
     },
     /// Move a block to a position among its siblings (0 = first).
     Move {

@@ -33,13 +33,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::FromRawFd;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ipvs::{Ipvs, Operation, ServiceKey};
 use lvscf_parser::{BlockMap, ChangedVirtual, Config, LoadError};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
@@ -1061,9 +1059,12 @@ impl Daemon {
                     .map(|v| v.name.clone())
                     .collect();
                 let out = status::status(&live, &self.last, &order);
-                serde_json::to_string(&out).unwrap_or_else(|e| status::error_line(&e.to_string()))
+                serde_json::to_string(&out)
+                    .unwrap_or_else(|e| lvs_status::ErrorAnswer::new(e.to_string()).line())
             }
-            Err(e) => status::error_line(&format!("cannot read the IPVS table: {e}")),
+            Err(e) => {
+                lvs_status::ErrorAnswer::new(format!("cannot read the IPVS table: {e}")).line()
+            }
         }
     }
 }
@@ -1072,114 +1073,39 @@ fn bind_status_socket(path: &Path) -> Option<UnixListener> {
     if path.as_os_str().is_empty() {
         return None;
     }
-    if let Some(dir) = path.parent() {
-        if !dir.exists() {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                warn!("status socket: cannot create {}: {e}", dir.display());
-                return None;
+    match daemon_kit::socket::bind_status_socket(path) {
+        Ok((l, note)) => {
+            if let Some(n) = note {
+                warn!("status socket: {n}");
             }
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+            Some(l)
         }
-    }
-    // A stale socket from a previous run; never follow or remove anything
-    // that is not a socket.
-    if let Ok(m) = std::fs::symlink_metadata(path) {
-        use std::os::unix::fs::FileTypeExt;
-        if m.file_type().is_socket() {
-            let _ = std::fs::remove_file(path);
-        } else {
-            warn!(
-                "status socket: {} exists and is not a socket; not listening",
-                path.display()
-            );
-            return None;
-        }
-    }
-    let l = match UnixListener::bind(path) {
-        Ok(l) => l,
         Err(e) => {
-            warn!("status socket: cannot listen on {}: {e}", path.display());
-            return None;
+            warn!("status socket: {e}; not listening");
+            None
         }
-    };
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
-    if let Ok(Some(g)) = nix::unistd::Group::from_name("piranha") {
-        let _ = nix::unistd::chown(path, None, Some(g.gid));
     }
-    Some(l)
 }
 
+/// Answers the status socket: `status` from the main loop (which reads the
+/// kernel), anything else refused.
 async fn serve_status(listener: UnixListener, tx: mpsc::Sender<StatusRequest>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
+    lvs_status::server::serve(listener, move |req, _peer| {
         let tx = tx.clone();
-        tokio::spawn(async move {
-            let (r, mut w) = stream.into_split();
-            let mut line = String::new();
-            let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(r, 4096));
-            let read =
-                tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line)).await;
-            let answer = match read {
-                Ok(Ok(_)) => match status::parse_request(&line) {
-                    Ok(_) => {
-                        let (otx, orx) = oneshot::channel();
-                        if tx.send(StatusRequest { reply: otx }).await.is_err() {
-                            return;
-                        }
-                        match orx.await {
-                            Ok(a) => a,
-                            Err(_) => return,
-                        }
-                    }
-                    Err(e) => e,
-                },
-                _ => status::error_line("no request"),
-            };
-            let _ = w.write_all(answer.as_bytes()).await;
-            let _ = w.write_all(b"\n").await;
-            let _ = w.shutdown().await;
-        });
-    }
-}
-
-fn write_pidfile(path: &Path) -> bool {
-    let text = format!("{}\n", std::process::id());
-    match std::fs::write(path, text) {
-        Ok(()) => {
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-            true
+        async move {
+            if req != lvs_status::Request::Status {
+                // lvsd is reloaded by SIGHUP (pulse forwards it).
+                return lvs_status::ErrorAnswer::new("unknown command \"reload\"").line();
+            }
+            let (otx, orx) = oneshot::channel();
+            if tx.send(StatusRequest { reply: otx }).await.is_err() {
+                return lvs_status::ErrorAnswer::new("lvsd is stopping").line();
+            }
+            orx.await
+                .unwrap_or_else(|_| lvs_status::ErrorAnswer::new("lvsd is stopping").line())
         }
-        Err(e) => {
-            warn!("cannot write pid file {}: {e}", path.display());
-            false
-        }
-    }
-}
-
-fn daemonize_fork() -> Result<(), String> {
-    // SAFETY: called before any thread or runtime exists.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { .. }) => std::process::exit(0),
-        Ok(nix::unistd::ForkResult::Child) => {}
-        Err(e) => return Err(format!("fork failed: {e}")),
-    }
-    let _ = nix::unistd::setsid();
-    let _ = std::env::set_current_dir("/");
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        use std::os::fd::AsRawFd;
-        for fd in 0..3 {
-            // SAFETY: dup2 onto the standard descriptors.
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
-    }
-    Ok(())
+    })
+    .await
 }
 
 /// Makes the allocator keep the memory lvsd frees. A SIGHUP reads a file
@@ -1225,8 +1151,8 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     if cli.daemon() && !cli.nofork {
-        if let Err(e) = daemonize_fork() {
-            eprintln!("lvs: {e}");
+        if let Err(e) = daemon_kit::process::daemonize() {
+            eprintln!("lvs: cannot daemonize: {e}");
             return 1;
         }
     }
@@ -1236,8 +1162,11 @@ pub fn run(cli: Cli) -> i32 {
         // SAFETY: fcntl on a descriptor number only changes its flags.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
-    let pidfile = if cli.daemon() && write_pidfile(&cli.pidfile) {
-        Some(cli.pidfile.clone())
+    // Removed when lvsd ends, if it still names lvsd.
+    let _pidfile = if cli.daemon() {
+        daemon_kit::process::PidFile::write(&cli.pidfile)
+            .map_err(|e| warn!("cannot write pid file {}: {e}", cli.pidfile.display()))
+            .ok()
     } else {
         None
     };
@@ -1253,9 +1182,6 @@ pub fn run(cli: Cli) -> i32 {
     };
     let socket_path = cli.status_socket.clone();
     let code = rt.block_on(main_loop(cli, config, running_text, ipvs));
-    if let Some(p) = pidfile {
-        let _ = std::fs::remove_file(p);
-    }
     if !socket_path.as_os_str().is_empty() {
         if let Ok(m) = std::fs::symlink_metadata(&socket_path) {
             use std::os::unix::fs::FileTypeExt;

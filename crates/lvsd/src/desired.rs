@@ -24,30 +24,9 @@ pub enum Monitor<'a> {
     Reports(&'a Health),
 }
 
-/// State of a real server as lvsd shows it (status socket, logs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShownState {
-    /// Up (reported, or assumed without nanny).
-    Up,
-    /// Down (out of the table, or at weight 0 with quiesce).
-    Down,
-    /// nanny has not decided yet.
-    Unknown,
-    /// The virtual's sorry server, in use.
-    Sorry,
-}
-
-impl ShownState {
-    /// `up`, `down`, `unknown`, `sorry`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShownState::Up => "up",
-            ShownState::Down => "down",
-            ShownState::Unknown => "unknown",
-            ShownState::Sorry => "sorry",
-        }
-    }
-}
+/// State of a real server as lvsd shows it (status socket, logs): the
+/// status document's own type.
+pub use lvs_status::lvsd::ServerState as ShownState;
 
 /// A configured real server of a desired service.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,12 @@
 //! Logging as Piranha's lvs did: in the foreground to stdout with the prefix
 //! `lvs: `; as a daemon to syslog (ident `lvsd`, facility daemon), falling
 //! back to stderr when there is no syslog socket. The lines themselves are
-//! made by [`daemon_log`].
+//! made by [`daemon_kit::log`].
 
 use std::sync::OnceLock;
 
-pub use daemon_log::Level;
-use daemon_log::{Console, Logger};
+pub use daemon_kit::log::Level;
+use daemon_kit::log::{Console, Logger};
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 

@@ -4,7 +4,7 @@
 //! with a warning. Never called on the report path.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -53,9 +53,8 @@ pub fn resolve(config: &mut Config) -> Vec<String> {
         let n = n.clone();
         // Detached: a lookup that outlives the deadline is abandoned.
         std::thread::spawn(move || {
-            let r = (n.as_str(), 0u16)
-                .to_socket_addrs()
-                .map(|mut it| it.next().map(|a| a.ip()));
+            // The suite's one rule for names (IPv4 first).
+            let r = daemon_kit::host::lookup(&n);
             let _ = tx.send((n, r));
         });
     }
@@ -65,12 +64,16 @@ pub fn resolve(config: &mut Config) -> Vec<String> {
     while found.len() + logs.len() < names.len() {
         let left = end.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok((n, Ok(Some(ip)))) => {
+            Ok((n, Ok(ip))) => {
                 logs.push(format!("resolved host name {n} to {ip}"));
                 found.insert(n, ip);
             }
-            Ok((n, Ok(None))) => logs.push(format!("host name {n} has no address")),
-            Ok((n, Err(e))) => logs.push(format!("cannot resolve host name {n}: {e}")),
+            Ok((n, Err(daemon_kit::host::LookupError::NoAddress(_)))) => {
+                logs.push(format!("host name {n} has no address"))
+            }
+            Ok((n, Err(daemon_kit::host::LookupError::Failed { why, .. }))) => {
+                logs.push(format!("cannot resolve host name {n}: {why}"))
+            }
             Err(_) => {
                 logs.push(format!(
                     "host name lookups did not finish within {} s",

@@ -5,12 +5,13 @@
 use std::net::IpAddr;
 
 use ipvs::{Destination, Forward, Operation, ServiceKey};
+use lvs_status::Request;
 use lvsd::desired::{desired, timeouts_change, Monitor};
 use lvsd::diff::diff;
 use lvsd::group::groups;
 use lvsd::health::{with_kernel_weights, Applied, Health};
 use lvsd::ipvsadm::format_op;
-use lvsd::status::{parse_request, status};
+use lvsd::status::status;
 use lvsd::table::Table;
 use nanny::protocol::{EventReport, Report, ServerReport, State};
 
@@ -412,9 +413,9 @@ fn status_has_the_documented_shape() {
     assert_eq!(r1["active_conns"], 0);
     assert_eq!(r1["inactive_conns"], 0);
     assert_eq!(json["services"][3]["fwmark"], 5);
-    assert!(parse_request("{\"cmd\":\"status\"}\n").is_ok());
-    assert!(parse_request("{\"cmd\":\"flush\"}").is_err());
-    assert!(parse_request("garbage").is_err());
+    assert!(Request::parse("{\"cmd\":\"status\"}\n").is_ok());
+    assert!(Request::parse("{\"cmd\":\"flush\"}").is_err());
+    assert!(Request::parse("garbage").is_err());
 }
 
 #[test]

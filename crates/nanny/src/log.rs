@@ -1,11 +1,11 @@
 //! Logging: `nanny: <message>` lines on stderr (never stdout, which carries
 //! the JSON reports), optionally also to syslog (ident `nanny`, facility
 //! daemon, as Piranha) for the hand-run command line without `--nodaemon`.
-//! The lines themselves are made by [`daemon_log`].
+//! The lines themselves are made by [`daemon_kit::log`].
 
 use std::sync::OnceLock;
 
-use daemon_log::{Console, Level, Logger};
+use daemon_kit::log::{Console, Level, Logger};
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 

@@ -1,7 +1,9 @@
 //! `/metrics`: Prometheus text exposition (format 0.0.4) of lvsd's table,
 //! pulse's role and counters, and the configuration serial.
 
-use crate::status::LvsdStatus;
+use crate::status::{LvsdStatus, PulseStatus};
+use lvs_status::lvsd::ServerState;
+use lvs_status::pulse::{Role, RouterState};
 use std::fmt::Write as _;
 
 /// Escapes a label value (backslash, quote, newline).
@@ -69,7 +71,7 @@ impl Out {
 /// reachable (then only its `*_up` gauge, 0, is written).
 pub fn render(
     lvsd: Option<&LvsdStatus>,
-    pulse: Option<&serde_json::Value>,
+    pulse: Option<&PulseStatus>,
     serial: Option<u64>,
 ) -> String {
     let mut o = Out {
@@ -99,10 +101,11 @@ pub fn render(
         for s in &l.services {
             let port = s.port.to_string();
             let fw = s.fwmark.map(|f| f.to_string()).unwrap_or_default();
+            let vip = s.address.map(|a| a.to_string()).unwrap_or_default();
             let vl = [
                 ("virtual", s.name.as_str()),
                 ("protocol", s.protocol.as_str()),
-                ("address", s.address.as_str()),
+                ("address", vip.as_str()),
                 ("port", port.as_str()),
                 ("fwmark", fw.as_str()),
                 ("scheduler", s.scheduler.as_str()),
@@ -146,10 +149,11 @@ pub fn render(
             }
             for r in &s.servers {
                 let rport = r.port.to_string();
+                let raddr = r.address.to_string();
                 let rl = [
                     ("virtual", s.name.as_str()),
                     ("server", r.server.as_str()),
-                    ("address", r.address.as_str()),
+                    ("address", raddr.as_str()),
                     ("port", rport.as_str()),
                 ];
                 o.family(
@@ -157,7 +161,11 @@ pub fn render(
                     "gauge",
                     "1 when nanny reports the real server up.",
                 );
-                o.sample("piranha_real_server_up", &rl, u8::from(r.state == "up"));
+                o.sample(
+                    "piranha_real_server_up",
+                    &rl,
+                    u8::from(r.state == ServerState::Up),
+                );
                 let sl = [
                     ("virtual", s.name.as_str()),
                     ("server", r.server.as_str()),
@@ -181,13 +189,13 @@ pub fn render(
                         "piranha_real_server_active_connections",
                         "gauge",
                         "Active connections.",
-                        r.active_conns,
+                        u64::from(r.active_conns),
                     ),
                     (
                         "piranha_real_server_inactive_connections",
                         "gauge",
                         "Inactive connections.",
-                        r.inactive_conns,
+                        u64::from(r.inactive_conns),
                     ),
                     (
                         "piranha_real_server_connections_total",
@@ -227,8 +235,12 @@ pub fn render(
         }
     }
     if let Some(p) = pulse {
-        let role = p.get("role").and_then(|v| v.as_str()).unwrap_or("");
-        let state = p.get("state").and_then(|v| v.as_str()).unwrap_or("");
+        let role = match p.role {
+            Role::Master => "master",
+            Role::Backup => "backup",
+        };
+        let active = p.state == RouterState::Active;
+        let state = if active { "active" } else { "inactive" };
         o.family(
             "piranha_pulse_info",
             "gauge",
@@ -240,12 +252,8 @@ pub fn render(
             "gauge",
             "1 when this router is the active LVS router.",
         );
-        o.sample("piranha_pulse_active", &[], u8::from(state == "active"));
-        if let Some(ms) = p
-            .get("partner")
-            .and_then(|x| x.get("last_heartbeat_ms"))
-            .and_then(|v| v.as_f64())
-        {
+        o.sample("piranha_pulse_active", &[], u8::from(active));
+        if let Some(ms) = p.partner.last_heartbeat_age_ms {
             o.family(
                 "piranha_pulse_partner_last_heartbeat_seconds",
                 "gauge",
@@ -254,20 +262,38 @@ pub fn render(
             o.sample(
                 "piranha_pulse_partner_last_heartbeat_seconds",
                 &[],
-                ms / 1000.0,
+                ms as f64 / 1000.0,
             );
         }
-        if let Some(counters) = p.get("counters").and_then(|v| v.as_object()) {
-            for (k, v) in counters {
-                if let Some(n) = v.as_f64() {
-                    o.family(
-                        "piranha_pulse_counter",
-                        "counter",
-                        "pulse's heartbeat counters, by name.",
-                    );
-                    o.sample("piranha_pulse_counter", &[("name", &metric_name(k))], n);
-                }
-            }
+        o.family(
+            "piranha_pulse_heartbeats_accepted_total",
+            "counter",
+            "Heartbeats accepted from the partner.",
+        );
+        o.sample(
+            "piranha_pulse_heartbeats_accepted_total",
+            &[],
+            p.heartbeat.accepted,
+        );
+        for (reason, n) in &p.heartbeat.drops {
+            o.family(
+                "piranha_pulse_heartbeat_drops_total",
+                "counter",
+                "Datagrams on the heartbeat port that were dropped, by reason.",
+            );
+            o.sample(
+                "piranha_pulse_heartbeat_drops_total",
+                &[("reason", &metric_name(reason))],
+                *n,
+            );
+        }
+        if let Some(m) = p.config_digest.matches {
+            o.family(
+                "piranha_pulse_partner_config_match",
+                "gauge",
+                "1 when the partner's lvs.cf is the same file as ours.",
+            );
+            o.sample("piranha_pulse_partner_config_match", &[], u8::from(m));
         }
     }
     o.text
@@ -279,8 +305,18 @@ mod tests {
 
     #[test]
     fn renders_services_servers_and_pulse() {
-        let l: LvsdStatus = serde_json::from_value(serde_json::json!({"services":[{"virtual":"we\"b","protocol":"tcp","address":"10.0.0.100","port":80,"scheduler":"wlc","stats":{"conns":7,"inbytes":100},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":3,"active_conns":2,"inactive_conns":1,"stats":{"conns":5}},{"server":"r2","state":"down","weight":0}]}]})).expect("parse");
-        let p = serde_json::json!({"role":"master","state":"active","partner":{"state":"inactive","last_heartbeat_ms":120},"counters":{"sent":10,"bad-magic":2}});
+        // Documents of the real daemons' shape (the lvs-status types).
+        let stats = |conns: u64, inbytes: u64| serde_json::json!({"conns":conns,"inpkts":0,"outpkts":0,"inbytes":inbytes,"outbytes":0});
+        let l: LvsdStatus = serde_json::from_value(serde_json::json!({"services":[{"virtual":"we\"b","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":stats(7,100),"servers":[
+            {"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":3,"active_conns":2,"inactive_conns":1,"stats":stats(5,0)},
+            {"server":"r2","address":"10.0.1.12","port":80,"state":"down","weight":0,"active_conns":0,"inactive_conns":0,"stats":stats(0,0)}]}]})).expect("parse");
+        let p: PulseStatus = serde_json::from_value(serde_json::json!({
+            "daemon":"pulse","pid":1,"role":"master","state":"active","link_failure":false,"child_failure":false,
+            "partner":{"state":"inactive","last_heartbeat_age_ms":120,"unwilling":false},
+            "heartbeat":{"mode":"legacy","key_ids":[],"send_key":null,"keepalive":1.0,"deadtime":3.0,
+                "accepted":10,"accepted_signed":0,"accepted_unsigned":10,"boot_id":5,"partner_boot_id":null,
+                "drops":{"bad_hmac":2,"replay":0},"channels":[]},
+            "config_digest":{"ours":"aa","partner":"bb","match":false},"lvsd_pid":7})).expect("pulse");
         let t = render(Some(&l), Some(&p), Some(9));
         assert!(t.contains("piranha_daemon_up{daemon=\"lvsd\"} 1"), "{t}");
         assert!(
@@ -290,11 +326,13 @@ mod tests {
         assert!(t.contains("piranha_real_server_up{virtual=\"we\\\"b\",server=\"r1\",address=\"10.0.1.11\",port=\"80\"} 1"));
         assert!(t.contains("piranha_real_server_weight{virtual=\"we\\\"b\",server=\"r1\"} 3"));
         assert!(t.contains(
-            "piranha_real_server_up{virtual=\"we\\\"b\",server=\"r2\",address=\"\",port=\"0\"} 0"
+            "piranha_real_server_up{virtual=\"we\\\"b\",server=\"r2\",address=\"10.0.1.12\",port=\"80\"} 0"
         ));
         assert!(t.contains("piranha_pulse_active 1"));
         assert!(t.contains("piranha_pulse_partner_last_heartbeat_seconds 0.12"));
-        assert!(t.contains("piranha_pulse_counter{name=\"bad_magic\"} 2"));
+        assert!(t.contains("piranha_pulse_heartbeat_drops_total{reason=\"bad_hmac\"} 2"));
+        assert!(t.contains("piranha_pulse_heartbeats_accepted_total 10"));
+        assert!(t.contains("piranha_pulse_partner_config_match 0"));
         assert!(t.contains("piranha_config_serial 9"));
         // Each family is declared once.
         assert_eq!(t.matches("# TYPE piranha_real_server_weight ").count(), 1);

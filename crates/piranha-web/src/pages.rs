@@ -4,7 +4,7 @@
 //! Titles start with `Piranha (` as Piranha's did.
 
 use crate::forms::{self, FieldErrors, Params};
-use crate::status::{LvsdStatus, ServiceStatus};
+use crate::status::{LvsdStatus, PulseStatus, ServiceStatus};
 use lvscf_parser::{Document, Target};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -385,16 +385,17 @@ pub fn passwd_help(ctx: &Ctx, passwd_path: &str) -> Markup {
     )
 }
 
-fn pulse_summary(pulse: &Result<serde_json::Value, String>) -> Markup {
+fn pulse_summary(pulse: &Result<PulseStatus, String>) -> Markup {
     html! {
         @match pulse {
-            Ok(v) => {
+            Ok(st) => {
+                @let v = serde_json::to_value(st).unwrap_or_default();
                 @let role = v.get("role").and_then(|x| x.as_str()).unwrap_or("?");
                 @let state = v.get("state").and_then(|x| x.as_str()).unwrap_or("?");
                 p { "Daemon: " span.up { "running" } " (role " b { (role) } ", state " b { (state) } ")" }
                 table.list {
                     tr { th { "pulse status" } th { "value" } }
-                    @for (k, val) in crate::status::flatten(v) {
+                    @for (k, val) in crate::status::flatten(&v) {
                         tr { td { (k) } td { (val) } }
                     }
                 }
@@ -407,9 +408,14 @@ fn pulse_summary(pulse: &Result<serde_json::Value, String>) -> Markup {
 }
 
 fn service_table(s: &ServiceStatus) -> Markup {
-    let what = match s.fwmark {
-        Some(fw) if fw != 0 => format!("FWM {fw}"),
-        _ => format!("{} {}:{}", s.protocol.to_uppercase(), s.address, s.port),
+    let what = match (s.fwmark, s.address) {
+        (Some(fw), _) if fw != 0 => format!("FWM {fw}"),
+        (_, Some(a)) => format!(
+            "{} {}",
+            s.protocol.to_uppercase(),
+            std::net::SocketAddr::new(a, s.port)
+        ),
+        (_, None) => format!("{} port {}", s.protocol.to_uppercase(), s.port),
     };
     html! {
         table.list {
@@ -424,8 +430,8 @@ fn service_table(s: &ServiceStatus) -> Markup {
             @for r in &s.servers {
                 tr {
                     td { (r.server) }
-                    td { (r.address) ":" (r.port) }
-                    td { @if r.state == "up" { span.up { (r.state) } } @else { span.down { (r.state) } } }
+                    td { (std::net::SocketAddr::new(r.address, r.port)) }
+                    td { @if r.state == lvs_status::lvsd::ServerState::Up { span.up { (r.state.as_str()) } } @else { span.down { (r.state.as_str()) } } }
                     td { (r.weight) }
                     td { (r.active_conns) }
                     td { (r.inactive_conns) }
@@ -440,7 +446,7 @@ fn service_table(s: &ServiceStatus) -> Markup {
 pub fn control(
     ctx: &Ctx,
     doc: &Document,
-    pulse: &Result<serde_json::Value, String>,
+    pulse: &Result<PulseStatus, String>,
     lvsd: &Result<LvsdStatus, String>,
     auto_update: bool,
     rate: u32,

@@ -959,14 +959,24 @@ async fn apply(State(app): State<App>, Extension(auth): Extension<Auth>, body: B
         return r;
     }
     let c = ctx(&auth);
+    // pulse answers once the reload was tried: its result, not a receipt.
     match status::pulse_reload(&app.0.opts.pulse_socket).await {
-        Ok(v) => html_response(
+        Ok(r) if r.ok => html_response(
             StatusCode::OK,
             pages::message(
                 &c,
                 "Apply",
-                "pulse was asked to reload lvs.cf. Its answer:",
-                &v.to_string(),
+                "pulse reloaded lvs.cf: the new configuration is in force.",
+                "",
+            ),
+        ),
+        Ok(r) => html_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::message(
+                &c,
+                "Apply",
+                "pulse did not reload lvs.cf and keeps running the previous configuration:",
+                r.error.as_deref().unwrap_or("no reason given"),
             ),
         ),
         Err(e) => html_response(
@@ -1085,6 +1095,7 @@ async fn api_status(State(app): State<App>) -> Response {
         status::lvsd_status(&app.0.opts.lvsd_socket)
     );
     let pulse = pulse
+        .map(|p| serde_json::to_value(p).unwrap_or_default())
         .unwrap_or_else(|e| serde_json::json!({"error": format!("pulse is not running: {e}")}));
     let lvsd = lvsd
         .map(|l| serde_json::to_value(l).unwrap_or_default())

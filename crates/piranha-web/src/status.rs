@@ -1,138 +1,46 @@
 //! The daemons' status sockets, pulse's reload request, and the copy of
 //! lvs.cf to the backup router.
 //!
-//! Each socket takes one JSON request line and answers one JSON document.
-//! An absent socket means the daemon is not running; that is not an error
-//! for the pages, which say so.
+//! The exchange and the documents are the `lvs-status` crate's, shared
+//! with the daemons. An absent socket means the daemon is not running;
+//! that is not an error for the pages, which say so.
 
 use lvscf_parser::{Config, Host};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Longest answer read from a socket.
-pub const MAX_ANSWER: usize = 1 << 20;
+pub use lvs_status::lvsd::{LvsdStatus, Server as RealStatus, Service as ServiceStatus, Stats};
+pub use lvs_status::{PulseStatus, ReloadResult};
+
 /// Time allowed for a whole socket exchange.
 pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Packet and byte counters of a service or destination.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Stats {
-    /// Connections scheduled.
-    pub conns: u64,
-    /// Packets in.
-    pub inpkts: u64,
-    /// Packets out.
-    pub outpkts: u64,
-    /// Bytes in.
-    pub inbytes: u64,
-    /// Bytes out.
-    pub outbytes: u64,
-}
-
-/// One real server as lvsd reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RealStatus {
-    /// Its name in lvs.cf.
-    pub server: String,
-    /// Address.
-    pub address: String,
-    /// Port.
-    pub port: u16,
-    /// `up`, `down`, ... as nanny reported it.
-    pub state: String,
-    /// Weight in the kernel table.
-    pub weight: i64,
-    /// Active connections.
-    pub active_conns: u64,
-    /// Inactive connections.
-    pub inactive_conns: u64,
-    /// Counters.
-    pub stats: Stats,
-}
-
-/// One virtual service as lvsd reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ServiceStatus {
-    /// Its name in lvs.cf.
-    #[serde(rename = "virtual")]
-    pub name: String,
-    /// tcp, udp, sctp.
-    pub protocol: String,
-    /// VIP.
-    pub address: String,
-    /// Port.
-    pub port: u16,
-    /// Firewall mark, if the service is one.
-    pub fwmark: Option<u32>,
-    /// Scheduler.
-    pub scheduler: String,
-    /// Persistence timeout.
-    pub persistent: u64,
-    /// Counters.
-    pub stats: Stats,
-    /// Real servers.
-    pub servers: Vec<RealStatus>,
-}
-
-/// lvsd's answer to `{"cmd":"status"}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LvsdStatus {
-    /// The services in the kernel table.
-    pub services: Vec<ServiceStatus>,
-}
-
-/// Sends one request line to a Unix socket and reads one JSON answer.
-pub async fn query(socket: &Path, request: &str) -> Result<serde_json::Value, String> {
-    let exchange = async {
-        let mut stream = tokio::net::UnixStream::connect(socket)
-            .await
-            .map_err(|e| format!("{}: {e}", socket.display()))?;
-        stream
-            .write_all(format!("{request}\n").as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        loop {
-            let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if buf.len() > MAX_ANSWER {
-                return Err("answer too long".to_string());
-            }
-            if serde_json::from_slice::<serde_json::Value>(&buf).is_ok() {
-                break;
-            }
-        }
-        serde_json::from_slice::<serde_json::Value>(&buf).map_err(|e| format!("bad answer: {e}"))
-    };
-    tokio::time::timeout(SOCKET_TIMEOUT, exchange)
+async fn ask<T: serde::de::DeserializeOwned>(
+    socket: &Path,
+    req: lvs_status::Request,
+) -> Result<T, String> {
+    lvs_status::client::request_within(socket, req, SOCKET_TIMEOUT)
         .await
-        .unwrap_or_else(|_| Err("no answer in time".to_string()))
+        .map_err(|e| e.to_string())
 }
 
 /// lvsd's status, or why it is unavailable.
 pub async fn lvsd_status(socket: &Path) -> Result<LvsdStatus, String> {
-    let v = query(socket, r#"{"cmd":"status"}"#).await?;
-    serde_json::from_value(v).map_err(|e| format!("unexpected answer from lvsd: {e}"))
+    ask(socket, lvs_status::Request::Status).await
 }
 
-/// pulse's status (rendered generically), or why it is unavailable.
-pub async fn pulse_status(socket: &Path) -> Result<serde_json::Value, String> {
-    query(socket, r#"{"cmd":"status"}"#).await
+/// pulse's status, or why it is unavailable.
+pub async fn pulse_status(socket: &Path) -> Result<PulseStatus, String> {
+    ask(socket, lvs_status::Request::Status).await
 }
 
-/// Asks pulse to reload lvs.cf.
-pub async fn pulse_reload(socket: &Path) -> Result<serde_json::Value, String> {
-    query(socket, r#"{"cmd":"reload"}"#).await
+/// Asks pulse to reload lvs.cf; the answer is the reload's result. A
+/// reload takes longer than a status (pulse parses the file and forwards
+/// SIGHUP), so it gets more time.
+pub async fn pulse_reload(socket: &Path) -> Result<ReloadResult, String> {
+    lvs_status::client::request_within(socket, lvs_status::Request::Reload, 4 * SOCKET_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Flattens a JSON document into `a.b.c = value` rows, for display.
@@ -166,20 +74,9 @@ pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
     out
 }
 
-/// A string field of pulse's status, looked up by a dotted path.
-pub fn pulse_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
-    path.split('.').try_fold(v, |v, k| v.get(k))
-}
-
 /// The backup's copy differs from ours, according to pulse's digests.
-pub fn backup_differs(pulse: &serde_json::Value) -> bool {
-    match (
-        pulse_field(pulse, "config_digest").and_then(|v| v.as_str()),
-        pulse_field(pulse, "partner_config_digest").and_then(|v| v.as_str()),
-    ) {
-        (Some(a), Some(b)) => !a.is_empty() && !b.is_empty() && a != b,
-        _ => false,
-    }
+pub fn backup_differs(pulse: &PulseStatus) -> bool {
+    pulse.partner_config_differs()
 }
 
 /// The argv that copies lvs.cf to the backup router: `scp` when
@@ -265,16 +162,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lvsd_answer_parses_tolerantly() {
-        let v = serde_json::json!({"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"stats":{"conns":1,"inpkts":2,"outpkts":3,"inbytes":4,"outbytes":5},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"active_conns":0,"inactive_conns":0,"extra":true}]}]});
-        let s: LvsdStatus = serde_json::from_value(v).expect("parse");
-        assert_eq!(s.services[0].servers[0].state, "up");
-        assert_eq!(s.services[0].stats.outbytes, 5);
-        let empty: LvsdStatus = serde_json::from_value(serde_json::json!({})).expect("parse");
-        assert!(empty.services.is_empty());
-    }
-
-    #[test]
     fn copy_argv_uses_scp_or_rcp_and_only_addresses() {
         let doc = lvscf_parser::Document::parse("t", "backup = 10.0.0.2\nrsh_command = ssh\n");
         let c = doc.config().clone();
@@ -293,13 +180,23 @@ mod tests {
 
     #[test]
     fn digests_compare() {
-        assert!(backup_differs(
-            &serde_json::json!({"config_digest":"a","partner_config_digest":"b"})
-        ));
-        assert!(!backup_differs(
-            &serde_json::json!({"config_digest":"a","partner_config_digest":"a"})
-        ));
-        assert!(!backup_differs(&serde_json::json!({"config_digest":"a"})));
+        let status = |partner: Option<&str>| -> PulseStatus {
+            serde_json::from_value(serde_json::json!({
+                "daemon": "pulse", "pid": 1, "role": "master", "state": "active",
+                "link_failure": false, "child_failure": false,
+                "partner": {"state": "inactive", "last_heartbeat_age_ms": 10, "unwilling": false},
+                "heartbeat": {"mode": "enforce", "key_ids": [0], "send_key": 0, "keepalive": 1.0,
+                    "deadtime": 3.0, "accepted": 5, "accepted_signed": 5, "accepted_unsigned": 0,
+                    "boot_id": 7, "partner_boot_id": 8, "drops": {"replay": 0}, "channels": []},
+                "config_digest": {"ours": "a", "partner": partner,
+                    "match": partner.map(|p| p == "a")},
+                "lvsd_pid": null
+            }))
+            .expect("a pulse status")
+        };
+        assert!(backup_differs(&status(Some("b"))));
+        assert!(!backup_differs(&status(Some("a"))));
+        assert!(!backup_differs(&status(None)));
         let rows = flatten(&serde_json::json!({"role":"master","partner":{"state":"x"},"l":[1]}));
         assert!(rows.contains(&("partner.state".to_string(), "x".to_string())));
         assert!(rows.contains(&("l[0]".to_string(), "1".to_string())));

@@ -748,14 +748,82 @@ fn web14_session_lifecycle() {
 #[test]
 fn basic_auth_api_and_metrics() {
     let env = EnvBuilder::new("api").start();
-    // Fake daemons on the status sockets.
+    // Stand-in daemons on the status sockets, answering documents of the
+    // daemons' own types (the lvs-status crate), never invented JSON: the
+    // real pulse and lvsd are read in pulse's `web_tool_reads_the_real_pulse`
+    // and the guest's lab.
+    use lvs_status::{lvsd as l, pulse as p};
+    let stats = l::Stats {
+        conns: 5,
+        inpkts: 6,
+        outpkts: 7,
+        inbytes: 8,
+        outbytes: 9,
+    };
+    let lvsd_doc = l::LvsdStatus {
+        services: vec![l::Service {
+            name: "web".into(),
+            protocol: "tcp".into(),
+            address: Some("10.0.0.100".parse().expect("ip")),
+            port: 80,
+            fwmark: None,
+            scheduler: "wlc".into(),
+            persistent: 0,
+            in_kernel: true,
+            stats,
+            servers: vec![l::Server {
+                server: "r1".into(),
+                address: "10.0.1.11".parse().expect("ip"),
+                port: 80,
+                state: l::ServerState::Up,
+                weight: 1,
+                active_conns: 2,
+                inactive_conns: 3,
+                stats,
+            }],
+        }],
+    };
+    let pulse_doc = p::PulseStatus {
+        daemon: "pulse".into(),
+        pid: 1,
+        role: p::Role::Master,
+        state: p::RouterState::Active,
+        link_failure: false,
+        child_failure: false,
+        partner: p::Partner {
+            state: p::PartnerState::Inactive,
+            last_heartbeat_age_ms: Some(120),
+            unwilling: false,
+        },
+        heartbeat: p::Heartbeat {
+            mode: "enforce".into(),
+            key_ids: vec![0],
+            send_key: Some(0),
+            keepalive: 1.0,
+            deadtime: 3.0,
+            accepted: 3,
+            accepted_signed: 3,
+            accepted_unsigned: 0,
+            boot_id: 1_800_000_000,
+            partner_boot_id: Some(1_800_000_001),
+            drops: [("replay".to_string(), 0)].into(),
+            channels: vec![],
+        },
+        config_digest: p::ConfigDigest {
+            ours: "aa".into(),
+            partner: Some("bb".into()),
+            matches: Some(false),
+        },
+        lvsd_pid: Some(2),
+    };
+    let leak = |v: String| -> &'static str { Box::leak(v.into_boxed_str()) };
     let lvsd = fake_socket(
         &env.lvsd_socket,
-        r#"{"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"stats":{"conns":5,"inpkts":6,"outpkts":7,"inbytes":8,"outbytes":9},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"active_conns":2,"inactive_conns":3,"stats":{"conns":5,"inpkts":6,"outpkts":7,"inbytes":8,"outbytes":9}}]}]}"#,
+        leak(serde_json::to_string(&lvsd_doc).expect("json") + "\n"),
     );
     let pulse = fake_socket(
         &env.pulse_socket,
-        r#"{"role":"master","state":"active","partner":{"state":"inactive","last_heartbeat_ms":120},"counters":{"sent":3},"config_digest":"aa","partner_config_digest":"bb"}"#,
+        leak(serde_json::to_string(&pulse_doc).expect("json") + "\n"),
     );
     let auth = basic(PASSWORD);
     let h = [("Authorization", auth.as_str())];

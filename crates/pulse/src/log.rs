@@ -1,22 +1,22 @@
 //! Logging: `pulse: <message>` on stdout in the foreground, syslog (ident
-//! `pulse`, facility daemon) when daemonized (both made by [`daemon_log`]),
+//! `pulse`, facility daemon) when daemonized (both made by [`daemon_kit::log`]),
 //! and a per-reason rate limiter.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use daemon_log::{Console, Level};
+use daemon_kit::log::{Console, Level};
 
-/// Where log lines go (made by [`daemon_log`]).
-pub struct Logger(daemon_log::Logger);
+/// Where log lines go (made by [`daemon_kit::log`]).
+pub struct Logger(daemon_kit::log::Logger);
 
 impl Logger {
     /// Foreground (stdout) or syslog.
     pub fn new(foreground: bool, verbose: bool) -> Logger {
         let l = if foreground {
-            daemon_log::Logger::console("pulse", "pulse", Console::Stdout)
+            daemon_kit::log::Logger::console("pulse", "pulse", Console::Stdout)
         } else {
-            daemon_log::Logger::syslog_only("pulse")
+            daemon_kit::log::Logger::syslog_only("pulse")
         };
         Logger(l.verbose(verbose))
     }

@@ -177,55 +177,6 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
     })
 }
 
-/// Daemonizes (spec 2.2 step 6): fork, setsid, fork; the original process
-/// exits 0 after the intermediate child.
-pub fn daemonize() -> std::io::Result<()> {
-    // SAFETY: fork before any thread exists (called before the runtime).
-    match unsafe { libc::fork() } {
-        -1 => return Err(std::io::Error::last_os_error()),
-        0 => {}
-        child => {
-            let mut st = 0;
-            // SAFETY: waiting for our own child.
-            unsafe { libc::waitpid(child, &mut st, 0) };
-            std::process::exit(0);
-        }
-    }
-    // SAFETY: setsid/fork in the single-threaded child.
-    unsafe {
-        libc::setsid();
-        match libc::fork() {
-            -1 => return Err(std::io::Error::last_os_error()),
-            0 => {}
-            _ => libc::_exit(0),
-        }
-    }
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
-    use std::os::fd::AsRawFd;
-    for fd in 0..3 {
-        // SAFETY: dup2 onto the standard descriptors.
-        unsafe { libc::dup2(null.as_raw_fd(), fd) };
-    }
-    Ok(())
-}
-
-/// Writes the pid file; returns whether it was written.
-pub fn write_pidfile(path: &Path) -> bool {
-    std::fs::write(path, format!("{}\n", std::process::id())).is_ok()
-}
-
-/// Removes the pid file if it still names us.
-pub fn remove_pidfile(path: &Path) {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        if text.trim() == std::process::id().to_string() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 /// Removes addresses left by a crashed run (before any role is taken).
 fn remove_leftovers(s: &Settings, log: &Logger) {
     let (Ok(addrs), Ok(links)) = (netlink::addresses(), netlink::links()) else {
@@ -590,15 +541,26 @@ async fn recv_on(s: Option<&HbSocket>, buf: &mut [u8]) -> std::io::Result<(usize
 pub fn run(p: Prepared) -> i32 {
     let opts = p.opts.clone();
     if !opts.nodaemon {
-        if let Err(e) = daemonize() {
+        if let Err(e) = daemon_kit::process::daemonize() {
             eprintln!("pulse: cannot daemonize: {e}");
             return 1;
         }
     }
-    let pid_written = write_pidfile(&opts.pidfile);
+    // Removed when pulse ends, if it still names pulse.
+    let pidfile = daemon_kit::process::PidFile::write(&opts.pidfile);
     // Foreground logs go to stdout (the journal under systemd); `--syslog`
     // asks for Piranha's syslog ident and facility instead.
     let log = Arc::new(Logger::new(opts.nodaemon && !opts.syslog, opts.verbose));
+    let pidfile = match pidfile {
+        Ok(p) => Some(p),
+        Err(e) => {
+            log.warn(&format!(
+                "cannot write pid file {}: {e}",
+                opts.pidfile.display()
+            ));
+            None
+        }
+    };
     let code = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -609,9 +571,7 @@ pub fn run(p: Prepared) -> i32 {
             1
         }
     };
-    if pid_written {
-        remove_pidfile(&opts.pidfile);
-    }
+    drop(pidfile);
     code
 }
 
@@ -696,13 +656,13 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     }));
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<ReloadRequest>();
     match status::bind(&opts.status_socket) {
-        Ok(l) => {
+        Ok((l, note)) => {
+            if let Some(n) = note {
+                log.warn(&format!("status socket: {n}"));
+            }
             tokio::spawn(status::serve(l, shared.clone(), reload_tx));
         }
-        Err(e) => log.info(&format!(
-            "status socket {}: {e}",
-            opts.status_socket.display()
-        )),
+        Err(e) => log.info(&format!("status socket: {e}")),
     }
     let (ops_tx, ops_rx) = mpsc::unbounded_channel();
     let (rep_tx, mut rep_rx) = mpsc::unbounded_channel();

@@ -6,7 +6,7 @@ use crate::codec::{AuthMode, Role};
 use crate::machine::Timing;
 use crate::netlink::IfAddr;
 use lvscf_parser::{CommandLine, Config, HeartbeatAuth, Host, Network, VirtualServer};
-use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 /// A floating address pulse brings up on takeover.
@@ -109,17 +109,7 @@ pub fn resolve_host(h: &Host) -> Result<IpAddr, SettingsError> {
     match h {
         Host::Ip(ip) => Ok(*ip),
         Host::Name(name) => {
-            let addrs: Vec<IpAddr> = (name.as_str(), 0u16)
-                .to_socket_addrs()
-                .map_err(|e| SettingsError(format!("cannot resolve {name}: {e}")))?
-                .map(|a| a.ip())
-                .collect();
-            addrs
-                .iter()
-                .copied()
-                .find(IpAddr::is_ipv4)
-                .or_else(|| addrs.first().copied())
-                .ok_or_else(|| SettingsError(format!("cannot resolve {name}")))
+            daemon_kit::host::lookup(name).map_err(|e| SettingsError(e.to_string()))
         }
     }
 }

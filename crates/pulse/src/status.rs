@@ -1,17 +1,17 @@
-//! The status socket: a Unix stream socket (default
-//! `/run/piranha/pulse.sock`). On connect the server writes one JSON line
-//! with the current status. The client may then write one request line:
-//! `{"cmd":"status"}` (answered with the status again) or
-//! `{"cmd":"reload"}` (re-read lvs.cf, as SIGHUP; allowed only for peers
-//! whose uid is 0 or whose gid is the `piranha` group, by SO_PEERCRED),
-//! answered with `{"ok":true}` or `{"ok":false,"error":"..."}`.
+//! The status socket (default `/run/piranha/pulse.sock`, mode 0660, group
+//! piranha): the exchange of [`lvs_status::wire`]. `{"cmd":"status"}` is
+//! answered with [`lvs_status::PulseStatus`]; `{"cmd":"reload"}` re-reads
+//! lvs.cf as SIGHUP does (allowed only for peers whose uid is 0 or whose
+//! gid is the `piranha` group, by SO_PEERCRED) and is answered, once the
+//! reload was tried, with its result: `{"ok":true}`, or `{"ok":false,
+//! "error":"..."}` with the parser's messages for an invalid file.
 
 use crate::codec::{hex, DropReason, PeerState, Role};
-use serde_json::{json, Value};
+use lvs_status::pulse as doc;
+use lvs_status::{ReloadResult, Request};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 
@@ -80,114 +80,90 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The JSON document.
-    pub fn to_json(&self, now: Instant) -> Value {
-        let drops: serde_json::Map<String, Value> = DropReason::ALL
+    /// The status document.
+    pub fn document(&self, now: Instant) -> doc::PulseStatus {
+        let drops = DropReason::ALL
             .iter()
-            .map(|r| (r.name().to_string(), json!(self.drops[r.index()])))
+            .map(|r| (r.name().to_string(), self.drops[r.index()]))
             .collect();
         let dead_ms = (self.deadtime * 1000.0) as u64;
         let age =
             |t: Option<Instant>| t.map(|t| now.saturating_duration_since(t).as_millis() as u64);
-        let channels: Vec<Value> = self
+        let channels = self
             .channels
             .iter()
             .map(|c| {
                 let a = age(c.last_heard);
-                json!({
-                    "name": c.name,
-                    "local": c.local.to_string(),
-                    "peer": c.peer.map(|p| p.to_string()),
-                    "accepted": c.accepted,
-                    "last_heartbeat_age_ms": a,
-                    "up": a.is_some_and(|a| a <= dead_ms),
-                })
+                doc::Channel {
+                    name: c.name.to_string(),
+                    local: c.local,
+                    peer: c.peer,
+                    accepted: c.accepted,
+                    last_heartbeat_age_ms: a,
+                    up: a.is_some_and(|a| a <= dead_ms),
+                }
             })
             .collect();
         let pid = self.lvsd_pid.load(std::sync::atomic::Ordering::SeqCst);
-        let lvsd_pid = (pid > 0).then_some(pid);
-        json!({
-            "daemon": "pulse",
-            "pid": std::process::id(),
-            "role": match self.role { Role::Master => "master", Role::Backup => "backup" },
-            "state": if self.active { "active" } else { "inactive" },
-            "link_failure": self.link_fail,
-            "child_failure": self.child_fail,
-            "partner": {
-                "state": match self.partner_state {
-                    None => "unknown",
-                    Some(PeerState::Active) => "active",
-                    Some(PeerState::Inactive) => "inactive",
-                    Some(PeerState::Leaving) => "leaving",
+        doc::PulseStatus {
+            daemon: "pulse".into(),
+            pid: std::process::id(),
+            role: match self.role {
+                Role::Master => doc::Role::Master,
+                Role::Backup => doc::Role::Backup,
+            },
+            state: if self.active {
+                doc::RouterState::Active
+            } else {
+                doc::RouterState::Inactive
+            },
+            link_failure: self.link_fail,
+            child_failure: self.child_fail,
+            partner: doc::Partner {
+                state: match self.partner_state {
+                    None => doc::PartnerState::Unknown,
+                    Some(PeerState::Active) => doc::PartnerState::Active,
+                    Some(PeerState::Inactive) => doc::PartnerState::Inactive,
+                    Some(PeerState::Leaving) => doc::PartnerState::Leaving,
                 },
-                "last_heartbeat_age_ms": self.last_heard.map(|t| now.saturating_duration_since(t).as_millis() as u64),
-                "unwilling": self.partner_unwilling,
+                last_heartbeat_age_ms: age(self.last_heard),
+                unwilling: self.partner_unwilling,
             },
-            "heartbeat": {
-                "mode": self.auth_mode,
-                "key_ids": self.key_ids,
-                "send_key": self.send_key,
-                "keepalive": self.keepalive,
-                "deadtime": self.deadtime,
-                "accepted": self.accepted,
-                "accepted_signed": self.accepted_signed,
-                "accepted_unsigned": self.accepted - self.accepted_signed,
-                "boot_id": self.boot_id,
-                "partner_boot_id": (self.partner_boot_id > 0).then_some(self.partner_boot_id),
-                "drops": drops,
-                "channels": channels,
+            heartbeat: doc::Heartbeat {
+                mode: self.auth_mode.to_string(),
+                key_ids: self.key_ids.clone(),
+                send_key: self.send_key,
+                keepalive: self.keepalive,
+                deadtime: self.deadtime,
+                accepted: self.accepted,
+                accepted_signed: self.accepted_signed,
+                accepted_unsigned: self.accepted - self.accepted_signed,
+                boot_id: self.boot_id,
+                partner_boot_id: (self.partner_boot_id > 0).then_some(self.partner_boot_id),
+                drops,
+                channels,
             },
-            "config_digest": {
-                "ours": hex(&self.digest),
-                "partner": self.partner_digest.map(|d| hex(&d)),
-                "match": self.partner_digest.map(|d| d == self.digest),
+            config_digest: doc::ConfigDigest {
+                ours: hex(&self.digest),
+                partner: self.partner_digest.map(|d| hex(&d)),
+                matches: self.partner_digest.map(|d| d == self.digest),
             },
-            "lvsd_pid": lvsd_pid,
-        })
+            lvsd_pid: (pid > 0).then_some(pid),
+        }
     }
 }
 
 /// A reload request from the socket; the main loop answers on the oneshot.
 pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
 
-fn piranha_gid() -> Option<u32> {
-    let name = std::ffi::CString::new("piranha").ok()?;
-    // SAFETY: getgrnam returns a pointer to static data or null; we read one
-    // field immediately on this (single) thread.
-    let g = unsafe { libc::getgrnam(name.as_ptr()) };
-    if g.is_null() {
-        None
-    } else {
-        // SAFETY: non-null group entry.
-        Some(unsafe { (*g).gr_gid })
-    }
-}
-
 /// Whether a peer may ask for a reload.
 pub fn may_reload(uid: u32, gid: u32, piranha: Option<u32>) -> bool {
     uid == 0 || piranha == Some(gid)
 }
 
-/// Binds the socket (replacing a stale one) with mode 0666: reading is open
-/// to local users (the web tool runs unprivileged); reload is checked per peer.
-pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            std::fs::create_dir_all(dir)?;
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
-        }
-    }
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        use std::os::unix::fs::FileTypeExt;
-        if meta.file_type().is_socket() {
-            std::fs::remove_file(path)?;
-        }
-    }
-    let l = UnixListener::bind(path)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
-    Ok(l)
+/// Binds the socket (replacing a stale one), mode 0660, group piranha.
+pub fn bind(path: &Path) -> Result<(UnixListener, Option<String>), daemon_kit::socket::BindError> {
+    daemon_kit::socket::bind_status_socket(path)
 }
 
 /// Serves connections until the listener fails.
@@ -196,79 +172,35 @@ pub async fn serve(
     shared: Arc<Mutex<Shared>>,
     reload: mpsc::UnboundedSender<ReloadRequest>,
 ) {
-    let piranha = piranha_gid();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            continue;
-        };
+    let piranha = daemon_kit::socket::status_gid();
+    lvs_status::server::serve(listener, move |req, peer| {
         let shared = shared.clone();
         let reload = reload.clone();
-        tokio::spawn(async move {
-            let cred = stream.peer_cred().ok();
-            let (rd, mut wr) = stream.into_split();
-            let snapshot = |s: &Arc<Mutex<Shared>>| -> String {
-                match s.lock() {
-                    Ok(g) => g.to_json(Instant::now()).to_string(),
-                    Err(_) => "{}".to_string(),
-                }
-            };
-            let mut line = snapshot(&shared);
-            line.push('\n');
-            if wr.write_all(line.as_bytes()).await.is_err() {
-                return;
-            }
-            let mut reader = BufReader::new(rd.take_limited());
-            let mut req = String::new();
-            let read = tokio::time::timeout(
-                std::time::Duration::from_secs(5),
-                reader.read_line(&mut req),
-            )
-            .await;
-            let Ok(Ok(n)) = read else { return };
-            if n == 0 {
-                return;
-            }
-            let cmd = serde_json::from_str::<Value>(req.trim())
-                .ok()
-                .and_then(|v| v.get("cmd").and_then(Value::as_str).map(str::to_string));
-            let answer = match cmd.as_deref() {
-                Some("status") => snapshot(&shared),
-                Some("reload") => {
-                    let allowed = cred.is_some_and(|c| may_reload(c.uid(), c.gid(), piranha));
-                    if !allowed {
-                        json!({"ok": false, "error": "permission denied"}).to_string()
-                    } else {
-                        let (tx, rx) = tokio::sync::oneshot::channel();
-                        if reload.send(tx).is_err() {
-                            json!({"ok": false, "error": "shutting down"}).to_string()
-                        } else {
-                            match rx.await {
-                                Ok(Ok(())) => json!({"ok": true}).to_string(),
-                                Ok(Err(e)) => json!({"ok": false, "error": e}).to_string(),
-                                Err(_) => {
-                                    json!({"ok": false, "error": "shutting down"}).to_string()
-                                }
-                            }
-                        }
+        async move {
+            match req {
+                Request::Status => match shared.lock() {
+                    Ok(g) => serde_json::to_string(&g.document(Instant::now()))
+                        .unwrap_or_else(|e| lvs_status::ErrorAnswer::new(e.to_string()).line()),
+                    Err(_) => lvs_status::ErrorAnswer::new("pulse is stopping").line(),
+                },
+                Request::Reload => {
+                    if !peer.is_some_and(|p| may_reload(p.uid, p.gid, piranha)) {
+                        return ReloadResult::failed("permission denied").line();
+                    }
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    if reload.send(tx).is_err() {
+                        return ReloadResult::failed("shutting down").line();
+                    }
+                    match rx.await {
+                        Ok(Ok(())) => ReloadResult::done().line(),
+                        Ok(Err(e)) => ReloadResult::failed(e).line(),
+                        Err(_) => ReloadResult::failed("shutting down").line(),
                     }
                 }
-                _ => json!({"ok": false, "error": "unknown request"}).to_string(),
-            };
-            let _ = wr.write_all(format!("{answer}\n").as_bytes()).await;
-        });
-    }
-}
-
-trait TakeLimited {
-    fn take_limited(self) -> tokio::io::Take<tokio::net::unix::OwnedReadHalf>;
-}
-
-impl TakeLimited for tokio::net::unix::OwnedReadHalf {
-    fn take_limited(self) -> tokio::io::Take<tokio::net::unix::OwnedReadHalf> {
-        use tokio::io::AsyncReadExt;
-        self.take(4096)
-    }
+            }
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -438,6 +438,12 @@ fn signals_reload_and_status_socket() {
         .unwrap_or_default();
     assert!(err.contains("lvs.cf:") && err.contains(":1:"), "{err}");
     assert_eq!(p1.state().as_deref(), Some("active"));
+    // The socket's reload answers with the reload's result (security
+    // review 6: it used to say nothing of a refused file).
+    let ans = p1.request(r#"{"cmd":"reload"}"#).expect("answer");
+    assert_eq!(ans["ok"], false, "{ans}");
+    let why = ans["error"].as_str().unwrap_or_default();
+    assert!(why.contains("lvs.cf:") && why.contains("error:"), "{ans}");
     // reload over the status socket (we are root)
     std::fs::write(&cfg, &good).expect("write");
     let ans = p1.request(r#"{"cmd":"reload"}"#).expect("answer");
@@ -446,26 +452,38 @@ fn signals_reload_and_status_socket() {
     assert_eq!(st["state"], "active");
     let bad = p1.request(r#"{"cmd":"shutdown"}"#).expect("answer");
     assert_eq!(bad["ok"], false);
-    // a peer that is neither root nor in group piranha may read, not reload
+    // The socket is 0660, group piranha (root's group where there is no
+    // piranha group): a peer of that group may read; only root or the group
+    // piranha may reload; anybody else cannot even connect.
     if std::process::Command::new("python3")
         .arg("-V")
         .output()
         .is_ok()
     {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         use std::os::unix::process::CommandExt;
+        let meta = std::fs::metadata(&p1.sock).expect("socket");
+        assert_eq!(meta.mode() & 0o777, 0o660);
+        let group = meta.gid();
+        let piranha = nix::unistd::Group::from_name("piranha")
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw());
         let script = format!(
-            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\nf=s.makefile('rw')\nst=f.readline()\nf.write('{{\"cmd\":\"reload\"}}\\n'); f.flush()\nprint(st.strip()); print(f.readline().strip())\n",
+            "import socket\ndef ask(req):\n    s=socket.socket(socket.AF_UNIX)\n    s.connect({:?})\n    f=s.makefile('rw')\n    f.write(req+'\\n'); f.flush()\n    return f.readline().strip()\nprint(ask('{{\"cmd\":\"status\"}}')); print(ask('{{\"cmd\":\"reload\"}}'))\n",
             p1.sock.display().to_string()
         );
-        use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&t.dir, std::fs::Permissions::from_mode(0o755));
-        let o = std::process::Command::new("python3")
-            .arg("-c")
-            .arg(&script)
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .expect("python3");
+        let run = |gid: u32| {
+            std::process::Command::new("python3")
+                .arg("-c")
+                .arg(&script)
+                .uid(65534)
+                .gid(gid)
+                .output()
+                .expect("python3")
+        };
+        let o = run(group);
         let text = String::from_utf8_lossy(&o.stdout);
         let mut lines = text.lines();
         let st: serde_json::Value =
@@ -478,8 +496,18 @@ fn signals_reload_and_status_socket() {
         );
         let ans: serde_json::Value =
             serde_json::from_str(lines.next().unwrap_or("")).unwrap_or_default();
-        assert_eq!(ans["ok"], false, "{text}");
-        assert_eq!(ans["error"], "permission denied");
+        if piranha == Some(group) {
+            assert_eq!(ans["ok"], true, "{text}");
+        } else {
+            assert_eq!(ans["ok"], false, "{text}");
+            assert_eq!(ans["error"], "permission denied");
+        }
+        let outsider = run(65534);
+        assert!(
+            String::from_utf8_lossy(&outsider.stderr).contains("PermissionError"),
+            "a peer outside the group connected: {}",
+            String::from_utf8_lossy(&outsider.stdout)
+        );
     }
     assert!(p1.status().is_some(), "still alive");
 }

@@ -88,14 +88,7 @@ fn sampler(p1: &Pulse, p2: &Pulse) -> (Arc<AtomicBool>, std::thread::JoinHandle<
     let (s1, s2) = (p1.sock.clone(), p2.sock.clone());
     let st = stop.clone();
     let h = std::thread::spawn(move || {
-        let read = |p: &PathBuf| -> Option<Value> {
-            use std::io::BufRead;
-            let s = std::os::unix::net::UnixStream::connect(p).ok()?;
-            s.set_read_timeout(Some(sec(2.0))).ok()?;
-            let mut line = String::new();
-            std::io::BufReader::new(s).read_line(&mut line).ok()?;
-            serde_json::from_str(&line).ok()
-        };
+        let read = |p: &PathBuf| -> Option<Value> { status_of(p) };
         let mut v = Vec::new();
         while !st.load(Ordering::SeqCst) {
             v.push(Sample {

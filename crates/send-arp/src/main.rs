@@ -8,26 +8,15 @@
 //! as in Piranha.
 
 use send_arp::{arp_reply_frame, Mac, Sender};
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: send_arp [-i <device>] src_ip_addr src_hw_addr targ_ip_addr targ_hw_addr\n";
 
+/// One rule for host names in the whole suite (IPv4 first).
 fn resolve(host: &str) -> Option<IpAddr> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    let addrs: Vec<IpAddr> = (host, 0u16)
-        .to_socket_addrs()
-        .ok()?
-        .map(|a| a.ip())
-        .collect();
-    addrs
-        .iter()
-        .copied()
-        .find(IpAddr::is_ipv4)
-        .or_else(|| addrs.first().copied())
+    daemon_kit::host::lookup(host).ok()
 }
 
 fn main() -> ExitCode {

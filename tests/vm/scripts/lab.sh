@@ -208,6 +208,14 @@ done
 if grep -q '"state": *"active"' "$LAB/status.json"; then
     sed -n '/^{/,$p' "$LAB/status.json" | head -c 400 | sed 's/^/    /'; echo
     pass "r2's web tool reports r2 active"
+    # lvsd's document, parsed by the web tool (one definition of it: the
+    # lvs-status crate): the lab's virtual with its real servers up.
+    if grep -q '"lvsd": *{"services": *\[{' "$LAB/status.json" \
+        && grep -q '"state": *"up"' "$LAB/status.json"; then
+        pass "r2's web tool parses the real lvsd's status (services, servers up)"
+    else
+        fail "r2's web tool has no lvsd services: $(head -c 600 "$LAB/status.json")"
+    fi
 else
     fail "r2's web tool status: $(head -c 600 "$LAB/status.json" 2>/dev/null)"
     sed 's/^/    web: /' "$LAB/r2/web.log"

@@ -479,25 +479,12 @@ impl Pulse {
 
     /// The status JSON (None if the socket does not answer).
     pub fn status(&self) -> Option<serde_json::Value> {
-        let s = std::os::unix::net::UnixStream::connect(&self.sock).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let mut r = BufReader::new(s.try_clone().ok()?);
-        let mut line = String::new();
-        r.read_line(&mut line).ok()?;
-        serde_json::from_str(&line).ok()
+        status_of(&self.sock)
     }
 
     /// Sends a request line; returns the answer.
     pub fn request(&self, req: &str) -> Option<serde_json::Value> {
-        let mut s = std::os::unix::net::UnixStream::connect(&self.sock).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        let mut r = BufReader::new(s.try_clone().ok()?);
-        let mut line = String::new();
-        r.read_line(&mut line).ok()?;
-        s.write_all(format!("{req}\n").as_bytes()).ok()?;
-        line.clear();
-        r.read_line(&mut line).ok()?;
-        serde_json::from_str(&line).ok()
+        request_to(&self.sock, req, Duration::from_secs(5))
     }
 
     pub fn state(&self) -> Option<String> {
@@ -548,6 +535,22 @@ pub fn wait_until_every(
 }
 
 /// A UDP socket in `ns` bound to `addr` (for fake peers and attackers).
+/// One request line to a status socket, one answer line back (the
+/// exchange of the `lvs-status` crate).
+pub fn request_to(sock: &Path, req: &str, timeout: Duration) -> Option<serde_json::Value> {
+    let mut s = std::os::unix::net::UnixStream::connect(sock).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.write_all(format!("{req}\n").as_bytes()).ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    serde_json::from_str(&line).ok()
+}
+
+/// pulse's status document.
+pub fn status_of(sock: &Path) -> Option<serde_json::Value> {
+    request_to(sock, r#"{"cmd":"status"}"#, Duration::from_secs(2))
+}
+
 pub fn udp_in(ns: &str, addr: &str) -> std::net::UdpSocket {
     let a: SocketAddr = addr.parse().expect("addr");
     in_ns(ns, || std::net::UdpSocket::bind(a).expect("bind udp"))

@@ -1,0 +1,18 @@
+//! The plumbing every daemon of the suite shares, written once so that
+//! pulse, lvsd and nanny (and send_arp, for host names) behave alike:
+//!
+//! * [`log`]: the log lines, on the console or to syslog, as Piranha's
+//!   daemons wrote them;
+//! * [`process`]: daemonizing (the classic double fork) and pid files
+//!   (written atomically, removed only while they still name us);
+//! * [`socket`]: binding a status socket (replacing a stale one, mode 0660,
+//!   group `piranha`, so that the web tool can read it and nobody else);
+//! * [`host`]: turning a host name of lvs.cf into one address, by one rule.
+//!
+//! Must not: know what a daemon does, decide policy (who may reload, what
+//! to log), or touch IPVS, addresses or the network beyond name lookup.
+
+pub mod host;
+pub mod log;
+pub mod process;
+pub mod socket;

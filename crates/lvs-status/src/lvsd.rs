@@ -1,0 +1,131 @@
+//! lvsd's status document: the live table, by the names lvs.cf gives.
+//!
+//! ```json
+//! {"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,
+//!   "fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,
+//!   "stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},
+//!   "servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,
+//!     "active_conns":0,"inactive_conns":0,"stats":{...}}]}]}
+//! ```
+//!
+//! Services are the active virtuals of lvs.cf in file order (those lvsd
+//! programs); servers are their active real servers in file order, then
+//! the sorry server (state `sorry`) while it is in use. Weights and
+//! counters are the kernel's, 0 for a server not in the table.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Packet and byte counters of a service or a real server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Packets in.
+    pub inpkts: u64,
+    /// Packets out.
+    pub outpkts: u64,
+    /// Bytes in.
+    pub inbytes: u64,
+    /// Bytes out.
+    pub outbytes: u64,
+}
+
+/// What the health checks say of a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerState {
+    /// Passing its checks (or not monitored).
+    Up,
+    /// Failing its checks.
+    Down,
+    /// Not decided yet (no check result since lvsd started it).
+    Unknown,
+    /// The sorry server, in the table because every real server is down.
+    Sorry,
+}
+
+impl ServerState {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerState::Up => "up",
+            ServerState::Down => "down",
+            ServerState::Unknown => "unknown",
+            ServerState::Sorry => "sorry",
+        }
+    }
+}
+
+/// One real server (or the sorry server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    /// `server NAME` (the sorry server: `sorry_server`).
+    pub server: String,
+    /// Address.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Health.
+    pub state: ServerState,
+    /// Weight in the kernel (0 when not in the table).
+    pub weight: i32,
+    /// Active connections.
+    pub active_conns: u32,
+    /// Inactive connections.
+    pub inactive_conns: u32,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// One virtual service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// `virtual NAME`.
+    #[serde(rename = "virtual")]
+    pub name: String,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+    /// The VIP (none for a firewall-mark service).
+    pub address: Option<IpAddr>,
+    /// Port.
+    pub port: u16,
+    /// Firewall mark, if the service is one.
+    pub fwmark: Option<u32>,
+    /// Scheduler in the kernel (the configured one while not there).
+    pub scheduler: String,
+    /// Persistence timeout in seconds (0 = off).
+    pub persistent: u32,
+    /// Whether the kernel has the service.
+    pub in_kernel: bool,
+    /// Counters.
+    pub stats: Stats,
+    /// Real servers.
+    pub servers: Vec<Server>,
+}
+
+/// lvsd's answer to `{"cmd":"status"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsdStatus {
+    /// The services lvsd programs, in lvs.cf order.
+    pub services: Vec<Service>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_strictness() {
+        let text = r#"{"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":{"conns":1,"inpkts":2,"outpkts":3,"inbytes":4,"outbytes":5},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"active_conns":0,"inactive_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0}}]}]}"#;
+        let s: LvsdStatus = serde_json::from_str(text).expect("parse");
+        assert_eq!(s.services[0].servers[0].state, ServerState::Up);
+        assert_eq!(serde_json::to_string(&s).expect("write"), text);
+        // A field missing is an error, not a silent default: the two sides
+        // cannot drift apart unnoticed.
+        let missing = text.replace(r#""in_kernel":true,"#, "");
+        assert!(serde_json::from_str::<LvsdStatus>(&missing).is_err());
+        let bad_state = text.replace(r#""state":"up""#, r#""state":"maybe""#);
+        assert!(serde_json::from_str::<LvsdStatus>(&bad_state).is_err());
+    }
+}

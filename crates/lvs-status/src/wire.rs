@@ -1,0 +1,137 @@
+//! The request and answer lines.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest request line a daemon reads.
+pub const MAX_REQUEST: usize = 4096;
+/// Longest answer a client reads (a table of 2,000 x 10 is about 1.3 MB).
+pub const MAX_ANSWER: usize = 16 << 20;
+
+/// What a client asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "lowercase")]
+pub enum Request {
+    /// The daemon's status document.
+    Status,
+    /// Re-read lvs.cf (pulse only; root or the group piranha).
+    Reload,
+}
+
+impl Request {
+    /// The request line, without its newline.
+    pub fn line(self) -> String {
+        match serde_json::to_string(&self) {
+            Ok(s) => s,
+            // A unit-variant enum always serializes; keep the fallback exact.
+            Err(_) => match self {
+                Request::Status => r#"{"cmd":"status"}"#.into(),
+                Request::Reload => r#"{"cmd":"reload"}"#.into(),
+            },
+        }
+    }
+
+    /// Parses a request line; the error is the answer to send.
+    pub fn parse(line: &str) -> Result<Request, ErrorAnswer> {
+        let v: serde_json::Value = serde_json::from_str(line.trim())
+            .map_err(|e| ErrorAnswer::new(format!("bad request: {e}")))?;
+        match v.get("cmd").and_then(serde_json::Value::as_str) {
+            Some("status") => Ok(Request::Status),
+            Some("reload") => Ok(Request::Reload),
+            Some(other) => Err(ErrorAnswer::new(format!("unknown command {other:?}"))),
+            None => Err(ErrorAnswer::new("bad request: no \"cmd\"")),
+        }
+    }
+}
+
+/// The answer to a request a daemon does not serve, or cannot answer:
+/// `{"ok":false,"error":"..."}` (the shape of a failed reload, so that a
+/// client asking for a reload reads either the same way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorAnswer {
+    /// What was wrong.
+    pub error: String,
+}
+
+impl ErrorAnswer {
+    /// An answer saying `error`.
+    pub fn new(error: impl Into<String>) -> ErrorAnswer {
+        ErrorAnswer {
+            error: error.into(),
+        }
+    }
+
+    /// The answer line.
+    pub fn line(&self) -> String {
+        serde_json::json!({ "ok": false, "error": self.error }).to_string()
+    }
+}
+
+/// The answer to `reload`: whether the new lvs.cf is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadResult {
+    /// The reload happened.
+    pub ok: bool,
+    /// Why not (the parser's messages for an invalid file, "permission
+    /// denied", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ReloadResult {
+    /// A reload that happened.
+    pub fn done() -> ReloadResult {
+        ReloadResult {
+            ok: true,
+            error: None,
+        }
+    }
+
+    /// A reload that did not happen, and why.
+    pub fn failed(why: impl Into<String>) -> ReloadResult {
+        ReloadResult {
+            ok: false,
+            error: Some(why.into()),
+        }
+    }
+
+    /// The answer line.
+    pub fn line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| ErrorAnswer::new(e.to_string()).line())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines() {
+        assert_eq!(Request::Status.line(), r#"{"cmd":"status"}"#);
+        assert_eq!(Request::Reload.line(), r#"{"cmd":"reload"}"#);
+        assert_eq!(
+            Request::parse(" {\"cmd\":\"status\"}\n"),
+            Ok(Request::Status)
+        );
+        assert_eq!(
+            Request::parse(r#"{"cmd":"reload","x":1}"#),
+            Ok(Request::Reload)
+        );
+        assert_eq!(
+            Request::parse(r#"{"cmd":"flush"}"#).map_err(|e| e.line()),
+            Err(r#"{"error":"unknown command \"flush\"","ok":false}"#.to_string())
+        );
+        assert!(Request::parse("status").is_err());
+        assert!(Request::parse("{}").is_err());
+    }
+
+    #[test]
+    fn reload_results() {
+        assert_eq!(ReloadResult::done().line(), r#"{"ok":true}"#);
+        assert_eq!(
+            ReloadResult::failed("lvs.cf:3:1: error").line(),
+            r#"{"ok":false,"error":"lvs.cf:3:1: error"}"#
+        );
+        let back: ReloadResult = serde_json::from_str(r#"{"ok":true}"#).expect("parse");
+        assert_eq!(back, ReloadResult::done());
+    }
+}

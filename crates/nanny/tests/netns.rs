@@ -100,12 +100,15 @@ fn wait_all(n: &Nanny, want: &[(&str, &str)]) -> Vec<serde_json::Value> {
 #[test]
 fn server_in_a_namespace_silent_failure_and_no_host() {
     if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
+        test_support::skip(module_path!(), "needs root to create a network namespace");
         return;
     }
     let tag = std::process::id() % 10000;
     let Some(ns) = Ns::create(tag) else {
-        eprintln!("skipped: cannot create a network namespace and veth pair here");
+        test_support::skip(
+            module_path!(),
+            "cannot create a network namespace and veth pair here",
+        );
         return;
     };
     let net = format!("10.213.{}.", tag % 250);

@@ -46,12 +46,16 @@ fn free_port() -> u16 {
 
 fn start_driver() -> Option<(Driver, u16, PathBuf)> {
     let Some(chromium) = find_exe(&["chromium", "chromium-browser", "google-chrome"]) else {
-        eprintln!("SKIP browser tests: chromium is not installed (apt-get install chromium chromium-driver)");
+        test_support::skip(
+            module_path!(),
+            "browser tests: chromium is not installed (apt-get install chromium chromium-driver)",
+        );
         return None;
     };
     let Some(driver) = find_exe(&["chromedriver"]) else {
-        eprintln!(
-            "SKIP browser tests: chromedriver is not installed (apt-get install chromium-driver)"
+        test_support::skip(
+            module_path!(),
+            "browser tests: chromedriver is not installed (apt-get install chromium-driver)",
         );
         return None;
     };
@@ -70,7 +74,7 @@ fn start_driver() -> Option<(Driver, u16, PathBuf)> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("SKIP browser tests: chromedriver did not start");
+    test_support::skip(module_path!(), "browser tests: chromedriver did not start");
     None
 }
 

@@ -1118,7 +1118,7 @@ fn fltd01_enospc_leaves_the_file_alone() {
     let fs = match Tmpfs::mount("enospc-mnt", "64k") {
         Ok(f) => f,
         Err(why) => {
-            eprintln!("SKIP fltd01: {why}");
+            test_support::skip(module_path!(), &format!("fltd01: {why}"));
             return;
         }
     };
@@ -1266,7 +1266,7 @@ fn web10_tls_sets_secure_cookies() {
         .stderr(std::process::Stdio::null())
         .status();
     if !matches!(made, Ok(s) if s.success()) {
-        eprintln!("SKIP web10: openssl is not installed");
+        test_support::skip(module_path!(), "web10: openssl is not installed");
         return;
     }
     let tls = piranha_web::server::tls_config(&cert, &key).expect("tls config");
@@ -1287,7 +1287,7 @@ fn web10_tls_sets_secure_cookies() {
         .arg(format!("https://127.0.0.1:{}/login", env.addr.port()))
         .output();
     let Ok(out) = out else {
-        eprintln!("SKIP web10: curl is not installed");
+        test_support::skip(module_path!(), "web10: curl is not installed");
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
@@ -1356,7 +1356,7 @@ fn fltd02_read_only_filesystem() {
     let fs = match Tmpfs::mount("erofs-mnt", "1m") {
         Ok(f) => f,
         Err(why) => {
-            eprintln!("SKIP fltd02 EROFS: {why}");
+            test_support::skip(module_path!(), &format!("fltd02 EROFS: {why}"));
             return;
         }
     };
@@ -1405,7 +1405,10 @@ fn fltd02_read_only_filesystem() {
 fn fltd02_directory_not_writable() {
     use std::os::unix::fs::PermissionsExt;
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP fltd02 EACCES: needs root to run the GUI as another uid");
+        test_support::skip(
+            module_path!(),
+            "fltd02 EACCES: needs root to run the GUI as another uid",
+        );
         return;
     }
     const NOBODY: u32 = 65534;

@@ -452,7 +452,7 @@ fn hb08_replay_rejected_and_restarted_peer_accepted() {
 #[test]
 fn hb10_key_file_must_be_root_only() {
     if !is_root() {
-        eprintln!("skipped: needs root to chown the key file");
+        test_support::skip(module_path!(), "needs root to chown the key file");
         return;
     }
     let dir = std::env::temp_dir().join(format!("pulse-hb10-{}", std::process::id()));

@@ -171,7 +171,7 @@ const MAC: Mac = Mac([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 #[test]
 fn binary_sends_piranha_frame_on_the_wire() {
     if !is_root() {
-        eprintln!("skipped: needs root for network namespaces");
+        test_support::skip(module_path!(), "needs root for network namespaces");
         return;
     }
     let ns = Ns::new();
@@ -201,7 +201,7 @@ fn binary_sends_piranha_frame_on_the_wire() {
 #[test]
 fn library_announcements_on_the_wire() {
     if !is_root() {
-        eprintln!("skipped: needs root for network namespaces");
+        test_support::skip(module_path!(), "needs root for network namespaces");
         return;
     }
     let ns = Ns::new();

@@ -47,11 +47,11 @@ pub fn is_root() -> bool {
 /// Returns false (and prints why) when the test cannot run here.
 pub fn can_run() -> bool {
     if !is_root() {
-        eprintln!("skipped: needs root for network namespaces");
+        test_support::skip(module_path!(), "needs root for network namespaces");
         return false;
     }
     if Command::new("ip").arg("-V").output().is_err() {
-        eprintln!("skipped: iproute2 `ip` not found");
+        test_support::skip(module_path!(), "iproute2 `ip` not found");
         return false;
     }
     true

@@ -535,6 +535,24 @@ pub fn wait_until_every(
 }
 
 /// A UDP socket in `ns` bound to `addr` (for fake peers and attackers).
+/// The dual-active gate (reliability catalogue §6): after a heal or a
+/// restart, the VIP is never on both routers, sampled every 100 ms for
+/// 10 s. Returns the number of samples.
+pub fn assert_never_dual_active(t: &Topo, what: &str) -> usize {
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(10) {
+        assert!(
+            !(t.has_vip(&t.r1) && t.has_vip(&t.r2)),
+            "VIP on both routers {:?} {what}",
+            start.elapsed()
+        );
+        n += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    n
+}
+
 /// One request line to a status socket, one answer line back (the
 /// exchange of the `lvs-status` crate).
 pub fn request_to(sock: &Path, req: &str, timeout: Duration) -> Option<serde_json::Value> {

@@ -35,6 +35,29 @@ pub enum Console {
     Stderr,
 }
 
+/// The longest message written, in bytes: longer ones (a program's output
+/// quoted in a check failure, a hostile real server's answer) are cut at a
+/// character boundary with a note of how much was cut, so that a log line
+/// never exceeds what syslog daemons take (rsyslog's default is 8 KiB, a
+/// datagram at most 208 KiB) and nothing unbounded reaches the journal.
+pub const MAX_MESSAGE: usize = 8 * 1024 - 128;
+
+/// `msg`, cut to [`MAX_MESSAGE`] bytes if longer.
+pub fn bounded(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.len() <= MAX_MESSAGE {
+        return std::borrow::Cow::Borrowed(msg);
+    }
+    let mut end = MAX_MESSAGE;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{} [... {} more bytes not logged]",
+        &msg[..end],
+        msg.len() - end
+    ))
+}
+
 /// syslog's facility "daemon".
 const FACILITY_DAEMON: u8 = 3;
 
@@ -155,11 +178,12 @@ impl Logger {
         out
     }
 
-    /// Writes `msg` at `level`.
+    /// Writes `msg` at `level` (cut to [`MAX_MESSAGE`] bytes).
     pub fn log(&self, level: Level, msg: &str) {
         if level == Level::Debug && !self.verbose {
             return;
         }
+        let msg: &str = &bounded(msg);
         match self.console {
             Some(Console::Stdout) => {
                 let mut out = std::io::stdout().lock();
@@ -190,6 +214,39 @@ impl Logger {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// V10: messages of 80 B, 1 KiB, 64 KiB and 1 MiB (multi-byte
+    /// characters at the cut) are written whole up to the bound and cut
+    /// safely beyond it, to a real syslog socket, without a failure.
+    #[test]
+    fn long_messages_are_cut_safely() {
+        for len in [80usize, 1024, 64 * 1024, 1 << 20] {
+            let msg: String = "é".repeat(len / 2);
+            let b = bounded(&msg);
+            assert!(b.len() <= MAX_MESSAGE + 64, "{len}: {}", b.len());
+            if msg.len() <= MAX_MESSAGE {
+                assert_eq!(b, msg);
+            } else {
+                assert!(b.ends_with(" more bytes not logged]"), "{len}");
+                assert!(b.starts_with("éé"));
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("daemon-kit-v10-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("log");
+        let server = UnixDatagram::bind(&path).expect("bind");
+        server
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        let l = Logger::syslog_only("lvsd").with_syslog_at(&path);
+        l.log(Level::Info, &"x".repeat(1 << 20));
+        let mut buf = vec![0u8; 1 << 21];
+        let n = server.recv(&mut buf).expect("a datagram");
+        assert!(n <= MAX_MESSAGE + 64, "{n}");
+        assert!(String::from_utf8_lossy(&buf[..n]).ends_with("more bytes not logged]"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn console_lines_are_labelled_one_by_one() {

@@ -625,12 +625,15 @@ fn daemon_mode_pidfile_and_clean_exit() {
     let standin = t.standin("lvsd", true, None);
     let pidfile = t.path("d.pid");
     let sock = t.path("d.sock");
+    let state = t.path("d-state");
     let st = std::process::Command::new("ip")
         .args(["netns", "exec", &t.r1, env!("CARGO_BIN_EXE_pulse"), "-c"])
         .arg(&cfg)
         .arg(format!("--lvsd={}", standin.display()))
         .arg(format!("--pidfile={}", pidfile.display()))
         .arg(format!("--status-socket={}", sock.display()))
+        .arg(format!("--state-dir={}", state.display()))
+        .env("LVS_PROGRAMS_FILE", t.path("no-lvs-programs"))
         .status()
         .expect("run pulse");
     assert!(st.success(), "the launching process exits 0");
@@ -642,6 +645,17 @@ fn daemon_mode_pidfile_and_clean_exit() {
     // the daemon is its own session leader's child, detached from us
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     assert!(stat.contains("(pulse)"), "{stat}");
+    // PRIV-04: the pid file and the state are root's, mode <= 0644, the
+    // state in a root-only directory; the status socket 0660.
+    use std::os::unix::fs::MetadataExt;
+    let mode = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).expect("stat");
+        (m.uid(), m.mode() & 0o7777)
+    };
+    assert_eq!(mode(&pidfile), (0, 0o644));
+    assert_eq!(mode(&state), (0, 0o700));
+    assert_eq!(mode(&state.join("boot-counter")), (0, 0o644));
+    assert_eq!(mode(&sock).1, 0o660);
     // SAFETY: kill(2).
     unsafe { libc::kill(pid, libc::SIGTERM) };
     assert!(

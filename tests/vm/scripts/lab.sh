@@ -25,6 +25,13 @@ fail() { printf '[lab] FAIL: %s\n' "$*"; FAILED=1; }
 pass() { printf '[lab] PASS: %s\n' "$*"; }
 ns() { n=$1; shift; ip netns exec "$n" "$@"; }
 
+# FLT-D06: no component may create files in /tmp or /var/tmp (fixed names
+# there are a classic symlink attack). Both start empty here and are
+# checked at the end.
+mkdir -p /var/tmp
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+
 # ------------------------------------------------------------------ network
 say "building the network: client, two routers, three real servers"
 ip link add name lan type bridge && ip link set lan up
@@ -227,6 +234,13 @@ if [ "$MODE" = interactive ]; then
         http://127.0.0.1:3637/   r2 (active now)
     user piranha, password lab. Press Enter (or Ctrl-C) to stop the lab."
     nc -l -p 3699 </dev/null >/dev/null 2>&1
+fi
+
+left=$(ls -A /tmp /var/tmp 2>/dev/null | grep -v '^/\|^$')
+if [ -z "$left" ]; then
+    pass "nothing was created in /tmp or /var/tmp (FLT-D06)"
+else
+    fail "files in /tmp or /var/tmp: $left"
 fi
 
 say "cleaning up"

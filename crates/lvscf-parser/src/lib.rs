@@ -14,6 +14,8 @@
 //! disagree about what lvs.cf says.
 
 pub mod analyze;
+mod apply;
+mod blocks;
 pub mod diag;
 pub mod document;
 pub mod fsutil;
@@ -21,8 +23,11 @@ pub mod incremental;
 pub mod keypath;
 pub mod keywords;
 pub mod model;
+mod source;
+pub mod structure;
 pub mod syntax;
 pub mod validate;
+mod value;
 pub mod write;
 
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
@@ -30,6 +35,8 @@ pub use document::{Document, EditError, Loaded, Target};
 pub use fsutil::{load_file, read_config_file, write_atomic, ConfigLock, LoadError};
 pub use incremental::{BlockMap, ChangedVirtual};
 pub use model::*;
+pub use structure::{BlockInfo, BlockKind, Keys, Structure};
+pub use value::{MAX_COMMAND_WORDS, MAX_DEVICE_LEN, MAX_TEXT_BYTES};
 pub use write::write_config;
 
 /// Parses lvs.cf text. `file` is the name used in messages.

@@ -8,8 +8,9 @@
 //! Layout:
 //! - [`types`]: the table as data ([`Service`], [`Destination`],
 //!   [`Timeouts`], [`SyncDaemon`], [`Operation`]).
-//! - [`codec`]: pure encoding of requests and decoding of replies (no
-//!   socket; unit-tested against hand-computed bytes).
+//! - [`codec`]: pure encoding of requests and, apart, decoding of replies
+//!   (no socket; unit-tested against hand-computed bytes, and the decoders
+//!   against neli's in `tests/neli_oracle.rs`).
 //! - [`Ipvs`]: the socket; single requests, dumps, and [`Ipvs::apply`] for
 //!   batches whose errors map back to the entry that caused them.
 //! - [`consts`]: the kernel's numbers (`include/uapi/linux/ip_vs.h`).

@@ -38,6 +38,7 @@ pub mod trust;
 pub use allowlist::{Allowlist, Entry, ListError};
 pub use commands::{commands_of, load_monitor_template, ConfiguredCommand, Origin};
 pub use policy::{Approved, Policy, Refusal};
+pub use trust::TrustError;
 
 use std::path::PathBuf;
 

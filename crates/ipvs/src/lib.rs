@@ -39,5 +39,5 @@ mod client;
 mod error;
 
 pub use client::Ipvs;
-pub use error::{BatchError, Error, OpFailure};
+pub use error::{BatchError, Error, InvalidRequest, OpFailure, ProtocolError};
 pub use types::*;

@@ -11,7 +11,7 @@ use crate::keywords::{self, Level};
 use crate::model::Config;
 use crate::structure::{BlockKind, Structure};
 use crate::syntax::{lex, Eol, Lexed, MAX_FILE_BYTES};
-use crate::write::{check_block_name, format_value};
+use crate::write::{check_block_name, format_value, Unwritable};
 use std::fmt;
 
 /// Which section of the file an edit addresses.
@@ -63,7 +63,7 @@ pub enum EditError {
     /// A block with the new name exists already.
     NameTaken(Target),
     /// The value or name cannot be written as lvs.cf text.
-    Unwritable(String),
+    Unwritable(Unwritable),
     /// The file is too damaged to edit safely (unreadable lines).
     Damaged(String),
 }
@@ -82,7 +82,7 @@ impl fmt::Display for EditError {
             EditError::NoSuchBlock(t) => write!(f, "there is no {t}"),
             EditError::Ambiguous(t) => write!(f, "several blocks match {t}; rename one first"),
             EditError::NameTaken(t) => write!(f, "{t} exists already"),
-            EditError::Unwritable(why) => f.write_str(why),
+            EditError::Unwritable(why) => write!(f, "{why}"),
             EditError::Damaged(why) => write!(f, "the file cannot be edited safely: {why}"),
         }
     }
@@ -384,7 +384,7 @@ impl Document {
             target: target.clone(),
             key: key.to_string(),
         })?;
-        let text = format_value(keyword, value).map_err(|e| EditError::Unwritable(e.0))?;
+        let text = format_value(keyword, value).map_err(EditError::Unwritable)?;
         let block = match target {
             Target::Global => None,
             _ => match self.block_index(target) {
@@ -532,7 +532,7 @@ impl Document {
 
     fn add_top_block(&mut self, kind: BlockKind, name: &str) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        check_block_name(name).map_err(|e| EditError::Unwritable(e.0))?;
+        check_block_name(name).map_err(EditError::Unwritable)?;
         let target = if kind == BlockKind::Failover {
             Target::Failover(name.to_string())
         } else {
@@ -582,7 +582,7 @@ impl Document {
     /// Appends an empty `server NAME { }` at the end of a virtual block.
     pub fn add_server(&mut self, virtual_name: &str, name: &str) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        check_block_name(name).map_err(|e| EditError::Unwritable(e.0))?;
+        check_block_name(name).map_err(EditError::Unwritable)?;
         let parent = self.block_index(&Target::Virtual(virtual_name.to_string()))?;
         let target = Target::Server {
             virtual_name: virtual_name.to_string(),
@@ -630,7 +630,7 @@ impl Document {
     /// Renames a block, rewriting only its header's name.
     pub fn rename(&mut self, target: &Target, new_name: &str) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        check_block_name(new_name).map_err(|e| EditError::Unwritable(e.0))?;
+        check_block_name(new_name).map_err(EditError::Unwritable)?;
         let block = self.block_index(target)?;
         let renamed = match target {
             Target::Global => return Err(EditError::NoSuchBlock(Target::Global)),

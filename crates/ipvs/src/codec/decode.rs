@@ -16,11 +16,11 @@ use neli::FromBytesWithInput;
 
 use crate::codec::netlink::*;
 use crate::consts::*;
-use crate::error::Error;
+use crate::error::{Error, ProtocolError};
 use crate::types::*;
 
 fn de(e: impl std::fmt::Display) -> Error {
-    Error::Protocol(format!("decoding: {e}"))
+    Error::Protocol(ProtocolError::Decoding(e.to_string()))
 }
 
 /// What one received netlink message is.
@@ -66,10 +66,11 @@ pub fn parse_messages(buf: &[u8]) -> Result<Vec<Message>, Error> {
     while off + NLMSG_HDRLEN <= buf.len() {
         let len = rd_u32(buf, off) as usize;
         if len < NLMSG_HDRLEN || off + len > buf.len() {
-            return Err(Error::Protocol(format!(
-                "bad netlink message length {len} at offset {off} of {}",
-                buf.len()
-            )));
+            return Err(Error::Protocol(ProtocolError::MessageLength {
+                len,
+                offset: off,
+                total: buf.len(),
+            }));
         }
         let ty = rd_u16(buf, off + 4);
         let flags = rd_u16(buf, off + 6);
@@ -111,7 +112,7 @@ pub fn parse_messages(buf: &[u8]) -> Result<Vec<Message>, Error> {
 
 fn parse_error(p: &[u8], flags: u16) -> Result<Body, Error> {
     if p.len() < 4 {
-        return Err(Error::Protocol("short NLMSG_ERROR".into()));
+        return Err(Error::Protocol(ProtocolError::ShortError));
     }
     let code = rd_u32(p, 0) as i32;
     if code == 0 {

@@ -19,11 +19,11 @@ use neli::{Size, ToBytes};
 
 use crate::codec::netlink::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use crate::consts::*;
-use crate::error::Error;
+use crate::error::{Error, InvalidRequest, ProtocolError};
 use crate::types::*;
 
 fn ser(e: impl std::fmt::Display) -> Error {
-    Error::Protocol(format!("encoding: {e}"))
+    Error::Protocol(ProtocolError::Encoding(e.to_string()))
 }
 
 fn attr<T, P>(t: T, payload: P) -> Result<Nlattr<T, Buffer>, Error>
@@ -74,15 +74,16 @@ fn addr_bytes(a: &IpAddr) -> Vec<u8> {
 
 fn name_attr<T: NlAttrType>(
     t: T,
-    what: &str,
+    what: &'static str,
     s: &str,
     max: usize,
 ) -> Result<Nlattr<T, Buffer>, Error> {
     if s.is_empty() || s.len() >= max || s.contains('\0') {
-        return Err(Error::Invalid(format!(
-            "{what} '{s}' must be 1 to {} bytes without NUL",
-            max - 1
-        )));
+        return Err(Error::Invalid(InvalidRequest::Name {
+            what,
+            name: s.to_string(),
+            longest: max - 1,
+        }));
     }
     attr(t, s)
 }
@@ -106,12 +107,13 @@ fn netmask_raw(key: &ServiceKey, m: &Netmask) -> Result<u32, Error> {
     match (key.family(), m) {
         (Family::Inet, Netmask::V4(mask)) => Ok(u32::from_ne_bytes(mask.octets())),
         (Family::Inet6, Netmask::V6(plen)) if (1..=128).contains(plen) => Ok(u32::from(*plen)),
-        (Family::Inet6, Netmask::V6(plen)) => Err(Error::Invalid(format!(
-            "IPv6 persistence prefix length {plen} is not in 1..=128"
-        ))),
-        _ => Err(Error::Invalid(format!(
-            "netmask {m:?} does not match the family of service {key}"
-        ))),
+        (Family::Inet6, Netmask::V6(plen)) => {
+            Err(Error::Invalid(InvalidRequest::Ipv6Prefix(*plen)))
+        }
+        _ => Err(Error::Invalid(InvalidRequest::NetmaskFamily {
+            netmask: *m,
+            service: *key,
+        })),
     }
 }
 

@@ -433,3 +433,53 @@ mod props {
         }
     }
 }
+
+/// The words of the typed errors are those of the strings they replaced.
+#[test]
+fn error_messages_keep_their_words() {
+    let s = Service::new(ServiceKey::Tcp("10.0.0.1".parse().unwrap(), 80), "");
+    let e = encode_operation(1, 1, &Operation::AddService(s)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid request: scheduler '' must be 1 to 15 bytes without NUL"
+    );
+    let d = SyncDaemon::new(SyncState::Backup, "interface-name-too-long", 1);
+    let e = encode_operation(1, 1, &Operation::StartDaemon(d)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid request: interface 'interface-name-too-long' must be 1 to 15 bytes without NUL"
+    );
+    let s = Service::new(ServiceKey::Udp("2001:db8::1".parse().unwrap(), 53), "rr")
+        .netmask(Netmask::V6(0));
+    let e = encode_operation(1, 1, &Operation::AddService(s)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid request: IPv6 persistence prefix length 0 is not in 1..=128"
+    );
+    let s = Service::new(ServiceKey::Tcp("10.0.0.1".parse().unwrap(), 80), "rr")
+        .netmask(Netmask::V6(64));
+    let e = encode_operation(1, 1, &Operation::AddService(s)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid request: netmask V6(64) does not match the family of service TCP 10.0.0.1:80"
+    );
+    let e = parse_messages(&unhex("40 00 00 00 02 00 00 00 01 00 00 00 00 00 00 00")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "netlink protocol: bad netlink message length 64 at offset 0 of 16"
+    );
+    let e = parse_messages(&unhex(
+        "12 00 00 00 02 00 00 00 01 00 00 00 00 00 00 00 00 00",
+    ))
+    .unwrap_err();
+    assert_eq!(e.to_string(), "netlink protocol: short NLMSG_ERROR");
+    let e = decode_service(&unhex("01 01 00 00")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "netlink protocol: decoding: reply without a service"
+    );
+    assert!(matches!(
+        e,
+        Error::Protocol(crate::ProtocolError::Decoding(_))
+    ));
+}

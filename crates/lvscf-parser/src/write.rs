@@ -1,6 +1,12 @@
-//! Writing values and whole files the way Piranha's GUI lays them out
-//! (spec 1.10), so that old daemons and the old GUI still read every file we
-//! write.
+//! Writing values and whole files the way Piranha's GUI (`secure/parse.php`)
+//! lays them out, so that old daemons and the old GUI still read every file
+//! we write: `serial_no` first, then the globals at column 0 in the GUI's
+//! order, then the `failover` blocks, then the `virtual` blocks with their
+//! keywords indented by five spaces and their servers' by nine, `}` lines
+//! closing each, no blank lines. A value is quoted only where the tokenizer
+//! needs it, except that `send` and `expect` are always in double quotes,
+//! and a command line with blanks is too, as the GUI wrote them (Piranha's
+//! lvsd strips only double quotes).
 
 use crate::keywords::{self, Keyword, Level, ValueKind};
 use crate::model::*;

@@ -13,6 +13,7 @@
 //! Words are separated by blanks; `#` starts a comment when it begins a
 //! word. There is no quoting (lvs.cf has none either).
 
+use crate::trust::TrustError;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +77,7 @@ pub enum ListError {
         /// The allowlist.
         path: PathBuf,
         /// What is wrong.
-        why: String,
+        why: TrustError,
     },
     /// A line does not parse; the whole file is refused, as sudo refuses a
     /// broken sudoers.

@@ -26,7 +26,8 @@
 //! [`Allowlist::warnings`] names such entries so `lvscf programs` can warn.
 //!
 //! Owns: the allowlist format and its matching ([`allowlist`], pure), the
-//! ownership rule ([`trust`], reads file metadata), the list of commands a
+//! ownership rule ([`trust`], reads file metadata; [`TrustError`] says which
+//! part of it a path breaks), the list of commands a
 //! configuration makes root run ([`commands`], pure) and the decision that
 //! combines them ([`Policy`]). Must not: run anything, or read lvs.cf.
 
@@ -38,6 +39,7 @@ pub mod trust;
 pub use allowlist::{Allowlist, Entry, ListError};
 pub use commands::{commands_of, load_monitor_template, ConfiguredCommand, Origin};
 pub use policy::{Approved, Policy, Refusal};
+pub use trust::TrustError;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! The decision: may root run this command line from lvs.cf?
 
 use crate::allowlist::{Allowlist, ListError};
-use crate::trust;
+use crate::trust::{self, TrustError};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,7 @@ pub enum Refusal {
     /// The program breaks the ownership rule.
     Untrusted {
         /// What is wrong.
-        why: String,
+        why: TrustError,
     },
 }
 

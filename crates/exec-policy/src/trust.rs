@@ -6,20 +6,75 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-fn owned_by_root_only(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+/// Why a file or program fails the ownership rule. The messages name the
+/// path concerned; a refusal quotes them as they are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustError {
+    /// The path is relative: it would depend on the working directory.
+    #[error("`{}` is not an absolute path", .0.display())]
+    NotAbsolute(PathBuf),
+    /// The path has a `..` component.
+    #[error("`{}` contains `..`", .0.display())]
+    ParentComponent(PathBuf),
+    /// The path, or a directory above it, cannot be resolved or examined.
+    #[error("`{}`: {error}", .path.display())]
+    Inaccessible {
+        /// What could not be examined.
+        path: PathBuf,
+        /// The kind of the system's error.
+        kind: std::io::ErrorKind,
+        /// The system's error, in words.
+        error: String,
+    },
+    /// The path does not lead to a regular file.
+    #[error("`{}` is not a regular file", .0.display())]
+    NotRegularFile(PathBuf),
+    /// The file or a directory above it is not owned by root.
+    #[error("`{}` is owned by uid {uid}, not root", .path.display())]
+    NotOwnedByRoot {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+    },
+    /// The file or a directory above it is writable by its group or others.
+    #[error("`{}` is writable by its group or by others (mode {mode:04o})", .path.display())]
+    Writable {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its permission bits (`& 0o7777`).
+        mode: u32,
+    },
+    /// A program that nobody may execute.
+    #[error("`{}` is not executable", .0.display())]
+    NotExecutable(PathBuf),
+    /// A set-uid or set-gid program.
+    #[error("`{}` is set-uid or set-gid", .0.display())]
+    SetId(PathBuf),
+}
+
+impl TrustError {
+    fn inaccessible(path: &Path, e: std::io::Error) -> TrustError {
+        TrustError::Inaccessible {
+            path: path.to_path_buf(),
+            kind: e.kind(),
+            error: e.to_string(),
+        }
+    }
+}
+
+fn owned_by_root_only(path: &Path, meta: &std::fs::Metadata) -> Result<(), TrustError> {
     if meta.uid() != 0 {
-        return Err(format!(
-            "`{}` is owned by uid {}, not root",
-            path.display(),
-            meta.uid()
-        ));
+        return Err(TrustError::NotOwnedByRoot {
+            path: path.to_path_buf(),
+            uid: meta.uid(),
+        });
     }
     if meta.permissions().mode() & 0o022 != 0 {
-        return Err(format!(
-            "`{}` is writable by its group or by others (mode {:04o})",
-            path.display(),
-            meta.permissions().mode() & 0o7777
-        ));
+        return Err(TrustError::Writable {
+            path: path.to_path_buf(),
+            mode: meta.permissions().mode() & 0o7777,
+        });
     }
     Ok(())
 }
@@ -27,22 +82,22 @@ fn owned_by_root_only(path: &Path, meta: &std::fs::Metadata) -> Result<(), Strin
 /// The real path of `path` (symbolic links resolved), after checking that
 /// it and every directory on the way are owned by root and not writable by
 /// group or others. The file must be a regular file.
-pub fn trusted_file(path: &Path) -> Result<PathBuf, String> {
+pub fn trusted_file(path: &Path) -> Result<PathBuf, TrustError> {
     if !path.is_absolute() {
-        return Err(format!("`{}` is not an absolute path", path.display()));
+        return Err(TrustError::NotAbsolute(path.to_path_buf()));
     }
     if path.components().any(|c| c.as_os_str() == "..") {
-        return Err(format!("`{}` contains `..`", path.display()));
+        return Err(TrustError::ParentComponent(path.to_path_buf()));
     }
-    let real = std::fs::canonicalize(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    let meta = std::fs::metadata(&real).map_err(|e| format!("`{}`: {e}", real.display()))?;
+    let real = std::fs::canonicalize(path).map_err(|e| TrustError::inaccessible(path, e))?;
+    let meta = std::fs::metadata(&real).map_err(|e| TrustError::inaccessible(&real, e))?;
     if !meta.is_file() {
-        return Err(format!("`{}` is not a regular file", real.display()));
+        return Err(TrustError::NotRegularFile(real));
     }
     owned_by_root_only(&real, &meta)?;
     let mut dir = real.parent();
     while let Some(d) = dir {
-        let meta = std::fs::metadata(d).map_err(|e| format!("`{}`: {e}", d.display()))?;
+        let meta = std::fs::metadata(d).map_err(|e| TrustError::inaccessible(d, e))?;
         owned_by_root_only(d, &meta)?;
         dir = d.parent();
     }
@@ -51,17 +106,17 @@ pub fn trusted_file(path: &Path) -> Result<PathBuf, String> {
 
 /// [`trusted_file`] for a program root will execute: also executable and
 /// neither set-uid nor set-gid. Returns the real path to execute.
-pub fn trusted_program(path: &Path) -> Result<PathBuf, String> {
+pub fn trusted_program(path: &Path) -> Result<PathBuf, TrustError> {
     let real = trusted_file(path)?;
     let mode = std::fs::metadata(&real)
-        .map_err(|e| format!("`{}`: {e}", real.display()))?
+        .map_err(|e| TrustError::inaccessible(&real, e))?
         .permissions()
         .mode();
     if mode & 0o111 == 0 {
-        return Err(format!("`{}` is not executable", real.display()));
+        return Err(TrustError::NotExecutable(real));
     }
     if mode & 0o6000 != 0 {
-        return Err(format!("`{}` is set-uid or set-gid", real.display()));
+        return Err(TrustError::SetId(real));
     }
     Ok(real)
 }
@@ -107,6 +162,65 @@ mod tests {
         assert!(locate("bin/true").is_none());
     }
 
+    /// The words of the typed errors are those of the strings they
+    /// replaced: refusals quote them.
+    #[test]
+    fn refusals_keep_their_words() {
+        assert_eq!(
+            trusted_program(Path::new("true")).unwrap_err().to_string(),
+            "`true` is not an absolute path"
+        );
+        assert_eq!(
+            trusted_file(Path::new("/usr/bin/../bin/true"))
+                .unwrap_err()
+                .to_string(),
+            "`/usr/bin/../bin/true` contains `..`"
+        );
+        let missing = trusted_file(Path::new("/nonexistent/x")).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            format!(
+                "`/nonexistent/x`: {}",
+                std::fs::canonicalize("/nonexistent/x").unwrap_err()
+            )
+        );
+        assert!(matches!(
+            missing,
+            TrustError::Inaccessible {
+                kind: std::io::ErrorKind::NotFound,
+                ..
+            }
+        ));
+        assert_eq!(
+            trusted_file(Path::new("/tmp")).unwrap_err().to_string(),
+            "`/tmp` is not a regular file"
+        );
+        let p = PathBuf::from("/x");
+        for (e, text) in [
+            (
+                TrustError::NotOwnedByRoot {
+                    path: p.clone(),
+                    uid: 60,
+                },
+                "`/x` is owned by uid 60, not root",
+            ),
+            (
+                TrustError::Writable {
+                    path: p.clone(),
+                    mode: 0o775,
+                },
+                "`/x` is writable by its group or by others (mode 0775)",
+            ),
+            (
+                TrustError::NotExecutable(p.clone()),
+                "`/x` is not executable",
+            ),
+            (TrustError::SetId(p.clone()), "`/x` is set-uid or set-gid"),
+        ] {
+            assert_eq!(e.to_string(), text);
+        }
+    }
+
     #[test]
     fn a_file_below_a_world_writable_directory_is_refused() {
         // /tmp is 1777: whatever lies below it could be swapped by anybody.
@@ -116,7 +230,7 @@ mod tests {
         let prog = dir.join("p");
         std::fs::write(&prog, "#!/bin/sh\n").expect("write");
         std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let why = trusted_program(&prog).expect_err("below /tmp");
+        let why = trusted_program(&prog).expect_err("below /tmp").to_string();
         assert!(
             why.contains("writable by its group or by others") || why.contains("not root"),
             "{why}"

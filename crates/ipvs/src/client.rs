@@ -11,7 +11,7 @@ use neli::utils::Groups;
 
 use crate::codec::{self, Body, Message, Query, NLM_F_DUMP_INTR};
 use crate::consts::IPVS_GENL_NAME;
-use crate::error::{BatchError, Error, OpFailure};
+use crate::error::{BatchError, Error, OpFailure, ProtocolError};
 use crate::types::*;
 
 const SOL_NETLINK: libc::c_int = 270;
@@ -148,10 +148,10 @@ impl Ipvs {
             match self.sock.send(bytes, Msg::empty()) {
                 Ok(n) if n == bytes.len() => return Ok(()),
                 Ok(n) => {
-                    return Err(Error::Protocol(format!(
-                        "short send: {n} of {} bytes",
-                        bytes.len()
-                    )))
+                    return Err(Error::Protocol(ProtocolError::ShortSend {
+                        sent: n,
+                        len: bytes.len(),
+                    }))
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
@@ -162,7 +162,7 @@ impl Ipvs {
     fn recv(&mut self) -> Result<Vec<Message>, Error> {
         loop {
             match self.sock.recv(&mut self.buf[..], Msg::empty()) {
-                Ok((0, _)) => return Err(Error::Protocol("netlink socket closed".into())),
+                Ok((0, _)) => return Err(Error::Protocol(ProtocolError::Closed)),
                 Ok((n, _)) => return codec::parse_messages(&self.buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
@@ -181,9 +181,7 @@ impl Ipvs {
                 }
                 match m.body {
                     Body::Data(p) => id = Some(codec::decode_family_id(&p)?),
-                    Body::Ack => {
-                        return id.ok_or_else(|| Error::Protocol("no family id in reply".into()))
-                    }
+                    Body::Ack => return id.ok_or(Error::Protocol(ProtocolError::NoFamilyId)),
                     Body::Error { errno, .. } if errno == libc::ENOENT => {
                         return Err(Error::NotAvailable)
                     }
@@ -232,9 +230,7 @@ impl Ipvs {
                 return Ok(out);
             }
         }
-        Err(Error::Protocol(
-            "dump kept being interrupted by concurrent changes".into(),
-        ))
+        Err(Error::Protocol(ProtocolError::DumpInterrupted))
     }
 
     /// All virtual services, with their counters.
@@ -277,7 +273,7 @@ impl Ipvs {
         let v = self.query(Query::Timeouts)?;
         let p = v
             .first()
-            .ok_or_else(|| Error::Protocol("empty GET_CONFIG reply".into()))?;
+            .ok_or(Error::Protocol(ProtocolError::EmptyReply("GET_CONFIG")))?;
         codec::decode_timeouts(p)
     }
 
@@ -294,7 +290,7 @@ impl Ipvs {
         let v = self.query(Query::Info)?;
         let p = v
             .first()
-            .ok_or_else(|| Error::Protocol("empty GET_INFO reply".into()))?;
+            .ok_or(Error::Protocol(ProtocolError::EmptyReply("GET_INFO")))?;
         codec::decode_info(p)
     }
 
@@ -305,7 +301,7 @@ impl Ipvs {
             Err(mut b) => match (b.failures.pop(), b.transport) {
                 (Some(f), _) => Err(f.error),
                 (None, Some(t)) => Err(t),
-                (None, None) => Err(Error::Protocol("batch failed without a reason".into())),
+                (None, None) => Err(Error::Protocol(ProtocolError::NoReason)),
             },
         }
     }

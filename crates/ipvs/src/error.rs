@@ -1,5 +1,6 @@
 //! Errors of the IPVS library.
 
+use crate::types::{Netmask, ServiceKey};
 use std::fmt;
 
 /// An error of one request.
@@ -21,13 +22,89 @@ pub enum Error {
     /// A request that cannot be encoded (a name too long, a netmask of the
     /// wrong family); nothing was sent.
     #[error("invalid request: {0}")]
-    Invalid(String),
+    Invalid(InvalidRequest),
     /// The netlink socket failed.
     #[error("netlink socket: {0}")]
     Io(#[from] std::io::Error),
     /// The kernel sent something this library does not understand.
     #[error("netlink protocol: {0}")]
-    Protocol(String),
+    Protocol(ProtocolError),
+}
+
+/// Why a request cannot be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRequest {
+    /// A scheduler, persistence engine or interface name that is empty,
+    /// too long for the kernel's buffer, or holds a NUL.
+    #[error("{what} '{name}' must be 1 to {longest} bytes without NUL")]
+    Name {
+        /// What the name names (`scheduler`, `persistence engine`,
+        /// `interface`).
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// The longest name the kernel takes, in bytes.
+        longest: usize,
+    },
+    /// An IPv6 persistence prefix length outside 1 to 128.
+    #[error("IPv6 persistence prefix length {0} is not in 1..=128")]
+    Ipv6Prefix(u8),
+    /// A persistence netmask of the other address family than the service.
+    #[error("netmask {netmask:?} does not match the family of service {service}")]
+    NetmaskFamily {
+        /// The netmask.
+        netmask: Netmask,
+        /// The service.
+        service: ServiceKey,
+    },
+}
+
+/// What went wrong in the exchange with the kernel (not a refusal: those
+/// are [`Error::Kernel`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// neli could not build or serialise a request (its error, in words).
+    #[error("encoding: {0}")]
+    Encoding(String),
+    /// A reply, or a part of one, could not be read (what, in words).
+    #[error("decoding: {0}")]
+    Decoding(String),
+    /// A netlink header whose length does not fit the datagram.
+    #[error("bad netlink message length {len} at offset {offset} of {total}")]
+    MessageLength {
+        /// The length the header gives.
+        len: usize,
+        /// Where the header starts.
+        offset: usize,
+        /// The datagram's size.
+        total: usize,
+    },
+    /// An `NLMSG_ERROR` too short to hold its error code.
+    #[error("short NLMSG_ERROR")]
+    ShortError,
+    /// The kernel took only part of a request.
+    #[error("short send: {sent} of {len} bytes")]
+    ShortSend {
+        /// Bytes sent.
+        sent: usize,
+        /// Bytes of the request.
+        len: usize,
+    },
+    /// The socket returned end of file.
+    #[error("netlink socket closed")]
+    Closed,
+    /// The controller's reply named no family id.
+    #[error("no family id in reply")]
+    NoFamilyId,
+    /// Every attempt at a dump was interrupted by a concurrent change.
+    #[error("dump kept being interrupted by concurrent changes")]
+    DumpInterrupted,
+    /// A request that has one reply got none (`GET_CONFIG`, `GET_INFO`).
+    #[error("empty {0} reply")]
+    EmptyReply(&'static str),
+    /// A batch of one operation failed and said nothing about why.
+    #[error("batch failed without a reason")]
+    NoReason,
 }
 
 impl Error {

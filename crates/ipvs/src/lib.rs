@@ -1,17 +1,23 @@
 //! IPVS over generic netlink.
 //!
 //! Owns the kernel's IPVS generic netlink family: services, destinations,
-//! sync daemons and timeouts, with attributes as types. It knows nothing of
-//! lvs.cf and makes no decisions: callers (lvsd, pulse) say what to program,
-//! this crate programs exactly that and reports what the kernel said.
+//! sync daemons and timeouts, with attributes as types, and its errors
+//! ([`Error`]: the kernel's refusals with their errno in words, requests
+//! that cannot be encoded, [`ProtocolError`]s of the exchange).
+//!
+//! Must not: know lvs.cf, or decide anything. Callers (lvsd, pulse) say
+//! what to program; this crate programs exactly that, never repeats or
+//! works around a refused change, and reports what the kernel said.
 //!
 //! Layout:
 //! - [`types`]: the table as data ([`Service`], [`Destination`],
 //!   [`Timeouts`], [`SyncDaemon`], [`Operation`]).
-//! - [`codec`]: pure encoding of requests and decoding of replies (no
-//!   socket; unit-tested against hand-computed bytes).
-//! - [`Ipvs`]: the socket; single requests, dumps, and [`Ipvs::apply`] for
-//!   batches whose errors map back to the entry that caused them.
+//! - [`codec`]: pure encoding of requests and, apart, decoding of replies
+//!   (no socket; unit-tested against hand-computed bytes, and the decoders
+//!   against neli's in `tests/neli_oracle.rs`).
+//! - [`Ipvs`]: the socket; single requests, dumps (repeated when a
+//!   concurrent change interrupts them), and [`Ipvs::apply`] for batches
+//!   whose errors map back to the entry that caused them.
 //! - [`consts`]: the kernel's numbers (`include/uapi/linux/ip_vs.h`).
 //!
 //! ```no_run
@@ -38,5 +44,5 @@ mod client;
 mod error;
 
 pub use client::Ipvs;
-pub use error::{BatchError, Error, OpFailure};
+pub use error::{BatchError, Error, InvalidRequest, OpFailure, ProtocolError};
 pub use types::*;

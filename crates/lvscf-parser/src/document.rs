@@ -5,12 +5,13 @@
 //! for byte what it was; new lines are laid out as Piranha's GUI writes them.
 //! Edits do not validate: call [`Document::load`] before saving.
 
-use crate::analyze::{analyze, Analysis, BlockKind, Structure};
+use crate::analyze::{analyze, Analysis};
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity};
 use crate::keywords::{self, Level};
 use crate::model::Config;
+use crate::structure::{BlockKind, Structure};
 use crate::syntax::{lex, Eol, Lexed, MAX_FILE_BYTES};
-use crate::write::{check_block_name, format_value};
+use crate::write::{check_block_name, format_value, Unwritable};
 use std::fmt;
 
 /// Which section of the file an edit addresses.
@@ -62,7 +63,7 @@ pub enum EditError {
     /// A block with the new name exists already.
     NameTaken(Target),
     /// The value or name cannot be written as lvs.cf text.
-    Unwritable(String),
+    Unwritable(Unwritable),
     /// The file is too damaged to edit safely (unreadable lines).
     Damaged(String),
 }
@@ -81,7 +82,7 @@ impl fmt::Display for EditError {
             EditError::NoSuchBlock(t) => write!(f, "there is no {t}"),
             EditError::Ambiguous(t) => write!(f, "several blocks match {t}; rename one first"),
             EditError::NameTaken(t) => write!(f, "{t} exists already"),
-            EditError::Unwritable(why) => f.write_str(why),
+            EditError::Unwritable(why) => write!(f, "{why}"),
             EditError::Damaged(why) => write!(f, "the file cannot be edited safely: {why}"),
         }
     }
@@ -242,13 +243,9 @@ impl Document {
         self.lexed.lines.len()
     }
 
-    fn line_str(&self, index: usize) -> String {
-        let l = &self.lexed.lines[index];
-        String::from_utf8_lossy(&self.text[l.start as usize..l.end as usize]).into_owned()
-    }
-
     fn indent_of(&self, index: usize) -> String {
-        self.line_str(index)
+        self.lexed
+            .line_text(&self.text, index)
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect()
@@ -321,7 +318,7 @@ impl Document {
                 virtual_name,
                 server,
             } => {
-                let Ok(parent) = self.block(&Target::Virtual(virtual_name.clone())) else {
+                let Ok(parent) = self.block_index(&Target::Virtual(virtual_name.clone())) else {
                     return Vec::new();
                 };
                 (0..s.blocks.len())
@@ -335,8 +332,12 @@ impl Document {
         }
     }
 
-    /// The block index of a target.
-    fn block(&self, target: &Target) -> Result<usize, EditError> {
+    /// The index in [`Structure::blocks`] of the block `target` names.
+    /// Exactly one block must match: none is [`EditError::NoSuchBlock`]
+    /// (always so for [`Target::Global`], which is no block), several are
+    /// [`EditError::Ambiguous`]. A server is looked for in the one virtual
+    /// block of that name.
+    pub fn block_index(&self, target: &Target) -> Result<usize, EditError> {
         let found = self.find_blocks(target);
         match found.len() {
             0 => Err(EditError::NoSuchBlock(target.clone())),
@@ -347,7 +348,7 @@ impl Document {
 
     /// Whether the block exists (exactly once).
     pub fn has_block(&self, target: &Target) -> bool {
-        self.block(target).is_ok()
+        self.block_index(target).is_ok()
     }
 
     /// Last line of a block (its `}`, or the end of the file when unclosed).
@@ -383,14 +384,14 @@ impl Document {
             target: target.clone(),
             key: key.to_string(),
         })?;
-        let text = format_value(keyword, value).map_err(|e| EditError::Unwritable(e.0))?;
+        let text = format_value(keyword, value).map_err(EditError::Unwritable)?;
         let block = match target {
             Target::Global => None,
-            _ => match self.block(target) {
+            _ => match self.block_index(target) {
                 Ok(b) => Some(b),
                 Err(EditError::NoSuchBlock(_)) => {
                     self.add_block(target)?;
-                    Some(self.block(target)?)
+                    Some(self.block_index(target)?)
                 }
                 Err(e) => return Err(e),
             },
@@ -499,7 +500,7 @@ impl Document {
         }
         let block = match target {
             Target::Global => None,
-            _ => Some(self.block(target)?),
+            _ => Some(self.block_index(target)?),
         };
         let s = self.structure();
         let mut lines: Vec<usize> = s
@@ -531,7 +532,7 @@ impl Document {
 
     fn add_top_block(&mut self, kind: BlockKind, name: &str) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        check_block_name(name).map_err(|e| EditError::Unwritable(e.0))?;
+        check_block_name(name).map_err(EditError::Unwritable)?;
         let target = if kind == BlockKind::Failover {
             Target::Failover(name.to_string())
         } else {
@@ -581,8 +582,8 @@ impl Document {
     /// Appends an empty `server NAME { }` at the end of a virtual block.
     pub fn add_server(&mut self, virtual_name: &str, name: &str) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        check_block_name(name).map_err(|e| EditError::Unwritable(e.0))?;
-        let parent = self.block(&Target::Virtual(virtual_name.to_string()))?;
+        check_block_name(name).map_err(EditError::Unwritable)?;
+        let parent = self.block_index(&Target::Virtual(virtual_name.to_string()))?;
         let target = Target::Server {
             virtual_name: virtual_name.to_string(),
             server: name.to_string(),
@@ -619,7 +620,7 @@ impl Document {
         if *target == Target::Global {
             return Err(EditError::NoSuchBlock(Target::Global));
         }
-        let block = self.block(target)?;
+        let block = self.block_index(target)?;
         let from = self.structure().blocks[block].header;
         let to = self.block_end(block) + 1;
         self.splice(from, to, &[]);
@@ -629,8 +630,8 @@ impl Document {
     /// Renames a block, rewriting only its header's name.
     pub fn rename(&mut self, target: &Target, new_name: &str) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        check_block_name(new_name).map_err(|e| EditError::Unwritable(e.0))?;
-        let block = self.block(target)?;
+        check_block_name(new_name).map_err(EditError::Unwritable)?;
+        let block = self.block_index(target)?;
         let renamed = match target {
             Target::Global => return Err(EditError::NoSuchBlock(Target::Global)),
             Target::Virtual(_) => Target::Virtual(new_name.to_string()),
@@ -663,7 +664,7 @@ impl Document {
     /// (0 = first); an index past the end moves it last.
     pub fn move_to(&mut self, target: &Target, index: usize) -> Result<(), EditError> {
         self.refuse_damaged()?;
-        let block = self.block(target)?;
+        let block = self.block_index(target)?;
         let s = self.structure();
         let me = &s.blocks[block];
         let siblings: Vec<usize> = (0..s.blocks.len())

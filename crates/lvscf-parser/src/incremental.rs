@@ -18,9 +18,9 @@
 //! parse, so that every message about the file comes from the full parser,
 //! with the lines and cross-references only it knows.
 
-use crate::analyze::BlockKind;
 use crate::document::Document;
 use crate::model::{Config, VirtualServer};
+use crate::structure::BlockKind;
 use crate::syntax::MAX_FILE_BYTES;
 
 /// Where the top-level blocks of a parsed text lie.

@@ -20,16 +20,41 @@ pub struct KeyPath {
 }
 
 /// Why a path could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadPath(pub String);
-
-impl std::fmt::Display for BadPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadPath {
+    /// The path has none of the accepted shapes.
+    #[error("bad key path `{0}`: expected KEY, virtual.NAME[.KEY], virtual.NAME.server.NAME[.KEY] or failover.NAME[.KEY]")]
+    Shape(String),
+    /// A block path was given where a keyword path is needed.
+    #[error("a block path has no single value")]
+    BlockPath,
+    /// No virtual or failover block has the name.
+    #[error("there is no block named `{0}`")]
+    NoSuchBlock(String),
+    /// Several blocks have the name.
+    #[error("several blocks are named `{0}`")]
+    AmbiguousBlock(String),
+    /// The keyword does not exist at that level (`global`, `virtual` or
+    /// `server`).
+    #[error("unknown {level} keyword `{key}`")]
+    UnknownKey {
+        /// The level, in words.
+        level: &'static str,
+        /// The keyword.
+        key: String,
+    },
+    /// The virtual block has no server of that name.
+    #[error("virtual `{virtual_name}` has no server `{server}`")]
+    NoSuchServer {
+        /// The virtual block.
+        virtual_name: String,
+        /// The server.
+        server: String,
+    },
+    /// Several servers of the virtual block have the name.
+    #[error("several servers are named `{0}`")]
+    AmbiguousServer(String),
 }
-
-impl std::error::Error for BadPath {}
 
 fn split_name<'p>(rest: &'p str, names: &[&str]) -> (&'p str, &'p str) {
     let mut best: Option<&str> = None;
@@ -52,11 +77,7 @@ fn split_name<'p>(rest: &'p str, names: &[&str]) -> (&'p str, &'p str) {
 impl KeyPath {
     /// Resolves `path` against the blocks of `doc`.
     pub fn parse(path: &str, doc: &Document) -> Result<KeyPath, BadPath> {
-        let bad = || {
-            BadPath(format!(
-                "bad key path `{path}`: expected KEY, virtual.NAME[.KEY], virtual.NAME.server.NAME[.KEY] or failover.NAME[.KEY]"
-            ))
-        };
+        let bad = || BadPath::Shape(path.to_string());
         let config = doc.config();
         let (kind, rest) = match path.split_once('.') {
             None => {
@@ -125,14 +146,14 @@ impl KeyPath {
     /// when the keyword is valid but unset.
     pub fn get(&self, config: &Config) -> Result<Option<String>, BadPath> {
         let Some(key) = &self.key else {
-            return Err(BadPath("a block path has no single value".into()));
+            return Err(BadPath::BlockPath);
         };
         let find = |list: &'_ [crate::model::VirtualServer], name: &str| {
             let found: Vec<usize> = (0..list.len()).filter(|&i| list[i].name == name).collect();
             match found.len() {
-                0 => Err(BadPath(format!("there is no block named `{name}`"))),
+                0 => Err(BadPath::NoSuchBlock(name.to_string())),
                 1 => Ok(found[0]),
-                _ => Err(BadPath(format!("several blocks are named `{name}`"))),
+                _ => Err(BadPath::AmbiguousBlock(name.to_string())),
             }
         };
         let known = |level| crate::keywords::lookup(level, key).is_some();
@@ -140,13 +161,19 @@ impl KeyPath {
         match &self.target {
             Target::Global => {
                 if !known(Level::Global) {
-                    return Err(BadPath(format!("unknown global keyword `{key}`")));
+                    return Err(BadPath::UnknownKey {
+                        level: "global",
+                        key: key.clone(),
+                    });
                 }
                 Ok(global_value(config, key))
             }
             Target::Virtual(name) | Target::Failover(name) => {
                 if !known(Level::Virtual) {
-                    return Err(BadPath(format!("unknown virtual keyword `{key}`")));
+                    return Err(BadPath::UnknownKey {
+                        level: "virtual",
+                        key: key.clone(),
+                    });
                 }
                 let list = if matches!(self.target, Target::Virtual(_)) {
                     &config.virtuals
@@ -160,17 +187,21 @@ impl KeyPath {
                 server,
             } => {
                 if !known(Level::Server) {
-                    return Err(BadPath(format!("unknown server keyword `{key}`")));
+                    return Err(BadPath::UnknownKey {
+                        level: "server",
+                        key: key.clone(),
+                    });
                 }
                 let v = &config.virtuals[find(&config.virtuals, virtual_name)?];
                 let found: Vec<&crate::model::RealServer> =
                     v.servers.iter().filter(|s| s.name == *server).collect();
                 match found.as_slice() {
                     [s] => Ok(server_value(v, s, key)),
-                    [] => Err(BadPath(format!(
-                        "virtual `{virtual_name}` has no server `{server}`"
-                    ))),
-                    _ => Err(BadPath(format!("several servers are named `{server}`"))),
+                    [] => Err(BadPath::NoSuchServer {
+                        virtual_name: virtual_name.clone(),
+                        server: server.clone(),
+                    }),
+                    _ => Err(BadPath::AmbiguousServer(server.clone())),
                 }
             }
         }

@@ -1,5 +1,7 @@
-//! The keyword table: every keyword of lvs.cf, where it may appear, what its
-//! value looks like, and where Piranha's GUI places it (spec 1.3-1.5, 1.10).
+//! The keyword table: every keyword of lvs.cf, where it may appear (the
+//! global section, a `virtual` or `failover` block, a `server` block), what
+//! its value looks like, and where Piranha's GUI places it when it writes a
+//! file (its order of keywords within each section).
 
 /// Where a keyword may appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,35 +1,53 @@
 //! The lvs.cf grammar, shared by every daemon and the web tool.
 //!
-//! Owns: reading lvs.cf (a nom line lexer, then keyword analysis), a
+//! Owns: reading lvs.cf text (a nom line lexer, then keyword analysis), a
 //! lossless [`Document`] that writes back byte for byte, the typed
 //! [`Config`] with Piranha's defaults, semantic checks, diagnostics with
-//! file, line, column and a caret snippet, re-reading the one
-//! `virtual` block an edit changed ([`BlockMap`]), the editor (set/unset keys,
+//! file, line, column and a caret snippet, re-reading the one `virtual`
+//! block an edit changed ([`BlockMap`]), the editor (set/unset keys,
 //! add/remove/rename/move blocks, touching only the affected lines), the
-//! GUI-layout writer, key paths such as `virtual.web.server.r1.weight`, and
-//! the atomic file write every tool uses to save lvs.cf.
+//! GUI-layout writer, and key paths such as `virtual.web.server.r1.weight`.
 //!
-//! Must not: resolve host names, touch the network, or act on the
+//! Layout, each module using only those above it:
+//! - [`syntax`]: lines, line endings and tokens; knows no keyword.
+//! - [`diag`]: diagnostics and their stable codes; [`keywords`]: the
+//!   keyword table; [`model`]: the typed configuration.
+//! - [`structure`]: where blocks open and close, and their keyword lines.
+//! - `value.rs`: the words after `=` to a typed value; `apply.rs`: a value
+//!   into the configuration; `blocks.rs`: opening and closing blocks while
+//!   reading; `source.rs`: placing diagnostics on lines.
+//! - [`validate`]: checks across lines; [`analyze`]: the line-by-line
+//!   reading that drives all of the above.
+//! - [`document`]: the lossless document and its editor, with [`mod@write`]
+//!   for values and whole files; [`keypath`] and [`incremental`] on top.
+//!
+//! Must not: read or write files (`lvscf-store` does, and hands this crate
+//! bytes), resolve host names, touch the network, or act on the
 //! configuration. One parser for the whole suite, so that no two tools ever
 //! disagree about what lvs.cf says.
 
 pub mod analyze;
+mod apply;
+mod blocks;
 pub mod diag;
 pub mod document;
-pub mod fsutil;
 pub mod incremental;
 pub mod keypath;
 pub mod keywords;
 pub mod model;
+mod source;
+pub mod structure;
 pub mod syntax;
 pub mod validate;
+mod value;
 pub mod write;
 
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
 pub use document::{Document, EditError, Loaded, Target};
-pub use fsutil::{load_file, read_config_file, write_atomic, ConfigLock, LoadError};
 pub use incremental::{BlockMap, ChangedVirtual};
 pub use model::*;
+pub use structure::{BlockInfo, BlockKind, Keys, Structure};
+pub use value::{MAX_COMMAND_WORDS, MAX_DEVICE_LEN, MAX_TEXT_BYTES};
 pub use write::write_config;
 
 /// Parses lvs.cf text. `file` is the name used in messages.

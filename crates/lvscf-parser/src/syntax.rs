@@ -117,6 +117,15 @@ pub struct Lexed {
     pub tokens: Vec<Token>,
 }
 
+impl Lexed {
+    /// The content of line `index` of `text` (the text this was lexed
+    /// from), without its line ending, as lossy UTF-8.
+    pub(crate) fn line_text(&self, text: &[u8], index: usize) -> String {
+        let line = &self.lines[index];
+        String::from_utf8_lossy(&text[line.start as usize..line.end as usize]).into_owned()
+    }
+}
+
 /// Splits `text` into lines and tokens. Never fails: problems are recorded
 /// on the lines that have them.
 pub fn lex(text: &[u8]) -> Lexed {

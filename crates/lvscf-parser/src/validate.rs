@@ -1,9 +1,15 @@
-//! Semantic checks beyond Piranha's grammar: things each line gets right but
-//! the file as a whole gets wrong (CFG-M of the reliability catalogue).
+//! Semantic checks beyond Piranha's grammar: what each line gets right but
+//! the file as a whole gets wrong. The same address given to both routers,
+//! two blocks or two servers with one name, two active virtual servers
+//! with the same address, port and protocol or the same fwmark, a
+//! persistence mask of the wrong address family, an `expect` that is not a
+//! valid regular expression, a deadtime not above the keepalive, and
+//! settings that have no effect without another one.
 
-use crate::analyze::{column_of, line_text, Structure};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::*;
+use crate::source::Source;
+use crate::structure::Structure;
 use crate::syntax::Lexed;
 use std::collections::HashMap as StdHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -38,10 +44,8 @@ use std::net::IpAddr;
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 struct Reporter<'a> {
-    text: &'a [u8],
-    lexed: &'a Lexed,
+    src: Source<'a>,
     structure: &'a Structure,
-    diags: &'a mut Vec<Diagnostic>,
 }
 
 impl Reporter<'_> {
@@ -56,12 +60,25 @@ impl Reporter<'_> {
         message: String,
         hint: Option<String>,
     ) {
+        let lexed = self.src.lexed();
+        if lexed.lines.is_empty() {
+            self.src.push_placed(Diagnostic {
+                severity,
+                code,
+                line: 1,
+                column: 1,
+                width: 1,
+                keyword: Some(key.to_string()),
+                message,
+                hint,
+                source_line: String::new(),
+            });
+            return;
+        }
         let (line, from, to) = match self.structure.key_line(block, key) {
             Some(line) => {
-                let l = &self.lexed.lines[line];
-                let toks = &self.lexed.tokens
-                    [l.first_token as usize..(l.first_token + l.token_count) as usize];
-                match (toks.get(2), toks.last()) {
+                let l = &lexed.lines[line];
+                match (self.src.tokens(line).get(2), self.src.tokens(line).last()) {
                     (Some(first), Some(last)) => (line, first.start, last.end),
                     _ => (line, l.start, l.end),
                 }
@@ -69,10 +86,8 @@ impl Reporter<'_> {
             None => match block {
                 Some(b) => {
                     let line = self.structure.blocks[b].header;
-                    let l = &self.lexed.lines[line];
-                    let toks = &self.lexed.tokens
-                        [l.first_token as usize..(l.first_token + l.token_count) as usize];
-                    match toks.get(1) {
+                    let l = &lexed.lines[line];
+                    match self.src.tokens(line).get(1) {
                         Some(t) => (line, t.start, t.end),
                         None => (line, l.start, l.end),
                     }
@@ -80,26 +95,15 @@ impl Reporter<'_> {
                 None => (0, 0, 0),
             },
         };
-        let (line_no, column, width, source_line) = if self.lexed.lines.is_empty() {
-            (1, 1, 1, String::new())
-        } else {
-            let source = line_text(self.text, self.lexed, line);
-            let start = self.lexed.lines[line].start;
-            let column = column_of(&source, (from - start) as usize);
-            let end = column_of(&source, (to - start) as usize);
-            (line + 1, column, end.saturating_sub(column).max(1), source)
-        };
-        self.diags.push(Diagnostic {
+        self.src.push(
             severity,
             code,
-            line: line_no,
-            column,
-            width,
-            keyword: Some(key.to_string()),
+            line,
+            (from as usize, to as usize),
+            Some(key),
             message,
             hint,
-            source_line,
-        });
+        );
     }
 }
 
@@ -116,13 +120,11 @@ pub fn validate(
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut r = Reporter {
-        text,
-        lexed,
+        src: Source::for_placing(text, lexed, diags),
         structure,
-        diags,
     };
     use Severity::{Error, Warning};
-    let had_errors = r.diags.iter().any(Diagnostic::is_error);
+    let had_errors = r.src.diagnostics().iter().any(Diagnostic::is_error);
 
     if let (Some(p), Some(b)) = (&config.primary, &config.backup) {
         if p == b {

@@ -1,22 +1,35 @@
-//! Writing values and whole files the way Piranha's GUI lays them out
-//! (spec 1.10), so that old daemons and the old GUI still read every file we
-//! write.
+//! Writing values and whole files the way Piranha's GUI (`secure/parse.php`)
+//! lays them out, so that old daemons and the old GUI still read every file
+//! we write: `serial_no` first, then the globals at column 0 in the GUI's
+//! order, then the `failover` blocks, then the `virtual` blocks with their
+//! keywords indented by five spaces and their servers' by nine, `}` lines
+//! closing each, no blank lines. A value is quoted only where the tokenizer
+//! needs it, except that `send` and `expect` are always in double quotes,
+//! and a command line with blanks is too, as the GUI wrote them (Piranha's
+//! lvsd strips only double quotes).
 
 use crate::keywords::{self, Keyword, Level, ValueKind};
 use crate::model::*;
-use std::fmt;
 
 /// A value or name that cannot be written as lvs.cf text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unwritable(pub String);
-
-impl fmt::Display for Unwritable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unwritable {
+    /// A line break or another control character (a tab is fine): lvs.cf
+    /// has no escapes, so it would end or break the line.
+    #[error("line breaks and control characters cannot be written in lvs.cf")]
+    ControlCharacter,
+    /// A value with blanks needs quotes, and lvs.cf quotes cannot be
+    /// escaped: one that holds both `"` and `'` has no quote left.
+    #[error("a value with blanks cannot hold both kinds of quote")]
+    BothQuotes,
+    /// A word of a multi-word value (`address`, `nat_router`, `dirs`) that
+    /// starts with a quote would be read back as a quoted word.
+    #[error("`{0}` cannot start with a quote")]
+    LeadingQuote(String),
+    /// Not one word that reads back as itself.
+    #[error("`{0}` is not a valid block name: one word, without blanks or leading quotes")]
+    BlockName(String),
 }
-
-impl std::error::Error for Unwritable {}
 
 fn has_blank(s: &str) -> bool {
     s.contains([' ', '\t'])
@@ -24,9 +37,7 @@ fn has_blank(s: &str) -> bool {
 
 fn check_line_safe(s: &str) -> Result<(), Unwritable> {
     if s.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(Unwritable(
-            "line breaks and control characters cannot be written in lvs.cf".into(),
-        ));
+        return Err(Unwritable::ControlCharacter);
     }
     Ok(())
 }
@@ -47,9 +58,7 @@ fn word(s: &str, prefer_double_quotes: bool) -> Result<String, Unwritable> {
     if !s.contains('\'') {
         return Ok(format!("'{s}'"));
     }
-    Err(Unwritable(
-        "a value with blanks cannot hold both kinds of quote".into(),
-    ))
+    Err(Unwritable::BothQuotes)
 }
 
 /// Formats `value` (the words after `=`, as a user would type them without
@@ -62,7 +71,7 @@ pub fn format_value(keyword: &Keyword, value: &str) -> Result<String, Unwritable
             let words: Vec<&str> = value.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
             for w in &words {
                 if w.starts_with(['"', '\'']) {
-                    return Err(Unwritable(format!("`{w}` cannot start with a quote")));
+                    return Err(Unwritable::LeadingQuote(w.to_string()));
                 }
             }
             if keyword.kind == ValueKind::List {
@@ -92,9 +101,7 @@ pub fn check_block_name(name: &str) -> Result<(), Unwritable> {
         || name == "{"
         || name == "}"
     {
-        return Err(Unwritable(format!(
-            "`{name}` is not a valid block name: one word, without blanks or leading quotes"
-        )));
+        return Err(Unwritable::BlockName(name.to_string()));
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Property tests (catalogue CFG-P01, P02): round trips, edit locality,
 //! and totality on arbitrary bytes.
 
-use lvscf_parser::analyze::BlockKind;
 use lvscf_parser::write::write_config;
 use lvscf_parser::*;
 use proptest::prelude::*;

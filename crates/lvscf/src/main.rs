@@ -9,7 +9,8 @@ use exec_policy::Policy;
 use lvscf::cli::{Cli, Command};
 use lvscf::programs;
 use lvscf_parser::keypath::KeyPath;
-use lvscf_parser::{read_config_file, write_atomic, Document, Target};
+use lvscf_parser::{Document, Target};
+use lvscf_store::{read_config_file, write_atomic};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -47,7 +48,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         // A save killed half-way (by us or by the web tool) leaves its
         // temporary file; the writer's own clean-up removes those owned by
         // our user. It takes the lock itself, so it runs before ours.
-        match lvscf_parser::fsutil::remove_stale_temps(&cli.config) {
+        match lvscf_store::remove_stale_temps(&cli.config) {
             Ok(removed) => {
                 for path in removed {
                     eprintln!("removed {}, left by an interrupted save", path.display());
@@ -63,7 +64,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     // neither can overwrite the other's change.
     let _lock = if writes {
         Some(
-            lvscf_parser::ConfigLock::acquire(&cli.config)
+            lvscf_store::ConfigLock::acquire(&cli.config)
                 .map_err(|e| format!("cannot lock {}: {e}", cli.config.display()))?,
         )
     } else {

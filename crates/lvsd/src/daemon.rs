@@ -37,7 +37,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ipvs::{Ipvs, Operation, ServiceKey};
-use lvscf_parser::{BlockMap, ChangedVirtual, Config, LoadError};
+use lvscf_parser::{BlockMap, ChangedVirtual, Config};
+use lvscf_store::LoadError;
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
@@ -68,7 +69,7 @@ pub fn load_config(path: &Path) -> Result<Config, String> {
 
 /// Reads a configuration file (bounded as the parser's loader reads it).
 pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
-    lvscf_parser::read_config_file(path).map_err(|error| {
+    lvscf_store::read_config_file(path).map_err(|error| {
         LoadError::Io {
             path: path.to_path_buf(),
             error,

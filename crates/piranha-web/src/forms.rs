@@ -330,11 +330,10 @@ impl<'d> Editor<'d> {
         }
         if self.doc.has_errors() {
             let structure = self.doc.structure().clone();
-            let config = self.doc.config().clone();
             for d in self.doc.diagnostics().iter().filter(|d| d.is_error()) {
                 let line0 = d.line.saturating_sub(1);
                 let owner = self.touched.iter().find(|t| {
-                    let block = block_index(&structure, &config, &t.target);
+                    let block = self.doc.block_index(&t.target).ok();
                     let in_block = match (&t.target, block) {
                         (Target::Global, _) => structure.blocks.iter().all(|b| {
                             !(b.header <= line0 && line0 <= b.close.unwrap_or(usize::MAX))
@@ -422,41 +421,6 @@ impl Editor<'_> {
                     .general
                     .push(format!("{} {}: {msg}", c.origin, c.key)),
             }
-        }
-    }
-}
-
-fn block_index(
-    s: &lvscf_parser::analyze::Structure,
-    config: &lvscf_parser::Config,
-    t: &Target,
-) -> Option<usize> {
-    use lvscf_parser::analyze::BlockKind;
-    let named = |b: usize, n: &str| s.block_name(config, b) == n;
-    match t {
-        Target::Global => None,
-        Target::Virtual(n) => s
-            .blocks
-            .iter()
-            .enumerate()
-            .position(|(i, b)| b.kind == BlockKind::Virtual && named(i, n)),
-        Target::Failover(n) => s
-            .blocks
-            .iter()
-            .enumerate()
-            .position(|(i, b)| b.kind == BlockKind::Failover && named(i, n)),
-        Target::Server {
-            virtual_name,
-            server,
-        } => {
-            let parent = s
-                .blocks
-                .iter()
-                .enumerate()
-                .position(|(i, b)| b.kind == BlockKind::Virtual && named(i, virtual_name))?;
-            s.blocks.iter().enumerate().position(|(i, b)| {
-                b.kind == BlockKind::Server && b.parent == Some(parent) && named(i, server)
-            })
         }
     }
 }

@@ -5,7 +5,7 @@
 //! serialise too), re-reads the file, refuses the edit when the file is not
 //! the one the form was rendered from (409), applies the edit through the
 //! parser, bumps `serial_no` by exactly one, checks that the result loads,
-//! and replaces the file with [`lvscf_parser::write_atomic`].
+//! and replaces the file with [`lvscf_store::write_atomic`].
 //!
 //! [`Store::save_blocking_with`] takes the writer's filesystem calls as a
 //! parameter so that tests can kill or fail a save at any step (FLT-K04,
@@ -14,8 +14,8 @@
 
 use crate::forms::FieldErrors;
 use crate::session::sha256_hex;
-use lvscf_parser::fsutil::{save_step_error, OsSave, SaveOps};
 use lvscf_parser::{Document, Target};
+use lvscf_store::{save_step_error, OsSave, SaveOps};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,7 @@ impl Store {
     /// Reads the file; a missing file reads as empty.
     pub fn read(&self) -> io::Result<Snapshot> {
         let name = self.path.display().to_string();
-        match lvscf_parser::read_config_file(&self.path) {
+        match lvscf_store::read_config_file(&self.path) {
             Ok(bytes) => Ok(Snapshot {
                 hash: sha256_hex(&bytes),
                 doc: Document::parse(name, bytes),
@@ -129,8 +129,8 @@ impl Store {
         edit: impl FnOnce(&mut Document) -> Result<T, FieldErrors>,
     ) -> Result<Saved<T>, SaveError> {
         let _guard = self.mutex.lock().unwrap_or_else(|p| p.into_inner());
-        let lock_path = lvscf_parser::ConfigLock::path_for(&self.path);
-        let _flock = lvscf_parser::ConfigLock::acquire(&self.path).map_err(|e| {
+        let lock_path = lvscf_store::ConfigLock::path_for(&self.path);
+        let _flock = lvscf_store::ConfigLock::acquire(&self.path).map_err(|e| {
             SaveError::Io(with_context(
                 e,
                 format!("cannot lock {}", lock_path.display()),
@@ -167,8 +167,7 @@ impl Store {
         if let Err(d) = doc.load() {
             return Err(SaveError::Invalid(FieldErrors::general(d.to_string())));
         }
-        lvscf_parser::fsutil::write_atomic_with(ops, &self.path, doc.as_bytes())
-            .map_err(SaveError::Io)?;
+        lvscf_store::write_atomic_with(ops, &self.path, doc.as_bytes()).map_err(SaveError::Io)?;
         let hash = sha256_hex(doc.as_bytes());
         Ok(Saved {
             value,
@@ -194,11 +193,11 @@ impl Store {
     }
 
     /// Removes the temporary files an interrupted save left next to lvs.cf
-    /// (see [`lvscf_parser::fsutil::remove_stale_temps`]: only our own
+    /// (see [`lvscf_store::remove_stale_temps`]: only our own
     /// temporary names, regular files owned by our uid, under the lock).
     /// Called once at start.
     pub fn clean_stale_temps(&self) -> io::Result<Vec<PathBuf>> {
-        lvscf_parser::fsutil::remove_stale_temps(&self.path)
+        lvscf_store::remove_stale_temps(&self.path)
     }
 }
 
@@ -231,7 +230,7 @@ pub fn os_error_code(e: &io::Error) -> Option<i32> {
     if let Some(c) = e.get_ref().and_then(|i| i.downcast_ref::<Context>()) {
         return os_error_code(&c.source);
     }
-    lvscf_parser::fsutil::os_error_code(e)
+    lvscf_store::os_error_code(e)
 }
 
 /// How the UI reports a save that failed with `e`: the HTTP status (507
@@ -349,7 +348,7 @@ mod tests {
 
     impl SaveOps for EioOnFsync {
         type File = std::fs::File;
-        fn inspect(&mut self, p: &Path) -> io::Result<lvscf_parser::fsutil::Existing> {
+        fn inspect(&mut self, p: &Path) -> io::Result<lvscf_store::Existing> {
             OsSave.inspect(p)
         }
         fn create_temp(&mut self, p: &Path) -> io::Result<std::fs::File> {
@@ -414,7 +413,7 @@ mod tests {
 
     #[test]
     fn save_failures_map_to_status_and_say_what_happened() {
-        use lvscf_parser::fsutil::{SaveStep, SaveStepError};
+        use lvscf_store::{SaveStep, SaveStepError};
         let p = Path::new("/etc/sysconfig/ha/lvs.cf");
         let step = |step, errno| {
             let source = io::Error::from_raw_os_error(errno);

@@ -17,8 +17,8 @@
 
 mod common;
 
-use lvscf_parser::fsutil::{is_temp_name, Existing, OsSave, SaveOps, SaveStep};
 use lvscf_parser::{Document, Target};
+use lvscf_store::{is_temp_name, Existing, OsSave, SaveOps, SaveStep};
 use piranha_web::store::{Expect, Store};
 use std::io;
 use std::path::{Path, PathBuf};

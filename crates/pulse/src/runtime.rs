@@ -12,7 +12,8 @@ use crate::netlink;
 use crate::settings::{self, Settings, SettingsError};
 use crate::status::{self, ReloadRequest, Shared};
 use crate::syncd::{IpvsSyncDaemon, LoggingSyncDaemon, SyncDaemon};
-use lvscf_parser::{Host, LoadError, ServiceKind};
+use lvscf_parser::{Host, ServiceKind};
+use lvscf_store::LoadError;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::Path;
@@ -113,7 +114,7 @@ pub struct Prepared {
 /// Start-up steps 1-5: options are parsed; load, decide the role, check the
 /// key, bind. Errors are `(message for stderr, exit code)`.
 pub fn prepare(opts: Options) -> Result<Prepared, String> {
-    let loaded = lvscf_parser::load_file(&opts.config).map_err(|e| {
+    let loaded = lvscf_store::load_file(&opts.config).map_err(|e| {
         load_error_lines(&e)
             .into_iter()
             .map(|l| format!("pulse: {l}"))
@@ -431,7 +432,7 @@ impl Loop {
     }
 
     fn reload(&mut self) -> Result<(), String> {
-        let r = match lvscf_parser::load_file(&self.opts.config) {
+        let r = match lvscf_store::load_file(&self.opts.config) {
             Err(e) => {
                 for l in load_error_lines(&e) {
                     self.log.info(&l);

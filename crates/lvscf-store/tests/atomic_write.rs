@@ -2,7 +2,7 @@
 //! readers only ever see the old or the new file, and a planted symlink is
 //! never written through.
 
-use lvscf_parser::write_atomic;
+use lvscf_store::write_atomic;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -97,7 +97,7 @@ fn the_mode_of_the_old_file_is_kept() {
 // `write_atomic`, with the filesystem calls replaced by a power-loss model
 // (FLT-D03) or by a wrapper that fails a chosen step (FLT-D02, T0).
 
-use lvscf_parser::fsutil::{
+use lvscf_store::{
     is_temp_name, os_error_code, remove_stale_temps, save_step_error, temp_name, write_atomic_with,
     Existing, OsSave, SaveOps, SaveStep,
 };

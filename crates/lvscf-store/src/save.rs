@@ -1,67 +1,12 @@
-//! Reading lvs.cf with a size bound, and the atomic write every tool uses.
+//! Saving lvs.cf: the atomic replacement every writer uses, the steps it
+//! makes, and the clean-up of what an interrupted save left behind.
 
-use crate::diag::Diagnostics;
-use crate::document::{Document, Loaded};
-use crate::syntax::MAX_FILE_BYTES;
+use crate::lock::ConfigLock;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-/// Why a configuration file could not be loaded.
-#[derive(Debug)]
-pub enum LoadError {
-    /// It could not be read.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        error: io::Error,
-    },
-    /// It was read but does not load.
-    Invalid(Diagnostics),
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadError::Io { path, error } => {
-                write!(f, "failed to open {}: {error}", path.display())
-            }
-            LoadError::Invalid(d) => d.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-/// Reads a configuration file, refusing one larger than the parser accepts
-/// without reading all of it.
-pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
-    let file = File::open(path)?;
-    // Sized once from the file's length: growing by doubling would copy a
-    // large file several times.
-    let size = file
-        .metadata()
-        .map_or(0, |m| m.len())
-        .min(MAX_FILE_BYTES as u64);
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
-    file.take(MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// Reads and parses a configuration file.
-pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = read_config_file(path).map_err(|error| LoadError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    Document::parse(path.display().to_string(), bytes)
-        .into_loaded()
-        .map_err(LoadError::Invalid)
-}
 
 /// What a save finds at the path it is about to replace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -446,46 +391,4 @@ pub fn remove_stale_temps(config: &Path) -> io::Result<Vec<PathBuf>> {
         }
     }
     Ok(removed)
-}
-
-/// The advisory lock every writer of lvs.cf holds while it reads, edits and
-/// replaces the file (`lvscf`, the web tool): an exclusive `flock` on
-/// `.NAME.lock` next to it. Mode 0660, so root and the `piranha` group share
-/// it when the directory is set-group-id (as the packages install it).
-#[derive(Debug)]
-pub struct ConfigLock(#[allow(dead_code)] File); // held for its flock; dropped = unlocked
-
-impl ConfigLock {
-    /// The lock file of a configuration file.
-    pub fn path_for(config: &Path) -> PathBuf {
-        let name = config
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "lvs.cf".into());
-        config.with_file_name(format!(".{name}.lock"))
-    }
-
-    /// Blocks until the lock of `config` is ours.
-    pub fn acquire(config: &Path) -> io::Result<ConfigLock> {
-        use std::os::fd::AsRawFd;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o660)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(Self::path_for(config))?;
-        loop {
-            // SAFETY: flock on a descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                return Ok(ConfigLock(file));
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-    }
 }

@@ -622,6 +622,9 @@ pub fn run(p: Prepared) -> i32 {
     code
 }
 
+/// Where lvsd (started without `--status-socket`) answers its status.
+const LVSD_STATUS_SOCKET: &str = "/run/piranha/lvsd.sock";
+
 async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     let Prepared {
         opts,
@@ -767,12 +770,13 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     };
     // Role known, sockets bound, leftovers removed: tell systemd we are up.
     let notifier = crate::notify::Notifier::from_env();
-    notifier.send(&format!(
-        "READY=1\nSTATUS={}",
-        match role {
-            Role::Master => "running as master",
-            Role::Backup => "running as backup",
-        }
+    let status = crate::notify::status_text(lp.machine.is_active(), role, None, None);
+    notifier.send(&format!("READY=1\nSTATUS={status}"));
+    tokio::spawn(crate::notify::publish_status(
+        crate::notify::Notifier::from_env(),
+        lp.shared.clone(),
+        std::path::PathBuf::from(LVSD_STATUS_SOCKET),
+        status,
     ));
     let watchdog_every = notifier.watchdog_interval();
     let mut watchdog = tokio::time::interval(watchdog_every.unwrap_or(Duration::from_secs(3600)));

@@ -16,6 +16,7 @@ declare -A SRV_IP=([r1]=10.0.1.2 [r2]=10.0.1.3)
 declare -A MAC_ID=([r1]=01 [r2]=02 [world]=10)
 declare -A SSH_PORT=() WEB_PORT=() QEMU_PID=() BOOTS=()
 ROUTER_MEM=${LVS_OS_MEM:-512}
+SWITCH_PIDS=()
 
 say() { printf '[lab] %s\n' "$*"; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 125; }
@@ -39,11 +40,14 @@ free_port() {
 lab_init() {
     mkdir -p "$CACHE"
     RUN=$(mktemp -d "$CACHE/run.XXXXXX")
-    # Two LANs as qemu multicast sockets on the loopback, with a group and
-    # port of this run only, so concurrent labs never share a wire.
-    local a=$((RANDOM % 250 + 1)) b=$((RANDOM % 250 + 1)) port=$((20000 + RANDOM % 20000))
-    LAN_NET="mcast=239.255.$a.$b:$port,localaddr=127.0.0.1"
-    SRV_NET="mcast=239.255.$a.$b:$((port + 1)),localaddr=127.0.0.1"
+    # Two LANs, each a learning switch (lab-traffic switch) that the
+    # guests' cards reach over Unix datagram sockets in $RUN: no host
+    # networking, nothing shared with another run.
+    local lan
+    for lan in lan srv; do
+        "$TRAFFIC_BIN" switch --dir "$RUN" --lan "$lan" --ports r1,r2,world >>"$RUN/switch.log" 2>&1 &
+        SWITCH_PIDS+=($!)
+    done
     local web1=${LVS_OS_WEB1:-3636} web2=${LVS_OS_WEB2:-3637}
     WEB_PORT[r1]=$(free_port "$web1") || die "no free port"
     WEB_PORT[r2]=$(free_port "$web2") || die "no free port"
@@ -60,10 +64,12 @@ lab_cleanup() {
     for name in "${!QEMU_PID[@]}"; do
         pid=${QEMU_PID[$name]}
         kill "$pid" 2>/dev/null
+        [ -s "$RUN/$name.pid" ] && kill "$(cat "$RUN/$name.pid")" 2>/dev/null
     done
     [ -n "${WORLD_PID:-}" ] && kill "$WORLD_PID" 2>/dev/null
     for name in "${!QEMU_PID[@]}"; do
-        pid=${QEMU_PID[$name]}
+        pid=$(cat "$RUN/$name.pid" 2>/dev/null)
+        [ -n "$pid" ] || continue
         for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.3; done
         kill -9 "$pid" 2>/dev/null
     done
@@ -71,6 +77,7 @@ lab_cleanup() {
     if [ -n "${WORLD_QEMU:-}" ] && [ -s "$WORLD_QEMU" ]; then
         kill "$(cat "$WORLD_QEMU")" 2>/dev/null
     fi
+    for pid in "${SWITCH_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
     for s in "$RUN"/ssh-*; do
         [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x >/dev/null 2>&1
     done
@@ -104,6 +111,12 @@ EOF
     mkfs.ext4 -q -F -L lab-seed -d "$d" "$RUN/$n-seed.img" 8M >/dev/null 2>&1 || die "mkfs.ext4 of the seed of $n"
 }
 
+# The qemu -netdev of guest NAME's card on LAN (its socket, the switch's).
+netdev() { # name lan
+    rm -f "$RUN/$1-$2.sock"   # left by a qemu that was killed
+    echo "dgram,id=$2,local.type=unix,local.path=$RUN/$1-$2.sock,remote.type=unix,remote.path=$RUN/$2.sock"
+}
+
 # Starts router NAME's qemu (a qcow2 overlay on the cached base image, so
 # its disk survives reboots and power cuts of this run).
 start_router() { # name
@@ -112,18 +125,29 @@ start_router() { # name
     [ -f "$RUN/$n-seed.img" ] || make_seed "$n"
     BOOTS[$n]=$(( $(boots "$n") + 1 ))
     echo "$(now_ms)" >"$RUN/$n.started"
-    qemu-system-x86_64 -accel tcg -cpu max -m "$ROUTER_MEM" -smp 1 \
-        -kernel "$KERNEL" -initrd "$INITRD" \
-        -append "console=ttyS0 quiet loglevel=3 net.ifnames=0 rdinit=/init panic=-1 mitigations=off nokaslr tsc=reliable random.trust_cpu=on i8042.noaux=1 i8042.nokbd=1 i8042.nopnp=1" \
-        -nodefaults -display none -monitor none \
-        -chardev "file,id=con,path=$RUN/$n.console,append=on" -serial chardev:con \
-        -drive "file=$RUN/$n.qcow2,if=virtio,format=qcow2" \
-        -drive "file=$RUN/$n-seed.img,if=virtio,format=raw,readonly=on" \
-        -netdev "socket,id=lan,$LAN_NET" -device "virtio-net-pci,netdev=lan,mac=52:54:00:00:01:$m,addr=0x10" \
-        -netdev "socket,id=srv,$SRV_NET" -device "virtio-net-pci,netdev=srv,mac=52:54:00:00:02:$m,addr=0x11" \
-        -netdev "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${SSH_PORT[$n]}-:22,hostfwd=tcp:127.0.0.1:${WEB_PORT[$n]}-:3636" \
-        -device "virtio-net-pci,netdev=mgmt,addr=0x12" \
-        </dev/null >>"$RUN/$n.qemu.log" 2>&1 &
+    # A reboot of the guest ends this qemu (-no-reboot) and starts a new
+    # one on the same disk: the machine comes back with cleared memory, as
+    # after a hardware reset. (qemu's own reset keeps the old guest's
+    # memory and translated code, and TCG then crawls through the next
+    # boot: 60-200 s instead of 20-30 s.)
+    (
+        while :; do
+            qemu-system-x86_64 -accel tcg -cpu max -m "$ROUTER_MEM" -smp 1 \
+                -kernel "$KERNEL" -initrd "$INITRD" \
+                -append "console=ttyS0 quiet loglevel=3 net.ifnames=0 rdinit=/init panic=-1 mitigations=off nokaslr tsc=reliable random.trust_cpu=on i8042.noaux=1 i8042.nokbd=1 i8042.nopnp=1" \
+                -nodefaults -display none -monitor none \
+                -chardev "file,id=con,path=$RUN/$n.console,append=on" -serial chardev:con \
+                -drive "file=$RUN/$n.qcow2,if=virtio,format=qcow2" \
+                -drive "file=$RUN/$n-seed.img,if=virtio,format=raw,readonly=on" \
+                -netdev "$(netdev "$n" lan)" -device "virtio-net-pci,netdev=lan,mac=52:54:00:00:01:$m,addr=0x10" \
+                -netdev "$(netdev "$n" srv)" -device "virtio-net-pci,netdev=srv,mac=52:54:00:00:02:$m,addr=0x11" \
+                -netdev "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${SSH_PORT[$n]}-:22,hostfwd=tcp:127.0.0.1:${WEB_PORT[$n]}-:3636" \
+                -device "virtio-net-pci,netdev=mgmt,addr=0x12" \
+                -pidfile "$RUN/$n.pid" -no-reboot </dev/null >>"$RUN/$n.qemu.log" 2>&1
+            tail -c 400 "$RUN/$n.console" 2>/dev/null | grep -aq 'reboot: Restarting system' || break
+            echo "@@LAB-RESET@@" >>"$RUN/$n.console"
+        done
+    ) &
     QEMU_PID[$n]=$!
 }
 
@@ -159,9 +183,16 @@ drop_ssh() { # name
 
 # Hard power-off: qemu quits at once, the guest gets no shutdown.
 power_off() { # name
-    local n=$1 pid=${QEMU_PID[$1]}
-    kill -TERM "$pid" 2>/dev/null
+    local n=$1 pid=${QEMU_PID[$1]} q
+    kill -TERM "$pid" 2>/dev/null   # the loop that would start it again
+    q=$(cat "$RUN/$n.pid" 2>/dev/null)
+    [ -n "$q" ] && kill -TERM "$q" 2>/dev/null
+    for _ in $(seq 1 50); do
+        [ -n "$q" ] && kill -0 "$q" 2>/dev/null || break
+        sleep 0.1
+    done
     wait "$pid" 2>/dev/null
+    rm -f "$RUN/$n.pid"
     unset "QEMU_PID[$n]"
 }
 
@@ -178,8 +209,8 @@ start_world() {
     LVS_VM_NO_BUILD=1 LVS_VM_MEM=256 LVS_VM_SMP=1 LVS_VM_TIMEOUT=${LVS_OS_TIMEOUT:-3600} \
         LVS_VM_EXTRA_BINS="$TRAFFIC_BIN" \
         LVS_VM_QEMU_ARGS="-pidfile $WORLD_QEMU \
- -netdev socket,id=lan,$LAN_NET -device virtio-net-pci,netdev=lan,mac=52:54:00:00:01:${MAC_ID[world]},addr=0x10 \
- -netdev socket,id=srv,$SRV_NET -device virtio-net-pci,netdev=srv,mac=52:54:00:00:02:${MAC_ID[world]},addr=0x11,ctrl_rx=off \
+ -netdev $(netdev world lan) -device virtio-net-pci,netdev=lan,mac=52:54:00:00:01:${MAC_ID[world]},addr=0x10 \
+ -netdev $(netdev world srv) -device virtio-net-pci,netdev=srv,mac=52:54:00:00:02:${MAC_ID[world]},addr=0x11 \
  -netdev user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:$CTL_PORT-:7000,hostfwd=tcp:127.0.0.1:$STOP_PORT-:7001 \
  -device virtio-net-pci,netdev=mgmt,addr=0x12" \
         "$ROOT/tests/vm/run" "$ROOT/tests/vm/scripts/lab-world.sh" "${LAB_RATE:-20}" "${LAB_LONG:-4}" \

@@ -38,6 +38,11 @@ run_step() { # name function
     else
         echo "FAIL $name ($((SECONDS - t0)) s)"
         printf '    - %s\n' "${PROBLEMS[@]}"
+        # Where the world's frames go, for the post-mortem.
+        client neigh | sed 's/^/    world /'
+        for n in r1 r2; do
+            [ -n "${QEMU_PID[$n]:-}" ] && rssh "$n" 'ip -4 -o addr show | grep -v " lo "; ipvsadm -Ln | grep -c -- "->"' 2>/dev/null | sed "s/^/    $n: /"
+        done
         FAILED=$((FAILED + 1))
     fi
     echo "$FIG"
@@ -104,6 +109,11 @@ wait_role() { # name active|passive timeout_s
     done
 }
 pulse_status() { rssh "$1" 'systemctl show -P StatusText pulse'; }
+# When systemd started NAME's pulse (ms since the epoch, the guest's clock).
+pulse_started() {
+    rssh "$1" 'date -d "$(systemctl show --timestamp=us -P ExecMainStartTimestamp pulse)" +%s%3N' 2>/dev/null
+}
+fmt_ms() { [ -n "$1" ] && date -u -d "@$(($1 / 1000)).$(printf %03d $(($1 % 1000)))" +%T.%3N; }
 # The one router holding the VIP, or "none"/"both".
 active_router() {
     local a=""
@@ -149,78 +159,105 @@ step_boot_enabled() {
         [ "$en" = "enabled enabled " ] || problem "$n: is-enabled says '$en'"
         [ "$act" = "active active " ] || problem "$n: is-active says '$act'"
     done
-    wait_role r1 active $((DEADTIME * 4)) || problem "r1 (the primary) is not active: $(router_state r1)"
-    is_passive r2 || problem "r2 (the backup) is not passive: $(router_state r2)"
-    wait_servers r1 30 || problem "r1 does not have the 3 real servers in its table"
+    # The primary wins unless its pulse started more than deadtime after
+    # the backup's (then the backup took over alone, and there is no
+    # failback): compare the two start times.
+    local s1 s2 want=r1
+    s1=$(pulse_started r1)
+    s2=$(pulse_started r2)
+    say "pulse started by systemd at boot: r1 $(fmt_ms "$s1"), r2 $(fmt_ms "$s2")"
+    if [ -n "$s1" ] && [ -n "$s2" ] && [ $((s1 - s2)) -gt $((DEADTIME * 1000)) ]; then
+        want=r2
+        say "r1 booted more than deadtime after r2: r2 is expected to be active"
+    fi
+    wait_role "$want" active $((DEADTIME * 4)) || problem "$want is not active: $(router_state "$want")"
+    is_passive "$(other "$want")" || problem "$(other "$want") is not passive: $(router_state "$(other "$want")")"
+    wait_servers "$want" 30 || problem "$want does not have the 3 real servers in its table"
     say "r1: $(pulse_status r1)"
     say "r2: $(pulse_status r2)"
 }
 
 step_notify_ready() {
-    local out rc ms sock st
-    rssh r2 'systemctl stop pulse' || problem "systemctl stop pulse on r2 failed"
+    local out rc ms sock st a b
+    a=$(active_router)
+    b=$(other "$a")
+    rssh "$b" 'systemctl stop pulse' || problem "systemctl stop pulse on $b failed"
     # Right when `systemctl start` returns, the role must already be known.
-    out=$(rssh r2 't0=$(date +%s%N); systemctl start pulse; rc=$?; t1=$(date +%s%N)
+    out=$(rssh "$b" 't0=$(date +%s%N); systemctl start pulse; rc=$?; t1=$(date +%s%N)
         st=$(systemctl show -P StatusText pulse); s=no; [ -S /run/piranha/pulse.sock ] && s=yes
         echo "$rc $(( (t1 - t0) / 1000000 )) $s $st"')
     read -r rc ms sock st <<<"$out"
-    say "r2: systemctl start pulse returned $rc after $ms ms; status socket: $sock; status: $st"
+    say "$b: systemctl start pulse returned $rc after $ms ms; status socket: $sock; status: $st"
     [ "$rc" = 0 ] || problem "systemctl start pulse failed ($rc)"
     [ "$sock" = yes ] || problem "no status socket when systemctl start returned"
     case $st in
         standby* | backup*) ;;
         *) problem "status right after start is '$st', not the backup role" ;;
     esac
-    [ "$(rssh r2 'systemctl show -P Type pulse')" = notify ] || problem "pulse.service is not Type=notify"
-    [ "$(rssh r2 'systemctl is-active pulse')" = active ] || problem "r2: pulse is not active"
+    [ "$(rssh "$b" 'systemctl show -P Type pulse')" = notify ] || problem "pulse.service is not Type=notify"
+    [ "$(rssh "$b" 'systemctl is-active pulse')" = active ] || problem "$b: pulse is not active"
     local status1
-    status1=$(rssh r1 'systemctl status --no-pager pulse' | grep -m1 'Status:' | sed 's/^ *//')
-    say "r1: $status1"
+    status1=$(rssh "$a" 'systemctl status --no-pager pulse' | grep -m1 'Status:' | sed 's/^ *//')
+    say "$a: $status1"
     grep -q 'Status: "active, 1 virtual, 3/3 real servers up' <<<"$status1" \
-        || problem "r1's systemctl status line is '$status1'"
-    is_active r1 || problem "r1 lost the VIP"
+        || problem "$a's systemctl status line is '$status1'"
+    is_active "$a" || problem "$a lost the VIP"
 }
 
 step_journal() {
-    local j
-    j=$(rssh r1 'journalctl -b -u pulse -o short --no-pager')
-    printf '%s\n' "$j" >"$RUN/r1.journal"
+    local j a start=$SECONDS
+    a=$(active_router)
+    # The ARP rounds end 5 s after a takeover.
+    while :; do
+        j=$(rssh "$a" 'journalctl -b -u pulse -o short --no-pager')
+        grep -q 'gratuitous lvs arps finished' <<<"$j" || [ $((SECONDS - start)) -ge 10 ] && break
+        sleep 1
+    done
+    printf '%s\n' "$j" >"$RUN/$a.journal"
     for want in 'pulse\[[0-9]+\]: .*gratuitous lvs arps finished' \
         'lvsd\[[0-9]+\]: ' \
         'nanny\[[0-9]+\]: .*\[ active \] making 10\.0\.1\.1[123]:80 available'; do
         grep -Eq "$want" <<<"$j" || problem "journalctl -u pulse has no line matching /$want/"
     done
-    [ -n "$(rssh r1 'journalctl -b -t lvsd -t nanny -o cat --no-pager | head -n 3')" ] \
+    [ -n "$(rssh "$a" 'journalctl -b -t lvsd -t nanny -o cat --no-pager | head -n 3')" ] \
         || problem "journalctl -t lvsd -t nanny shows nothing"
-    grep -E 'gratuitous|making|lvsd\[' <<<"$j" | head -n 5 | sed 's/^/    r1 journal: /'
+    grep -E 'gratuitous|making|lvsd\[' <<<"$j" | head -n 5 | sed "s/^/    $a journal: /"
 }
 
 step_reload() {
-    local before after cf
-    before=$(rssh r1 "ipvsadm -Ln | grep -- '-> 10.0.1.12:80'")
-    # One weight, on the primary, with the same tool an admin uses.
+    local before after a cf
+    a=$(active_router)
+    before=$(rssh "$a" "ipvsadm -Ln | grep -- '-> 10.0.1.12:80'")
+    # One weight, on the primary, with the same tool an admin uses, then
+    # to the backup with plain scp.
     rssh r1 'lvscf set virtual.web.server.s2.weight 3 && cd /etc/sysconfig/ha && scp -q lvs.cf backup:/etc/sysconfig/ha/' \
         || problem "editing or copying lvs.cf failed"
     cf=$(rssh r1 'sha256sum </etc/sysconfig/ha/lvs.cf')
     [ "$cf" = "$(rssh r2 'sha256sum </etc/sysconfig/ha/lvs.cf')" ] || problem "the backup's lvs.cf differs after scp"
-    local t0 t1
-    rssh r1 'ipvsadm -Ln' >"$RUN/ipvs.before"
-    for n in r2 r1; do
+    rssh "$a" 'ipvsadm -Ln' >"$RUN/ipvs.before"
+    for n in "$(other "$a")" "$a"; do
         rssh "$n" 'systemctl reload pulse' || problem "systemctl reload pulse failed on $n"
     done
-    sleep 2
-    rssh r1 'ipvsadm -Ln' >"$RUN/ipvs.after"
-    after=$(grep -- '-> 10.0.1.12:80' "$RUN/ipvs.after")
-    say "r1 before: $before"
-    say "r1 after:  $after"
-    # Exactly that weight: the table is the same but for s2's weight.
+    # The new weight is in the kernel within a second of the reload.
+    local start=$SECONDS
+    until grep -Eq -- '-> 10\.0\.1\.12:80 +Masq +3 ' <<<"$after"; do
+        [ $((SECONDS - start)) -ge 2 ] && break
+        sleep 0.2
+        after=$(rssh "$a" "ipvsadm -Ln | grep -- '-> 10.0.1.12:80'")
+    done
+    rssh "$a" 'ipvsadm -Ln' >"$RUN/ipvs.after"
+    say "$a before: $before"
+    say "$a after:  $after"
+    # Exactly that weight: the table is the same but for s2's weight
+    # (connection counters aside).
     local diffs
     diffs=$(diff <(sed 's/ \+[0-9]\+ \+[0-9]\+ *$//' "$RUN/ipvs.before") \
         <(sed 's/ \+[0-9]\+ \+[0-9]\+ *$//' "$RUN/ipvs.after") | grep -c '^[<>]')
     [ "$diffs" = 2 ] || problem "the table changed in $diffs lines, expected s2's line only"
-    grep -Eq -- '-> 10\.0\.1\.12:80 +Masq +3 ' <<<"$after" || problem "s2's weight is not 3: $after"
-    is_active r1 || problem "r1 lost the VIP"
-    is_passive r2 || problem "r2 is not passive any more"
+    grep -Eq -- '-> 10\.0\.1\.12:80 +Masq +3 ' <<<"$after" || problem "s2's weight is not 3 within 2 s of the reload: $after"
+    rssh "$a" 'journalctl -u pulse -n 3 -o cat --no-pager' | sed "s/^/    $a journal: /"
+    is_active "$a" || problem "$a lost the VIP"
+    is_passive "$(other "$a")" || problem "$(other "$a") is not passive any more"
 }
 
 step_web() {
@@ -231,7 +268,7 @@ step_web() {
     printf '%s\n' "$out" | sed 's/^/    web: /'
     grep -q '^WEB-OK' <<<"$out" || problem "the browser save or copy failed"
     local unit
-    unit=$(rssh r1 'systemctl show -P User,NoNewPrivileges,ProtectSystem piranha-gui | tr "\n" " "; ps -o user= -C piranha-web | head -n1')
+    unit=$(rssh r1 'for p in User NoNewPrivileges ProtectSystem; do printf "%s " "$(systemctl show -P $p piranha-gui)"; done; ps -o user= -C piranha-web | head -n1')
     say "r1 piranha-gui: $unit"
     grep -q 'piranha yes strict piranha' <<<"$unit" || problem "piranha-gui runs as '$unit'"
     local own

@@ -333,8 +333,11 @@ impl Executor {
             t.abort();
         }
         self.run_cmd(false);
-        self.sync_backup();
-        self.stop_lvsd().await;
+        // The VIPs go first: while they are up without lvsd's table (the
+        // kernel drops IPVS's hooks with the last service), every packet of
+        // an established connection reaches the local stack and is answered
+        // with a reset, which the partner's synchronised copy of the
+        // connection cannot undo.
         for vip in std::mem::take(&mut self.held) {
             if let Err(e) = del_vip(&vip) {
                 self.log.info(&format!(
@@ -343,6 +346,8 @@ impl Executor {
                 ));
             }
         }
+        self.sync_backup();
+        self.stop_lvsd().await;
     }
 
     fn reannounce(&mut self) {

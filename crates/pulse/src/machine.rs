@@ -21,8 +21,9 @@
 //!   grace period would only leave the VIPs unserved; Piranha's 4-byte
 //!   heartbeats cannot carry the flag, so with them (c) applies). So a
 //!   backup never wins a simultaneous start against a willing primary.
-//! * **Leaving.** A clean stop relinquishes and then sends "leaving" (legacy:
-//!   "stopped", which the partner that saw us active treats as rule (a)).
+//! * **Leaving.** A clean stop of the active router sends "leaving" (legacy:
+//!   "stopped", which the partner that saw us active treats as rule (a)),
+//!   relinquishes, and sends "leaving" again at the exit.
 //! * **Immediate announcements.** The first heartbeat goes out at start, and
 //!   one goes out the moment we claim, so the partner learns of it within one
 //!   network delay instead of one keepalive.
@@ -295,8 +296,14 @@ impl Machine {
             Event::Terminate(sig) => {
                 if !self.terminating {
                     out.push(Action::Log(format!("Terminating due to signal {sig}")));
-                    self.deactivate(&mut out);
                     self.terminating = true;
+                    // "leaving" first, so the partner starts its takeover
+                    // while we take our VIPs down instead of after (it is
+                    // sent again at the exit).
+                    if self.active && self.sends {
+                        out.push(Action::Send(self.own_state()));
+                    }
+                    self.deactivate(&mut out);
                     out.push(Action::Exit);
                 }
                 return out;
@@ -697,6 +704,7 @@ mod tests {
             a,
             vec![
                 Action::Log("Terminating due to signal 15".into()),
+                Action::Send(PeerState::Leaving),
                 Action::Relinquish,
                 Action::Exit
             ]

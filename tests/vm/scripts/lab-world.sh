@@ -39,10 +39,21 @@ for s in 1 2 3; do
     ns "s$s" ip addr add "10.0.1.1$s/24" dev eth0
     ns "s$s" ip route add default via 10.0.1.254
     ns "s$s" lab-traffic serve --name "s$s" --listen 0.0.0.0:80 &
+    echo "s$s $!" >>/run/lab-servers
 done
 lab-traffic client --target "$VIP:80" --rate "${1:-20}" --long "${2:-4}" \
     --control 10.0.2.15:7000 &
 say "client and real servers up"
+# What the network looks like once the routers had time to talk to it (a
+# failing lab shows why in the world's console).
+(
+    sleep "${3:-60}"
+    say "eth1 counters: $(ip -s link show eth1 | sed -n '4p;6p' | tr -s ' ' | tr '\n' '/')"
+    for s in 1 2 3; do
+        say "s$s: neighbours $(ns "s$s" ip neigh | tr '\n' ';') listening $(ns "s$s" ss -Hltn | tr -s ' ' | tr '\n' ';')"
+    done
+    say "bridge: $(bridge fdb show br srv 2>/dev/null | grep -v permanent | tr '\n' ';')"
+) &
 echo "@@WORLD-READY@@"
 nc -l -p 7001 </dev/null >/dev/null 2>&1
 say "stopping"

@@ -16,6 +16,14 @@
 //! recovers (retransmission during a failover) is not a failure; it shows in
 //! `gap_ms`.
 //!
+//! `lab-traffic switch --dir DIR --lan NAME --ports a,b,c`: the virtual LAN
+//! NAME, an Ethernet switch for qemu's `-netdev dgram` (Unix datagram
+//! sockets): it listens on `DIR/NAME.sock` and each guest's card sends
+//! from `DIR/PORT-NAME.sock`. It learns which port each MAC address is
+//! behind and floods the rest, never back to the sender (qemu's multicast
+//! sockets echo every frame to its sender, which confuses a bridge in the
+//! world guest into learning its own servers behind its uplink).
+//!
 //! The control port speaks lines: `mark STEP` answers the figures since
 //! the previous mark as `FIGURE step=STEP failed_requests=N resets=N
 //! gap_ms=N requests=N long_requests=N failures=...` and starts a new
@@ -52,6 +60,16 @@ fn main() {
             let listen = opt("--listen").unwrap_or_else(|| "0.0.0.0:80".into());
             serve(&name, &listen)
         }
+        Some("switch") => {
+            let dir = opt("--dir").unwrap_or_else(|| usage());
+            let lan = opt("--lan").unwrap_or_else(|| usage());
+            let ports: Vec<String> = opt("--ports")
+                .unwrap_or_else(|| usage())
+                .split(',')
+                .map(str::to_string)
+                .collect();
+            switch(std::path::Path::new(&dir), &lan, &ports)
+        }
         Some("client") => {
             let target: SocketAddr = opt("--target")
                 .and_then(|t| t.parse().ok())
@@ -67,6 +85,7 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!("usage: lab-traffic serve --name NAME [--listen ADDR]");
+    eprintln!("       lab-traffic switch --dir DIR --lan NAME --ports A,B,...");
     eprintln!("       lab-traffic client --target IP:PORT [--rate N] [--long N] [--control ADDR]");
     std::process::exit(2)
 }
@@ -116,6 +135,62 @@ fn serve_conn(conn: TcpStream, body: &str) -> std::io::Result<()> {
         if !keep {
             let _ = out.shutdown(Shutdown::Write);
             return Ok(());
+        }
+    }
+}
+
+// ------------------------------------------------------------------ switch
+
+fn switch(dir: &std::path::Path, lan: &str, ports: &[String]) -> ! {
+    use std::os::unix::net::UnixDatagram;
+    let hub = dir.join(format!("{lan}.sock"));
+    let _ = std::fs::remove_file(&hub);
+    let sock = UnixDatagram::bind(&hub).unwrap_or_else(|e| {
+        eprintln!("lab-traffic: bind {}: {e}", hub.display());
+        std::process::exit(1)
+    });
+    let peers: Vec<std::path::PathBuf> = ports
+        .iter()
+        .map(|p| dir.join(format!("{p}-{lan}.sock")))
+        .collect();
+    let mut where_is: std::collections::HashMap<[u8; 6], usize> = Default::default();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
+        let Some(src) = from
+            .as_pathname()
+            .and_then(|p| peers.iter().position(|q| q == p))
+        else {
+            continue;
+        };
+        if n < 14 {
+            continue;
+        }
+        let frame = &buf[..n];
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&frame[6..12]);
+        if mac[0] & 1 == 0 {
+            where_is.insert(mac, src);
+        }
+        let mut dst = [0u8; 6];
+        dst.copy_from_slice(&frame[..6]);
+        match where_is.get(&dst) {
+            Some(&port) if dst[0] & 1 == 0 => {
+                if port != src {
+                    let _ = sock.send_to(frame, &peers[port]);
+                }
+            }
+            _ => {
+                for (i, p) in peers.iter().enumerate() {
+                    if i != src {
+                        // A guest that is down has no socket: its frames
+                        // are lost, as on a real wire.
+                        let _ = sock.send_to(frame, p);
+                    }
+                }
+            }
         }
     }
 }
@@ -349,6 +424,42 @@ fn lock(stats: &Shared) -> std::sync::MutexGuard<'_, Stats> {
     stats.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The ARP caches of this namespace and of the real servers (their pids
+/// in /run/lab-servers, `NAME PID` lines, written by lab-world.sh), one
+/// line: `NEIGH client: IP MAC FLAGS, ... | s1: ...`.
+fn neighbours() -> String {
+    let arp = |path: &str| -> String {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                format!(
+                    "{} {} {}",
+                    f.first().unwrap_or(&"?"),
+                    f.get(3).unwrap_or(&"?"),
+                    f.get(2).unwrap_or(&"?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = format!("NEIGH client: {}", arp("/proc/net/arp"));
+    for l in std::fs::read_to_string("/run/lab-servers")
+        .unwrap_or_default()
+        .lines()
+    {
+        if let Some((name, pid)) = l.split_once(' ') {
+            out.push_str(&format!(
+                " | {name}: {}",
+                arp(&format!("/proc/{}/net/arp", pid.trim()))
+            ));
+        }
+    }
+    out
+}
+
 fn control_conn(conn: TcpStream, stats: &Shared) -> std::io::Result<()> {
     let mut out = conn.try_clone()?;
     for line in BufReader::new(conn).lines() {
@@ -374,6 +485,7 @@ fn control_conn(conn: TcpStream, stats: &Shared) -> std::io::Result<()> {
                     if failures.is_empty() { "-".to_string() } else { failures.join(",") }
                 )
             }
+            Some("neigh") => neighbours(),
             Some("conns") => {
                 let s = lock(stats);
                 let ports: Vec<String> = s.long_ports.values().map(|p| p.to_string()).collect();

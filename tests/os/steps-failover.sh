@@ -169,7 +169,7 @@ step_purge() {
             problem "dpkg --purge on $n failed"
             sed "s/^/    $n: /" "$RUN/$n.purge.log"
         }
-        left=$(rssh "$n" 'pgrep -a "^(pulse|lvsd|nanny|piranha-web)$"; ip -4 -o addr show | grep -E " (192\.168\.100\.100|10\.0\.1\.254)/"; ipvsadm -Ln | grep -E "^(TCP|UDP|FWM)"; ls /etc/sysconfig/ha/lvs.cf /lib/systemd/system/pulse.service 2>/dev/null')
+        left=$(rssh "$n" 'for p in pulse lvsd nanny piranha-web; do pgrep -a -x "$p"; done; ip -4 -o addr show | grep -E " (192\.168\.100\.100|10\.0\.1\.254)/"; ipvsadm -Ln | grep -E "^(TCP|UDP|FWM)"; ls /etc/sysconfig/ha/lvs.cf /lib/systemd/system/pulse.service 2>/dev/null')
         [ -z "$left" ] || problem "after the purge on $n: $left"
     done
 }

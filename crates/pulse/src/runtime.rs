@@ -262,6 +262,28 @@ fn remove_leftovers(s: &Settings, log: &Logger) {
             log.info(&format!("failed to remove leftover {}: {e}", a.addr));
         }
     }
+    // lvsd's services of a run that was killed (systemd's watchdog, a
+    // crash: KillMode=mixed SIGKILLs lvsd before it can remove them). No
+    // lvsd runs yet, so a service on one of our VIPs is stale; the next
+    // takeover's lvsd builds the table again.
+    let vips: Vec<IpAddr> = s.vips.iter().map(|v| v.addr).collect();
+    let Ok(mut ipvs) = ipvs::Ipvs::connect() else {
+        return;
+    };
+    for svc in ipvs.services().unwrap_or_default() {
+        let addr = match svc.key {
+            ipvs::ServiceKey::Tcp(a, _)
+            | ipvs::ServiceKey::Udp(a, _)
+            | ipvs::ServiceKey::Sctp(a, _) => a,
+            ipvs::ServiceKey::Fwmark { .. } => continue,
+        };
+        if vips.contains(&addr) {
+            log.info(&format!("removing leftover IPVS service {:?}", svc.key));
+            if let Err(e) = ipvs.del_service(&svc.key) {
+                log.info(&format!("failed to remove leftover IPVS service: {e}"));
+            }
+        }
+    }
 }
 
 /// Link check (spec 2.8): the interfaces carrying our public and private
@@ -320,6 +342,10 @@ impl Loop {
                 Action::Relinquish => {
                     self.cancel.send_modify(|g| *g += 1);
                     let _ = self.ops.send(Op::Relinquish);
+                }
+                Action::HandOver => {
+                    self.cancel.send_modify(|g| *g += 1);
+                    let _ = self.ops.send(Op::HandOver(self.settings.timing.deadtime));
                 }
                 Action::Reannounce => {
                     let _ = self.ops.send(Op::Reannounce);

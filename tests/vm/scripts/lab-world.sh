@@ -38,7 +38,7 @@ for s in 1 2 3; do
     ns "s$s" ip link set eth0 up
     ns "s$s" ip addr add "10.0.1.1$s/24" dev eth0
     ns "s$s" ip route add default via 10.0.1.254
-    ns "s$s" lab-traffic serve --name "s$s" --listen 0.0.0.0:80 &
+    ip netns exec "s$s" lab-traffic serve --name "s$s" --listen 0.0.0.0:80 &
     echo "s$s $!" >>/run/lab-servers
 done
 lab-traffic client --target "$VIP:80" --rate "${1:-20}" --long "${2:-4}" \

@@ -153,11 +153,31 @@ fn switch(dir: &std::path::Path, lan: &str, ports: &[String]) -> ! {
         .iter()
         .map(|p| dir.join(format!("{p}-{lan}.sock")))
         .collect();
+    // Non-blocking: a guest that does not read its socket (a machine
+    // booting, before its card is up; a stopped qemu) fills its queue, and
+    // a blocking send would stall the whole LAN. Its frames are dropped,
+    // as a switch port with a full buffer drops them.
+    if let Err(e) = sock.set_nonblocking(true) {
+        eprintln!("lab-traffic: {e}");
+        std::process::exit(1)
+    }
     let mut where_is: std::collections::HashMap<[u8; 6], usize> = Default::default();
     let mut buf = vec![0u8; 65536];
     loop {
-        let Ok((n, from)) = sock.recv_from(&mut buf) else {
-            continue;
+        let (n, from) = match sock.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                use std::os::fd::AsRawFd;
+                let mut pfd = libc::pollfd {
+                    fd: sock.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the duration of the call.
+                unsafe { libc::poll(&mut pfd, 1, -1) };
+                continue;
+            }
+            Err(_) => continue,
         };
         let Some(src) = from
             .as_pathname()

@@ -16,6 +16,20 @@ COLD_BOOT=""
 DEADTIME=3   # tests/lab/lvs.cf
 
 problem() { PROBLEMS+=("$*"); }
+# The client's longest time without an answer over 4 quiet seconds, right
+# before a timed failover: on a loaded machine the three TCG guests alone
+# keep the client waiting hundreds of milliseconds now and then, and the
+# limits below are for the outage the failover adds to that.
+BASELINE_MS=0
+baseline() {
+    client mark before-baseline >/dev/null
+    sleep 4
+    local f
+    f=$(client mark baseline)
+    BASELINE_MS=$(sed -n 's/.* gap_ms=\([0-9]*\).*/\1/p' <<<"$f")
+    BASELINE_MS=${BASELINE_MS:-0}
+    say "baseline: the longest wait for an answer without a failover was $BASELINE_MS ms"
+}
 # The value of KEY in the last FIGURE line.
 fig() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$FIG"; }
 
@@ -25,6 +39,7 @@ run_step() { # name function
         return 0
     fi
     PROBLEMS=()
+    BASELINE_MS=0
     echo
     say "--- $name"
     client mark "before-$name" >/dev/null
@@ -45,7 +60,7 @@ run_step() { # name function
         done
         FAILED=$((FAILED + 1))
     fi
-    echo "$FIG"
+    echo "$FIG baseline_ms=$BASELINE_MS"
 }
 
 # What each step demands of the client's figures.
@@ -56,7 +71,8 @@ step_checks() {
             [ "$(fig resets)" = 0 ] || problem "$(fig resets) long-lived connections were reset"
             ;;
         stop-handover)
-            [ "$(fig gap_ms)" -le 500 ] 2>/dev/null || problem "no answer for $(fig gap_ms) ms (limit 500)"
+            [ "$(fig gap_ms)" -le $((500 + BASELINE_MS)) ] 2>/dev/null \
+                || problem "no answer for $(fig gap_ms) ms (limit 500 ms + the baseline $BASELINE_MS ms)"
             [ "$(fig resets)" = 0 ] || problem "$(fig resets) long-lived connections were reset"
             ;;
         watchdog-restart)
@@ -65,8 +81,8 @@ step_checks() {
             ;;
         upgrade-in-place) step_upgrade_checks ;;
         power-off-failover)
-            [ "$(fig gap_ms)" -le $(((DEADTIME + 1) * 1000)) ] 2>/dev/null \
-                || problem "no answer for $(fig gap_ms) ms (limit deadtime + 1 s = $(((DEADTIME + 1) * 1000)))"
+            [ "$(fig gap_ms)" -le $(((DEADTIME + 1) * 1000 + BASELINE_MS)) ] 2>/dev/null \
+                || problem "no answer for $(fig gap_ms) ms (limit deadtime + 1 s = $(((DEADTIME + 1) * 1000)) ms + the baseline $BASELINE_MS ms)"
             ;;
     esac
 }

@@ -78,6 +78,7 @@ step_checks() {
         watchdog-restart)
             [ "$(fig gap_ms)" -le $(((DEADTIME + 1) * 1000)) ] 2>/dev/null \
                 || problem "no answer for $(fig gap_ms) ms (limit $(((DEADTIME + 1) * 1000)))"
+            [ "$(fig resets)" = 0 ] || problem "$(fig resets) long-lived connections were reset"
             ;;
         upgrade-in-place) step_upgrade_checks ;;
         power-off-failover)

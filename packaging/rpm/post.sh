@@ -22,8 +22,15 @@ fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || :
     if [ "$1" -ge 2 ]; then
-        # pulse is not restarted: on the active router that fails over.
+        # pulse restarts only on a standby router (STATUS= says so); on the
+        # active one that would fail over (see the Debian postinst).
         systemctl try-restart piranha-gui.service >/dev/null 2>&1 || :
+        if systemctl is-active --quiet pulse.service; then
+            case "$(systemctl show -P StatusText pulse.service 2>/dev/null)" in
+                standby*) systemctl try-restart pulse.service || : ;;
+                *) echo "lvs-suite: pulse keeps running the old binaries; restart it when a failover is acceptable (systemctl restart pulse)." >&2 ;;
+            esac
+        fi
     fi
 fi
 exit 0

@@ -1126,6 +1126,22 @@ fn keep_freed_memory() {
     }
 }
 
+/// The pulse that started lvsd (`--ready-fd`), 0 otherwise.
+static PULSE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// A SIGTERM that comes from the death of pulse (its PR_SET_PDEATHSIG:
+/// killed by systemd's watchdog, crashed) rather than from pulse itself.
+/// Then the VIPs are still up, and removing the services now would answer
+/// every packet of the established connections with a reset until a new
+/// pulse removes the VIPs; the table is left to that pulse, which removes
+/// the VIPs first and then the services (and meanwhile this router's
+/// kernel keeps forwarding, as it did while pulse was frozen).
+fn pulse_is_gone() -> bool {
+    let pulse = PULSE.load(std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: getppid has no preconditions.
+    pulse > 0 && unsafe { libc::getppid() } != pulse
+}
+
 /// Runs the daemon; returns the exit status.
 pub fn run(cli: Cli) -> i32 {
     keep_freed_memory();
@@ -1162,6 +1178,12 @@ pub fn run(cli: Cli) -> i32 {
         // Not inherited by nanny children.
         // SAFETY: fcntl on a descriptor number only changes its flags.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        // Started by pulse: remember it (see `pulse_is_gone`).
+        // SAFETY: getppid has no preconditions.
+        PULSE.store(
+            unsafe { libc::getppid() },
+            std::sync::atomic::Ordering::SeqCst,
+        );
     }
     // Removed when lvsd ends, if it still names lvsd.
     let _pidfile = if cli.daemon() {
@@ -1309,6 +1331,15 @@ async fn main_loop(cli: Cli, config: Config, running_text: Option<RunningText>, 
             }
             _ = sighup.recv() => d.reload(),
             _ = sigterm.recv() => {
+                if pulse_is_gone() {
+                    info!("pulse is gone: leaving the IPVS table to the next pulse");
+                    for (_, slot) in std::mem::take(&mut d.slots) {
+                        if let Some(c) = slot.child {
+                            c.stop();
+                        }
+                    }
+                    return 0;
+                }
                 info!("shutting down due to signal {}", libc::SIGTERM);
                 d.shutdown();
                 return 0;

@@ -370,6 +370,7 @@ pub fn reconcile(engine: &Shared, job: &Job) {
     }
 
     // Start the new ones.
+    let spread = Duration::from_micros(100 * order.len() as u64).min(Duration::from_secs(1));
     let mut pending: HashSet<Key> = HashSet::new();
     for key in &order {
         if kept.contains(key) {
@@ -410,7 +411,12 @@ pub fn reconcile(engine: &Shared, job: &Job) {
                 let id = e.next_id;
                 e.next_id += 1;
                 let wake = Rc::new(Notify::new());
-                let first = e.jitter(r.spec.timeout.min(Duration::from_secs(1)));
+                // The first probes are spread (so thousands of checks do
+                // not start at once) over 0.1 ms per check of the job, at
+                // most 1 s: a small job probes at once, and lvsd, which
+                // waits for this first round before pulse brings up the
+                // VIPs, is ready within one round trip of a takeover.
+                let first = e.jitter(r.spec.timeout.min(spread));
                 let task = tokio::task::spawn_local(checker_task(
                     engine.clone(),
                     id,

@@ -314,7 +314,10 @@ impl Machine {
 
     /// New parameters for the same check (weight, reentry, quiesce, load
     /// monitor changed in a new job). The up/down state is kept; the weight
-    /// is clamped to the new bounds.
+    /// is clamped to the new bounds. A server that had finished its ramp
+    /// takes a new configured weight at once (an edit of lvs.cf is applied
+    /// by the reload, not 20 probes later); one still ramping goes on
+    /// ramping towards it.
     pub fn set_params(&mut self, now: Duration, p: Params) -> Decision {
         let mut d = Decision::default();
         if p == self.p {
@@ -327,6 +330,8 @@ impl Machine {
                 self.weight = 0;
             } else if old.weight == 0 || self.weight == 0 {
                 self.weight = p.initial_weight();
+            } else if self.weight >= old.weight {
+                self.weight = p.weight;
             } else if self.weight > p.max_weight() {
                 self.weight = p.max_weight();
             }
@@ -672,11 +677,23 @@ mod tests {
         assert_eq!(s.state(), (State::Up, 100));
         let d = s.m.set_params(s.now, p(10, 180, 10));
         assert_eq!(d.change.unwrap().weight, 10);
+        // At its full weight: a raised weight is taken at once.
         let d = s.m.set_params(s.now, p(10, 180, 50));
-        assert!(d.change.is_none()); // ramps up from 10 at the next adjust points
+        assert_eq!(d.change.unwrap().weight, 50);
+        assert_eq!(s.state(), (State::Up, 50));
+        // Still ramping (back from down at 50/32 = 1): the ramp goes on
+        // towards the new weight.
+        s.probe(false);
+        while s.state().0 != State::Up {
+            s.probe(true);
+        }
+        let (_, w) = s.state();
+        assert!(w < 50, "ramping from {w}");
+        let d = s.m.set_params(s.now, p(10, 180, 64));
+        assert!(d.change.is_none());
         s.probe(true);
         s.probe(true);
-        assert_eq!(s.state(), (State::Up, 20));
+        assert_eq!(s.state(), (State::Up, w * 2));
     }
 
     #[test]

@@ -374,3 +374,78 @@ fn browser_edit_flow_screenshots_and_xss() {
     });
     let _ = std::fs::remove_dir_all(&profile);
 }
+
+/// The systemd lab's `web-on-3636` step (tests/os/steps.sh): a real router's
+/// web tool, served by piranha-gui.service and reached through qemu's
+/// forwarded port. Logs in, changes one weight of the lab's lvs.cf
+/// (`virtual web`, server `LAB_WEB_SERVER`, weight `LAB_WEB_WEIGHT`), saves,
+/// then presses "COPY lvs.cf TO BACKUP". Run only by the lab (`--ignored`,
+/// with `LAB_WEB_URL` and `LAB_WEB_PASSWORD`); without chromium it fails.
+#[test]
+#[ignore = "run by tests/os/lab against a router guest"]
+fn lab_router_save_and_copy_to_backup() {
+    let url = std::env::var("LAB_WEB_URL").expect("LAB_WEB_URL (tests/os/lab sets it)");
+    let password = std::env::var("LAB_WEB_PASSWORD").expect("LAB_WEB_PASSWORD");
+    let server = std::env::var("LAB_WEB_SERVER").unwrap_or_else(|_| "s3".into());
+    let weight = std::env::var("LAB_WEB_WEIGHT").unwrap_or_else(|_| "2".into());
+    let (_driver, port, chromium) =
+        start_driver().expect("chromium and chromedriver are needed (see above)");
+    let profile = tempdir("chromium-lab-profile");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let c = browser(port, &chromium, &profile).await;
+        c.goto(&format!("{url}/control")).await.expect("goto");
+        fill(&c, "password", &password).await;
+        find(&c, Locator::Id("login"))
+            .await
+            .click()
+            .await
+            .expect("click");
+        let end = Instant::now() + Duration::from_secs(20);
+        while title(&c).await != "Piranha (Control/Monitoring)" {
+            assert!(
+                Instant::now() < end,
+                "login failed: {}",
+                c.source().await.unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        c.goto(&format!("{url}/virtual/web/real"))
+            .await
+            .expect("goto");
+        pick(&c, &server).await;
+        press(&c, "real_service", "EDIT").await;
+        fill(&c, "weight", &weight).await;
+        press(&c, "edit_action", "ACCEPT").await;
+        // The saved banner carries the copy button.
+        let copy = find(&c, Locator::Css("button[name='sync'][value='1']")).await;
+        println!(
+            "saved: {}",
+            find(&c, Locator::Css("div.saved p"))
+                .await
+                .text()
+                .await
+                .unwrap_or_default()
+        );
+        copy.click().await.expect("click copy");
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let page = c.source().await.unwrap_or_default();
+            if page.contains("lvs.cf was copied to the backup router.") {
+                break;
+            }
+            assert!(
+                !page.contains("Copying lvs.cf to the backup router failed")
+                    && Instant::now() < end,
+                "copy to backup: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        println!("WEB-OK saved weight {weight} of {server} and copied lvs.cf to the backup");
+        c.close().await.expect("close");
+    });
+    let _ = std::fs::remove_dir_all(&profile);
+}

@@ -37,6 +37,9 @@ pub enum Op {
     Takeover(u64),
     /// Become inactive.
     Relinquish,
+    /// A planned stop: keep the VIPs until the partner announces them (at
+    /// most this long), then relinquish ([`crate::handover`]).
+    HandOver(Duration),
     /// Re-run active_cmd, make sure the VIPs are up, re-send ARPs.
     Reannounce,
     /// New settings after a reload.
@@ -139,6 +142,7 @@ impl Executor {
                 }
                 Op::Takeover(gen) => self.takeover(gen).await,
                 Op::Relinquish => self.relinquish().await,
+                Op::HandOver(wait) => self.hand_over(wait).await,
                 Op::Reannounce => self.reannounce(),
                 Op::Reconfigure(s) => self.reconfigure(s),
                 Op::Flush(ack) => {
@@ -330,13 +334,41 @@ impl Executor {
         }));
     }
 
+    async fn hand_over(&mut self, wait: Duration) {
+        let v4: Vec<std::net::Ipv4Addr> = self
+            .held
+            .iter()
+            .filter_map(|v| match v.addr {
+                std::net::IpAddr::V4(a) => Some(a),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect();
+        if !v4.is_empty() {
+            let started = std::time::Instant::now();
+            let seen =
+                tokio::task::spawn_blocking(move || crate::handover::wait_announce(&v4, wait))
+                    .await
+                    .unwrap_or(false);
+            let ms = started.elapsed().as_millis();
+            self.log.info(&if seen {
+                format!("partner announced the VIPs after {ms} ms: relinquishing")
+            } else {
+                format!("partner did not announce the VIPs within {ms} ms: relinquishing")
+            });
+        }
+        self.relinquish().await;
+    }
+
     async fn relinquish(&mut self) {
         if let Some(t) = self.arps.take() {
             t.abort();
         }
         self.run_cmd(false);
-        self.sync_backup();
-        self.stop_lvsd().await;
+        // The VIPs go first: while they are up without lvsd's table (the
+        // kernel drops IPVS's hooks with the last service), every packet of
+        // an established connection reaches the local stack and is answered
+        // with a reset, which the partner's synchronised copy of the
+        // connection cannot undo.
         for vip in std::mem::take(&mut self.held) {
             if let Err(e) = del_vip(&vip) {
                 self.log.info(&format!(
@@ -345,6 +377,8 @@ impl Executor {
                 ));
             }
         }
+        self.sync_backup();
+        self.stop_lvsd().await;
     }
 
     fn reannounce(&mut self) {

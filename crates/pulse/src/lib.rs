@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codec;
 pub mod exec;
 pub mod executor;
+pub mod handover;
 pub mod keys;
 pub mod log;
 pub mod machine;

@@ -21,8 +21,11 @@
 //!   grace period would only leave the VIPs unserved; Piranha's 4-byte
 //!   heartbeats cannot carry the flag, so with them (c) applies). So a
 //!   backup never wins a simultaneous start against a willing primary.
-//! * **Leaving.** A clean stop relinquishes and then sends "leaving" (legacy:
-//!   "stopped", which the partner that saw us active treats as rule (a)).
+//! * **Leaving.** A clean stop of the active router sends "leaving" (legacy:
+//!   "stopped", which the partner that saw us active treats as rule (a)),
+//!   relinquishes, and sends "leaving" again at the exit. With a willing
+//!   partner it hands over make-before-break ([`Action::HandOver`]): the
+//!   VIPs stay up until the partner announces them.
 //! * **Immediate announcements.** The first heartbeat goes out at start, and
 //!   one goes out the moment we claim, so the partner learns of it within one
 //!   network delay instead of one keepalive.
@@ -101,6 +104,9 @@ pub enum Action {
     Takeover,
     /// Run the relinquish sequence (spec 2.7).
     Relinquish,
+    /// A planned stop with a willing partner: keep the VIPs until the
+    /// partner announces them (at most `deadtime`), then relinquish.
+    HandOver,
     /// Re-run active_cmd, re-add the VIPs and re-send gratuitous ARPs.
     Reannounce,
     /// Finish: wait for the sequences in flight, send "leaving", exit 0.
@@ -295,8 +301,21 @@ impl Machine {
             Event::Terminate(sig) => {
                 if !self.terminating {
                     out.push(Action::Log(format!("Terminating due to signal {sig}")));
-                    self.deactivate(&mut out);
                     self.terminating = true;
+                    // "leaving" first, so the partner starts its takeover
+                    // while we take our VIPs down instead of after (it is
+                    // sent again at the exit).
+                    if self.active && self.sends {
+                        out.push(Action::Send(self.own_state()));
+                    }
+                    let partner_takes_over =
+                        self.partner.state == Some(PeerState::Inactive) && !self.partner.unwilling;
+                    if self.active && self.sends && partner_takes_over {
+                        self.active = false;
+                        out.push(Action::HandOver);
+                    } else {
+                        self.deactivate(&mut out);
+                    }
                     out.push(Action::Exit);
                 }
                 return out;
@@ -688,6 +707,25 @@ mod tests {
     }
 
     #[test]
+    fn terminate_hands_over_to_a_willing_partner() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(Role::Master, t(2.0, 5.0), true, t0);
+        m.step(Event::ForceActive, t0);
+        m.step(Event::Heartbeat(PeerState::Inactive), t0);
+        let a = m.step(Event::Terminate(15), t0);
+        assert_eq!(
+            a,
+            vec![
+                Action::Log("Terminating due to signal 15".into()),
+                Action::Send(PeerState::Leaving),
+                Action::HandOver,
+                Action::Exit
+            ]
+        );
+        assert!(!m.is_active());
+    }
+
+    #[test]
     fn row_terminate() {
         let t0 = Instant::now();
         let mut m = Machine::new(Role::Master, t(2.0, 5.0), true, t0);
@@ -697,6 +735,7 @@ mod tests {
             a,
             vec![
                 Action::Log("Terminating due to signal 15".into()),
+                Action::Send(PeerState::Leaving),
                 Action::Relinquish,
                 Action::Exit
             ]

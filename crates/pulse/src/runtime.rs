@@ -199,6 +199,28 @@ fn remove_leftovers(s: &Settings, log: &Logger) {
             log.info(&format!("failed to remove leftover {}: {e}", a.addr));
         }
     }
+    // lvsd's services of a run that was killed (systemd's watchdog, a
+    // crash: KillMode=mixed SIGKILLs lvsd before it can remove them). No
+    // lvsd runs yet, so a service on one of our VIPs is stale; the next
+    // takeover's lvsd builds the table again.
+    let vips: Vec<IpAddr> = s.vips.iter().map(|v| v.addr).collect();
+    let Ok(mut ipvs) = ipvs::Ipvs::connect() else {
+        return;
+    };
+    for svc in ipvs.services().unwrap_or_default() {
+        let addr = match svc.key {
+            ipvs::ServiceKey::Tcp(a, _)
+            | ipvs::ServiceKey::Udp(a, _)
+            | ipvs::ServiceKey::Sctp(a, _) => a,
+            ipvs::ServiceKey::Fwmark { .. } => continue,
+        };
+        if vips.contains(&addr) {
+            log.info(&format!("removing leftover IPVS service {:?}", svc.key));
+            if let Err(e) = ipvs.del_service(&svc.key) {
+                log.info(&format!("failed to remove leftover IPVS service: {e}"));
+            }
+        }
+    }
 }
 
 /// Link check (spec 2.8): the interfaces carrying our public and private
@@ -257,6 +279,10 @@ impl Loop {
                 Action::Relinquish => {
                     self.cancel.send_modify(|g| *g += 1);
                     let _ = self.ops.send(Op::Relinquish);
+                }
+                Action::HandOver => {
+                    self.cancel.send_modify(|g| *g += 1);
+                    let _ = self.ops.send(Op::HandOver(self.settings.timing.deadtime));
                 }
                 Action::Reannounce => {
                     let _ = self.ops.send(Op::Reannounce);
@@ -576,6 +602,9 @@ pub fn run(p: Prepared) -> i32 {
     code
 }
 
+/// Where lvsd (started without `--status-socket`) answers its status.
+const LVSD_STATUS_SOCKET: &str = "/run/piranha/lvsd.sock";
+
 async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     let Prepared {
         opts,
@@ -730,12 +759,13 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
     };
     // Role known, sockets bound, leftovers removed: tell systemd we are up.
     let notifier = crate::notify::Notifier::from_env();
-    notifier.send(&format!(
-        "READY=1\nSTATUS={}",
-        match role {
-            Role::Master => "running as master",
-            Role::Backup => "running as backup",
-        }
+    let status = crate::notify::status_text(lp.machine.is_active(), role, None, None);
+    notifier.send(&format!("READY=1\nSTATUS={status}"));
+    tokio::spawn(crate::notify::publish_status(
+        crate::notify::Notifier::from_env(),
+        lp.shared.clone(),
+        std::path::PathBuf::from(LVSD_STATUS_SOCKET),
+        status,
     ));
     let watchdog_every = notifier.watchdog_interval();
     let mut watchdog = tokio::time::interval(watchdog_every.unwrap_or(Duration::from_secs(3600)));

@@ -468,7 +468,8 @@ pub fn clean_name(name: &str) -> String {
 
 // ----- panels -------------------------------------------------------------
 
-/// GLOBAL SETTINGS (spec 6.4). Returns whether anything changed.
+/// GLOBAL SETTINGS (Piranha's `global_settings.php`). Returns whether
+/// anything changed.
 pub fn apply_global(
     doc: &mut Document,
     p: &Params,
@@ -547,8 +548,8 @@ fn select_mask(ed: &mut Editor<'_>, field: &str, t: &Target, key: &str, v: Optio
     }
 }
 
-/// REDUNDANCY (spec 6.5); `redundancy_action` is ACCEPT, ENABLE, DISABLE or
-/// RESET.
+/// REDUNDANCY (Piranha's `redundancy.php`); `redundancy_action` is ACCEPT,
+/// ENABLE, DISABLE or RESET (Piranha's ENABLE button was `full_enable`).
 pub fn apply_redundancy(doc: &mut Document, p: &Params) -> Result<bool, FieldErrors> {
     let g = Target::Global;
     let mut ed = Editor::new(doc);
@@ -602,7 +603,8 @@ fn free_name(taken: &[&str], base: &str) -> String {
         .unwrap_or_else(|| base.to_string())
 }
 
-/// The keys and values Piranha's ADD gives a new virtual server (spec 6.6).
+/// The keys and values Piranha's ADD (`virtual_main.php`) gives a new
+/// virtual server.
 pub const VIRTUAL_DEFAULTS: &[(&str, &str)] = &[
     ("active", "0"),
     ("address", "0.0.0.0 eth0:1"),
@@ -618,7 +620,8 @@ pub const VIRTUAL_DEFAULTS: &[(&str, &str)] = &[
     ("quiesce_server", "0"),
 ];
 
-/// The keys and values Piranha's ADD gives a new real server (spec 6.8).
+/// The keys and values Piranha's ADD (`virtual_edit_real.php`) gives a new
+/// real server (no port: it defaults to the virtual server's).
 pub const SERVER_DEFAULTS: &[(&str, &str)] =
     &[("address", "0.0.0.0"), ("active", "0"), ("weight", "1")];
 
@@ -718,7 +721,8 @@ pub fn add_server(
 }
 
 /// The keys and values a new failover service gets: Piranha's failover ADD
-/// wrote the fields of its failover page (spec 6.2).
+/// wrote the fields of its failover page (Name, Address, Netmask, Port,
+/// Device, Timeout) and the monitoring defaults.
 pub const FAILOVER_DEFAULTS: &[(&str, &str)] = &[
     ("active", "0"),
     ("address", "0.0.0.0 eth0:1"),
@@ -808,7 +812,8 @@ fn address_and_device(ed: &mut Editor<'_>, t: &Target, p: &Params) {
     }
 }
 
-/// VIRTUAL SERVER subsection (spec 6.7). Returns the (possibly new) name.
+/// VIRTUAL SERVER subsection (Piranha's `virtual_edit_virt.php`). Returns
+/// the (possibly new) name.
 pub fn apply_virtual_edit(
     doc: &mut Document,
     vname: &str,
@@ -872,7 +877,8 @@ pub fn apply_virtual_edit(
     ed.finish().map(|_| name)
 }
 
-/// Real server edit (spec 6.8). Returns the (possibly new) name.
+/// Real server edit (Piranha's `virtual_edit_real_edit.php`). Returns the
+/// (possibly new) name.
 pub fn apply_server_edit(
     doc: &mut Document,
     vname: &str,
@@ -894,8 +900,9 @@ pub fn apply_server_edit(
     ed.finish().map(|_| name)
 }
 
-/// MONITORING SCRIPTS (spec 6.9); `gen_service` is ACCEPT, NO SEND PROGRAM,
-/// BLANK SEND or BLANK EXPECT. On ACCEPT empty fields keep their value.
+/// MONITORING SCRIPTS (Piranha's `virtual_edit_services.php`);
+/// `gen_service` is ACCEPT, NO SEND PROGRAM, BLANK SEND or BLANK EXPECT. On
+/// ACCEPT empty fields keep their value.
 pub fn apply_scripts(
     doc: &mut Document,
     vname: &str,
@@ -944,8 +951,8 @@ pub fn apply_service_scripts(
     ed.finish()
 }
 
-/// The failover page (spec 6.2: Name, Address, Netmask, Port, Device,
-/// Timeout). Returns the (possibly new) name.
+/// The failover page (Piranha's `failover_edit_virt.php`: Name, Address,
+/// Netmask, Port, Device, Timeout). Returns the (possibly new) name.
 pub fn apply_failover_edit(
     doc: &mut Document,
     fname: &str,

@@ -28,8 +28,9 @@ pub fn virtual_url(name: &str, page: &str) -> String {
     format!("/virtual/{}/{page}", seg(name))
 }
 
-/// URL of a failover service's pages (spec 6.2; not linked from the tabs,
-/// as in Piranha since 0.7.4).
+/// URL of a failover service's pages (`edit`, `scripts`). Piranha's
+/// failover pages are not linked from the tabs (since Piranha 0.7.4);
+/// the failover list links them.
 pub fn failover_url(name: &str, page: &str) -> String {
     format!("/failover/{}/{page}", seg(name))
 }
@@ -78,8 +79,8 @@ pub struct Ctx {
 pub struct ProgramsNote {
     /// The allowlist file.
     pub path: String,
-    /// Its command lines, or why there is none.
-    pub entries: Result<Vec<String>, String>,
+    /// Its command lines, or why the daemons use none.
+    pub entries: Result<Vec<String>, exec_policy::ListError>,
 }
 
 impl ProgramsNote {
@@ -89,7 +90,7 @@ impl ProgramsNote {
             path: path.display().to_string(),
             entries: match policy.allowlist() {
                 Ok(l) => Ok(l.entries().iter().map(|e| e.to_string()).collect()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e.clone()),
             },
         }
     }

@@ -20,7 +20,7 @@ use lvscf_parser::keypath::KeyPath;
 use lvscf_parser::{Document, Target};
 use maud::Markup;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -933,7 +933,14 @@ async fn control(
     }
     html_response(
         StatusCode::OK,
-        pages::control(&c, &snap.doc, &pulse, &lvsd, auto_update, rate),
+        pages::control(
+            &c,
+            &snap.doc,
+            &pulse.map_err(|e| e.to_string()),
+            &lvsd.map_err(|e| e.to_string()),
+            auto_update,
+            rate,
+        ),
     )
 }
 
@@ -985,7 +992,7 @@ async fn apply(State(app): State<App>, Extension(auth): Extension<Auth>, body: B
                 &c,
                 "Apply",
                 "pulse is not running, so nothing was reloaded:",
-                &e,
+                &e.to_string(),
             ),
         ),
     }
@@ -1016,13 +1023,13 @@ async fn sync(State(app): State<App>, Extension(auth): Extension<Auth>, body: By
                 &out,
             ),
         ),
-        Err(out) => html_response(
+        Err(e) => html_response(
             StatusCode::BAD_GATEWAY,
             pages::message(
                 &c,
                 "Copy to backup",
                 "Copying lvs.cf to the backup router failed:",
-                &out,
+                &e.to_string(),
             ),
         ),
     }
@@ -1303,27 +1310,45 @@ pub async fn serve(
     }
 }
 
+/// Why the certificate or key could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file could not be read or parsed.
+    #[error("{}: {source}", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The certificate file has no certificate.
+    #[error("{}: no certificate found", .0.display())]
+    NoCertificate(PathBuf),
+    /// rustls refused the certificate or key.
+    #[error("{0}")]
+    Rustls(#[from] rustls::Error),
+}
+
 /// Loads a PEM certificate chain and key into a rustls server config.
-pub fn tls_config(
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let pem = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TlsError::Pem { path, source }
+    };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("{}: {e}", cert.display()))?
+        .map_err(pem(cert))?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+        .map_err(pem(cert))?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate found", cert.display()));
+        return Err(TlsError::NoCertificate(cert.to_path_buf()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(pem(key))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| e.to_string())?;
+        .with_single_cert(certs, key)?;
     Ok(Arc::new(config))
 }

@@ -275,14 +275,27 @@ pub struct Cidr {
     prefix: u8,
 }
 
+/// Why a `--allow` network does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// The part before `/` is not an IPv4 or IPv6 address.
+    #[error("`{0}`: not an address")]
+    NotAnAddress(String),
+    /// The prefix length is not a number up to 32 (IPv4) or 128 (IPv6).
+    #[error("`{0}`: bad prefix length")]
+    BadPrefix(String),
+}
+
 impl std::str::FromStr for Cidr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Cidr, String> {
+    type Err = CidrError;
+    fn from_str(s: &str) -> Result<Cidr, CidrError> {
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = a.parse().map_err(|_| format!("`{s}`: not an address"))?;
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| CidrError::NotAnAddress(s.to_string()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             None => max,
@@ -290,7 +303,7 @@ impl std::str::FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{s}`: bad prefix length"))?,
+                .ok_or_else(|| CidrError::BadPrefix(s.to_string()))?,
         };
         Ok(Cidr { addr, prefix })
     }

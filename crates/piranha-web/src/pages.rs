@@ -7,38 +7,11 @@ use crate::forms::{self, FieldErrors, Params};
 use crate::status::{LvsdStatus, PulseStatus, ServiceStatus};
 use lvscf_parser::{Document, Target};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The embedded stylesheet.
 pub const STYLE: &str = include_str!("../assets/style.css");
 
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// A name as one URL path segment.
-pub fn seg(name: &str) -> String {
-    utf8_percent_encode(name, SEGMENT).to_string()
-}
-
-/// URL of a virtual server's pages.
-pub fn virtual_url(name: &str, page: &str) -> String {
-    format!("/virtual/{}/{page}", seg(name))
-}
-
-/// URL of a failover service's pages (`edit`, `scripts`). Piranha's
-/// failover pages are not linked from the tabs (since Piranha 0.7.4);
-/// the failover list links them.
-pub fn failover_url(name: &str, page: &str) -> String {
-    format!("/failover/{}/{page}", seg(name))
-}
-
-/// URL of a real server's edit page.
-pub fn server_url(vname: &str, sname: &str) -> String {
-    format!("/virtual/{}/real/{}/edit", seg(vname), seg(sname))
-}
+pub use crate::urls::{failover_url, seg, server_url, virtual_url};
 
 /// Which top tab is current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -854,7 +827,7 @@ fn service_scripts(ctx: &Ctx, doc: &Document, hash: &str, t: &Target, fs: &FormS
             form method="post" action=(action) {
                 (hidden(ctx, hash))
                 table.form {
-                    @for f in forms::script_fields(t) { (row(f)) }
+                    @for f in crate::edits::script_fields(t) { (row(f)) }
                     (checkbox_row(fs, "Treat expect string as a regular expression", "use_regex", use_regex))
                 }
                 p { small { "Empty fields keep their current value. The sending program takes priority over Send; %h is replaced by the real server's address, %p by its port. Programs must be listed below." } }

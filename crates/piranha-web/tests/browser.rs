@@ -236,7 +236,7 @@ fn browser_edit_flow_screenshots_and_xss() {
         c.goto(&format!("{base}/virtual")).await.expect("goto");
         fill(&c, "name", "ftp").await;
         press(&c, "virtual_service", "ADD").await;
-        piranha_web::forms::add_virtual(&mut expected, Some("ftp")).expect("add");
+        piranha_web::edits::add_virtual(&mut expected, Some("ftp")).expect("add");
         bump(&mut expected);
         check("ADD", &expected);
         shot(&c, "04-virtual-servers").await;
@@ -273,7 +273,7 @@ fn browser_edit_flow_screenshots_and_xss() {
                 .expect("goto");
             fill(&c, "name", name).await;
             press(&c, "real_service", "ADD").await;
-            piranha_web::forms::add_server(&mut expected, "ftp", Some(name)).expect("add");
+            piranha_web::edits::add_server(&mut expected, "ftp", Some(name)).expect("add");
             bump(&mut expected);
             check("ADD real", &expected);
             pick(&c, name).await;

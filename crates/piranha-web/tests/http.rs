@@ -454,7 +454,7 @@ fn web07_output_is_escaped_and_headers_strict() {
 }
 
 fn pages_url(name: &str) -> String {
-    format!("/virtual/{}", piranha_web::pages::seg(name))
+    format!("/virtual/{}", piranha_web::urls::seg(name))
 }
 
 #[test]
@@ -958,7 +958,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
             .status,
         303
     );
-    piranha_web::forms::add_virtual(&mut expected, Some("ftp")).expect("add");
+    piranha_web::edits::add_virtual(&mut expected, Some("ftp")).expect("add");
     bump(&mut expected);
     check("ADD virtual", &expected);
     let r = c.submit(
@@ -991,7 +991,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
             .status,
             303
         );
-        piranha_web::forms::add_server(&mut expected, "ftp", Some(name)).expect("add server");
+        piranha_web::edits::add_server(&mut expected, "ftp", Some(name)).expect("add server");
         bump(&mut expected);
         let r = c.submit(
             &format!("/virtual/ftp/real/{name}/edit"),
@@ -1582,7 +1582,7 @@ fn failover_pages_edit_failover_blocks() {
     assert_eq!(r.status, 303, "{}", r.body);
     expected.add_failover("fo_web").expect("add");
     let fo = |n: &str| Target::Failover(n.to_string());
-    for (k, v) in piranha_web::forms::FAILOVER_DEFAULTS {
+    for (k, v) in piranha_web::edits::FAILOVER_DEFAULTS {
         expected.set(&fo("fo_web"), k, v).expect("default");
     }
     bump(&mut expected);

@@ -186,9 +186,7 @@ async fn run_copy(program: &str, args: &[String], timeout: Duration) -> Result<S
     let mut text = format!("$ {command}\n");
     text.push_str(&String::from_utf8_lossy(&out.stdout));
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if text.len() > MAX_OUTPUT {
-        text.truncate(MAX_OUTPUT);
-    }
+    clip(&mut text, MAX_OUTPUT);
     if out.status.success() {
         Ok(text)
     } else {
@@ -196,6 +194,17 @@ async fn run_copy(program: &str, args: &[String], timeout: Duration) -> Result<S
             output: text,
             status: out.status,
         })
+    }
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary.
+fn clip(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
     }
 }
 
@@ -242,5 +251,34 @@ mod tests {
         let rows = flatten(&serde_json::json!({"role":"master","partner":{"state":"x"},"l":[1]}));
         assert!(rows.contains(&("partner.state".to_string(), "x".to_string())));
         assert!(rows.contains(&("l[0]".to_string(), "1".to_string())));
+    }
+
+    /// scp's and rcp's messages may be in the user's language: a long
+    /// output cut at [`MAX_OUTPUT`] in the middle of a character used to
+    /// panic (`String::truncate`), which killed the request.
+    #[test]
+    fn long_output_is_cut_on_a_character_boundary() {
+        let dir = std::env::temp_dir().join(format!("piranha-web-clip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("out");
+        let file_arg = file.display().to_string();
+        // "$ cat FILE\n" then the file: make the cut fall inside an "é".
+        let prefix = format!("$ cat {file_arg}\n").len();
+        let pad = if (MAX_OUTPUT - prefix) % 2 == 0 {
+            "a"
+        } else {
+            ""
+        };
+        std::fs::write(&file, format!("{pad}{}", "é".repeat(MAX_OUTPUT))).expect("write");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let out = rt
+            .block_on(run_copy("cat", &[file_arg], Duration::from_secs(10)))
+            .expect("cat runs");
+        assert_eq!(out.len(), MAX_OUTPUT - 1);
+        assert!(out.ends_with('é'), "{}", &out[out.len() - 8..]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

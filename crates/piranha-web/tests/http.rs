@@ -1814,3 +1814,37 @@ fn programs_follow_the_daemons_exec_policy() {
     let page = c.get("/virtual/web/scripts");
     assert!(page.body.contains("/bin/true %h uptime"), "{}", page.body);
 }
+
+/// Media types are case-insensitive (RFC 9110, 8.3.1), and
+/// `application/jsonp` is not JSON: the API used to refuse the first with
+/// 415 and read the second.
+#[test]
+fn api_reads_the_json_media_type_as_http_defines_it() {
+    let env = EnvBuilder::new("api-ctype").start();
+    let auth = basic(PASSWORD);
+    let set = |ctype: &str, serial: u64| {
+        request(
+            env.addr,
+            "POST",
+            "/api/v1/set",
+            &[("Authorization", auth.as_str()), ("Content-Type", ctype)],
+            format!(r#"{{"key":"virtual.web.port","value":"8080","serial":{serial}}}"#).as_bytes(),
+        )
+    };
+    let r = set("Application/JSON; charset=UTF-8", 7);
+    assert_eq!(r.status, 200, "{}", r.body);
+    for ctype in [
+        "application/jsonp",
+        "application/json-seq",
+        "text/plain",
+        "",
+    ] {
+        let r = set(ctype, 8);
+        assert_eq!(r.status, 415, "{ctype}: {}", r.body);
+    }
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    assert!(
+        text.contains("port = 8080") && text.contains("serial_no = 8"),
+        "{text}"
+    );
+}

@@ -107,9 +107,15 @@ struct ApiEdit {
     serial: Option<u64>,
 }
 
+/// Whether a `Content-Type` names JSON: the media type before any
+/// parameter, in any case (media types are case-insensitive).
+fn is_json(ctype: &str) -> bool {
+    let essence = ctype.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
 fn prelude(auth: &Auth, headers: &HeaderMap, body: &Bytes) -> Result<ApiEdit, Response> {
-    let ctype = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
-    if !ctype.starts_with("application/json") {
+    if !is_json(header_str(headers, header::CONTENT_TYPE).unwrap_or("")) {
         return Err(json(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             serde_json::json!({"error": "send application/json"}),

@@ -159,8 +159,9 @@ pub fn verify(password: &str, hash: &str) -> bool {
         // constant-time loop for every scheme.
         Scheme::Bcrypt | Scheme::GlibcCrypt => recomputed_matches(password, hash),
         Scheme::Des => {
-            // A 13-character plain-text entry looks like DES; Apache would
-            // not accept it, but spec 6.1 asks for plain entries to work.
+            // A 13-character plain-text entry looks like DES; Apache on
+            // Linux would not accept it, but files written with
+            // `htpasswd -p` hold plain entries, and they keep working.
             // Both are computed, so the time does not say which matched.
             let des = recomputed_matches(password, hash);
             let plain = constant_time_eq(pw, hash.as_bytes());
@@ -180,19 +181,25 @@ fn recomputed_matches(password: &str, hash: &str) -> bool {
     }
 }
 
+/// Why a new password could not be hashed (bcrypt refuses a cost outside
+/// 4-31; the system's random generator can fail).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HashError(#[from] pwhash::error::Error);
+
 /// A bcrypt hash (`$2y$`, cost [`BCRYPT_COST`]) for a new password.
-pub fn hash_new(password: &str) -> Result<String, String> {
+pub fn hash_new(password: &str) -> Result<String, HashError> {
     hash_with_cost(password, BCRYPT_COST)
 }
 
 /// A bcrypt hash with an explicit cost (tests use a low one).
-pub fn hash_with_cost(password: &str, cost: u32) -> Result<String, String> {
+pub fn hash_with_cost(password: &str, cost: u32) -> Result<String, HashError> {
     let setup = pwhash::bcrypt::BcryptSetup {
         salt: None,
         cost: Some(cost),
         variant: Some(pwhash::bcrypt::BcryptVariant::V2y),
     };
-    pwhash::bcrypt::hash_with(setup, password).map_err(|e| e.to_string())
+    Ok(pwhash::bcrypt::hash_with(setup, password)?)
 }
 
 /// One parsed line of an htpasswd file.

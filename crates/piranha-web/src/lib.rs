@@ -2,20 +2,43 @@
 //! with two binaries, `piranha-web` and `piranha-passwd`.
 //!
 //! Owns the web pages, their authentication and the edits they make to
-//! lvs.cf (always through `lvscf-parser`). It never needs root.
+//! lvs.cf (always through `lvscf-parser`). Must not: need root, run a
+//! shell, write lvs.cf but through [`store`] (lock, stale-edit check,
+//! atomic rename), define the daemons' status documents (they are the
+//! `lvs-status` crate's) or decide which programs root may run (the
+//! `exec-policy` crate's rule, which the tool only applies before saving).
 //!
-//! Pure parts, each with its own unit tests: [`htpasswd`] (password file
-//! schemes), [`session`] (sessions, CSRF, login throttling, allow-list),
-//! [`forms`] (form fields to lvs.cf edits), [`metrics`] (Prometheus text).
-//! Side effects live in [`store`] (locked atomic saves), [`status`]
-//! (daemon sockets, copy to backup) and [`server`] (axum wiring).
+//! | module | kind | owns |
+//! |---|---|---|
+//! | [`htpasswd`] | pure | password file schemes, constant-time checks, new bcrypt hashes |
+//! | [`session`] | pure | sessions, CSRF tokens, login throttling, the client allow-list (injected clock) |
+//! | [`forms`] | pure | form fields to lvs.cf edits: the [`forms::Editor`], errors mapped to fields |
+//! | [`edits`] | pure | each panel's form as edits: GLOBAL SETTINGS ... MONITORING SCRIPTS, ADD defaults |
+//! | [`panel`] | pure | which panel a URL names and what its POST asks for; list buttons; the API's edits |
+//! | [`urls`] | pure | the pages' URLs, names as single path segments |
+//! | [`pages`] | pure | the HTML pages, one module per panel, one list-and-buttons widget |
+//! | [`metrics`] | pure | the Prometheus text of `/metrics` |
+//! | [`cli`] | pure | the command line (shared with the man page generator) |
+//! | [`store`] | I/O | lvs.cf on disk: snapshots, locked atomic saves, stale temporary files |
+//! | [`status`] | I/O | the daemons' status sockets, pulse's reload, the copy to the backup |
+//! | [`server`] | I/O | axum: guard and login, panel and API handlers, router, accept loop, TLS |
+//!
+//! The pure modules are unit-tested directly; the I/O ones by the tests in
+//! `tests/` against a real server (HTTP, a headless browser, `kill -9`
+//! during saves, timing of password checks). No pure module calls an I/O
+//! one: [`pages`] and [`metrics`] take the daemons' documents (the
+//! `lvs-status` types) as data, and [`pages`] uses [`status`]'s two pure
+//! helpers on them (`flatten`, `backup_differs`).
 
 pub mod cli;
+pub mod edits;
 pub mod forms;
 pub mod htpasswd;
 pub mod metrics;
 pub mod pages;
+pub mod panel;
 pub mod server;
 pub mod session;
 pub mod status;
 pub mod store;
+pub mod urls;

@@ -55,7 +55,7 @@ fn main() {
             "serving plain HTTP on a non-loopback address: passwords and session cookies cross the network in clear text; use --tls-cert/--tls-key or --listen 127.0.0.1:3636"
         );
     }
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         tracing::warn!(
             "running as root; piranha-web needs no privileges, run it as the user piranha"
         );

@@ -1,9 +1,9 @@
 //! `/metrics`: Prometheus text exposition (format 0.0.4) of lvsd's table,
 //! pulse's role and counters, and the configuration serial.
 
-use crate::status::{LvsdStatus, PulseStatus};
 use lvs_status::lvsd::ServerState;
 use lvs_status::pulse::{Role, RouterState};
+use lvs_status::{LvsdStatus, PulseStatus};
 use std::fmt::Write as _;
 
 /// Escapes a label value (backslash, quote, newline).

@@ -275,14 +275,27 @@ pub struct Cidr {
     prefix: u8,
 }
 
+/// Why a `--allow` network does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// The part before `/` is not an IPv4 or IPv6 address.
+    #[error("`{0}`: not an address")]
+    NotAnAddress(String),
+    /// The prefix length is not a number up to 32 (IPv4) or 128 (IPv6).
+    #[error("`{0}`: bad prefix length")]
+    BadPrefix(String),
+}
+
 impl std::str::FromStr for Cidr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Cidr, String> {
+    type Err = CidrError;
+    fn from_str(s: &str) -> Result<Cidr, CidrError> {
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = a.parse().map_err(|_| format!("`{s}`: not an address"))?;
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| CidrError::NotAnAddress(s.to_string()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             None => max,
@@ -290,8 +303,18 @@ impl std::str::FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{s}`: bad prefix length"))?,
+                .ok_or_else(|| CidrError::BadPrefix(s.to_string()))?,
         };
+        // Clients are compared as IPv4 when they are IPv4-mapped, so the
+        // network is too.
+        if let IpAddr::V6(v6) = addr {
+            if let (Some(v4), true) = (v6.to_ipv4_mapped(), prefix >= 96) {
+                return Ok(Cidr {
+                    addr: IpAddr::V4(v4),
+                    prefix: prefix - 96,
+                });
+            }
+        }
         Ok(Cidr { addr, prefix })
     }
 }
@@ -473,5 +496,20 @@ mod tests {
         assert!("x/8".parse::<Cidr>().is_err());
         assert!(allowed(&[], "1.2.3.4".parse().expect("ip")));
         assert!(!allowed(&[n], "1.2.3.4".parse().expect("ip")));
+    }
+
+    /// Clients are compared as IPv4 when they come as IPv4-mapped IPv6
+    /// addresses, so a network written in that form must be too: it used
+    /// to match no client at all.
+    #[test]
+    fn an_ipv4_mapped_network_matches_its_ipv4_clients() {
+        let n: Cidr = "::ffff:10.0.0.0/104".parse().expect("cidr");
+        assert!(n.contains("10.1.2.3".parse().expect("ip")));
+        assert!(n.contains("::ffff:10.1.2.3".parse().expect("ip")));
+        assert!(!n.contains("11.1.2.3".parse().expect("ip")));
+        let one: Cidr = "::ffff:127.0.0.1".parse().expect("cidr");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(!one.contains("127.0.0.2".parse().expect("ip")));
+        assert!("::ffff:10.0.0.0/129".parse::<Cidr>().is_err());
     }
 }

@@ -10,37 +10,27 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use lvs_status::lvsd::{LvsdStatus, Server as RealStatus, Service as ServiceStatus, Stats};
-pub use lvs_status::{PulseStatus, ReloadResult};
+pub use lvs_status::{ClientError, PulseStatus, ReloadResult};
 
 /// Time allowed for a whole socket exchange.
 pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(2);
 
-async fn ask<T: serde::de::DeserializeOwned>(
-    socket: &Path,
-    req: lvs_status::Request,
-) -> Result<T, String> {
-    lvs_status::client::request_within(socket, req, SOCKET_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())
-}
-
 /// lvsd's status, or why it is unavailable.
-pub async fn lvsd_status(socket: &Path) -> Result<LvsdStatus, String> {
-    ask(socket, lvs_status::Request::Status).await
+pub async fn lvsd_status(socket: &Path) -> Result<LvsdStatus, ClientError> {
+    lvs_status::client::request_within(socket, lvs_status::Request::Status, SOCKET_TIMEOUT).await
 }
 
 /// pulse's status, or why it is unavailable.
-pub async fn pulse_status(socket: &Path) -> Result<PulseStatus, String> {
-    ask(socket, lvs_status::Request::Status).await
+pub async fn pulse_status(socket: &Path) -> Result<PulseStatus, ClientError> {
+    lvs_status::client::request_within(socket, lvs_status::Request::Status, SOCKET_TIMEOUT).await
 }
 
 /// Asks pulse to reload lvs.cf; the answer is the reload's result. A
 /// reload takes longer than a status (pulse parses the file and forwards
 /// SIGHUP), so it gets more time.
-pub async fn pulse_reload(socket: &Path) -> Result<ReloadResult, String> {
+pub async fn pulse_reload(socket: &Path) -> Result<ReloadResult, ClientError> {
     lvs_status::client::request_within(socket, lvs_status::Request::Reload, 4 * SOCKET_TIMEOUT)
         .await
-        .map_err(|e| e.to_string())
 }
 
 /// Flattens a JSON document into `a.b.c = value` rows, for display.
@@ -79,25 +69,61 @@ pub fn backup_differs(pulse: &PulseStatus) -> bool {
     pulse.partner_config_differs()
 }
 
+/// Why lvs.cf was not copied to the backup router. The messages are what
+/// the page shows; a failed copy carries the command's output.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// `backup` is missing or 0.0.0.0.
+    #[error("no backup router is configured (REDUNDANCY)")]
+    NoBackup,
+    /// `backup` is a host name: only a literal address is ever used.
+    #[error("the backup router `{0}` is a host name; configure its address")]
+    HostName(String),
+    /// lvs.cf's path is relative or not UTF-8.
+    #[error("the configuration path must be absolute")]
+    RelativePath,
+    /// scp or rcp could not be started.
+    #[error("{program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why it did not start.
+        source: std::io::Error,
+    },
+    /// The copy took longer than allowed (it was killed).
+    #[error("{command} did not finish within {secs} s")]
+    Timeout {
+        /// The command line.
+        command: String,
+        /// The time allowed.
+        secs: u64,
+    },
+    /// Waiting for the copy failed.
+    #[error("{0}")]
+    Wait(std::io::Error),
+    /// The copy ran and failed.
+    #[error("{output}\nexit status: {status}")]
+    Failed {
+        /// The command line and its output.
+        output: String,
+        /// How it ended.
+        status: std::process::ExitStatus,
+    },
+}
+
 /// The argv that copies lvs.cf to the backup router: `scp` when
 /// `rsh_command` is ssh, else `rcp`. Only a literal IP address is used as
 /// the destination, so nothing in lvs.cf can become an option.
-pub fn copy_argv(config: &Config, path: &Path) -> Result<Vec<String>, String> {
+pub fn copy_argv(config: &Config, path: &Path) -> Result<Vec<String>, CopyError> {
     let backup = match &config.backup {
         Some(Host::Ip(ip)) if !ip.is_unspecified() => *ip,
-        Some(Host::Ip(_)) | None => {
-            return Err("no backup router is configured (REDUNDANCY)".into())
-        }
-        Some(Host::Name(n)) => {
-            return Err(format!(
-                "the backup router `{n}` is a host name; configure its address"
-            ))
-        }
+        Some(Host::Ip(_)) | None => return Err(CopyError::NoBackup),
+        Some(Host::Name(n)) => return Err(CopyError::HostName(n.clone())),
     };
     let file = path
         .to_str()
         .filter(|p| p.starts_with('/'))
-        .ok_or_else(|| "the configuration path must be absolute".to_string())?;
+        .ok_or(CopyError::RelativePath)?;
     let host = match backup {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),
@@ -120,40 +146,65 @@ pub fn copy_argv(config: &Config, path: &Path) -> Result<Vec<String>, String> {
     })
 }
 
+/// Most bytes of a copy's output kept for the page.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+
 /// Runs the copy without a shell, with a timeout; returns its output.
 pub async fn copy_to_backup(
     config: &Config,
     path: &Path,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, CopyError> {
     let argv = copy_argv(config, path)?;
-    let mut cmd = tokio::process::Command::new(&argv[0]);
-    cmd.args(&argv[1..])
+    run_copy(&argv[0], &argv[1..], timeout).await
+}
+
+/// Runs `program` with `args` (no shell) within `timeout`: the command
+/// line and its output, at most [`MAX_OUTPUT`] bytes of it.
+async fn run_copy(program: &str, args: &[String], timeout: Duration) -> Result<String, CopyError> {
+    let command = std::iter::once(program)
+        .chain(args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| format!("{}: {e}", argv[0]))?;
+    let child = cmd.spawn().map_err(|source| CopyError::Spawn {
+        program: program.to_string(),
+        source,
+    })?;
     let out = tokio::time::timeout(timeout, child.wait_with_output())
         .await
-        .map_err(|_| {
-            format!(
-                "{} did not finish within {} s",
-                argv.join(" "),
-                timeout.as_secs()
-            )
+        .map_err(|_| CopyError::Timeout {
+            command: command.clone(),
+            secs: timeout.as_secs(),
         })?
-        .map_err(|e| e.to_string())?;
-    let mut text = format!("$ {}\n", argv.join(" "));
+        .map_err(CopyError::Wait)?;
+    let mut text = format!("$ {command}\n");
     text.push_str(&String::from_utf8_lossy(&out.stdout));
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if text.len() > 64 * 1024 {
-        text.truncate(64 * 1024);
-    }
+    clip(&mut text, MAX_OUTPUT);
     if out.status.success() {
         Ok(text)
     } else {
-        Err(format!("{text}\nexit status: {}", out.status))
+        Err(CopyError::Failed {
+            output: text,
+            status: out.status,
+        })
+    }
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary.
+fn clip(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
     }
 }
 
@@ -200,5 +251,34 @@ mod tests {
         let rows = flatten(&serde_json::json!({"role":"master","partner":{"state":"x"},"l":[1]}));
         assert!(rows.contains(&("partner.state".to_string(), "x".to_string())));
         assert!(rows.contains(&("l[0]".to_string(), "1".to_string())));
+    }
+
+    /// scp's and rcp's messages may be in the user's language: a long
+    /// output cut at [`MAX_OUTPUT`] in the middle of a character used to
+    /// panic (`String::truncate`), which killed the request.
+    #[test]
+    fn long_output_is_cut_on_a_character_boundary() {
+        let dir = std::env::temp_dir().join(format!("piranha-web-clip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("out");
+        let file_arg = file.display().to_string();
+        // "$ cat FILE\n" then the file: make the cut fall inside an "é".
+        let prefix = format!("$ cat {file_arg}\n").len();
+        let pad = if (MAX_OUTPUT - prefix) % 2 == 0 {
+            "a"
+        } else {
+            ""
+        };
+        std::fs::write(&file, format!("{pad}{}", "é".repeat(MAX_OUTPUT))).expect("write");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let out = rt
+            .block_on(run_copy("cat", &[file_arg], Duration::from_secs(10)))
+            .expect("cat runs");
+        assert_eq!(out.len(), MAX_OUTPUT - 1);
+        assert!(out.ends_with('é'), "{}", &out[out.len() - 8..]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

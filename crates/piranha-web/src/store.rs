@@ -311,7 +311,7 @@ mod tests {
         let store = Store::new(&p);
         let snap = store.read().expect("read");
         let r = store.save_blocking(&Expect::Hash(snap.hash), |doc| {
-            crate::forms::apply_virtual_edit(
+            crate::edits::apply_virtual_edit(
                 doc,
                 "web",
                 &vec![("port".to_string(), "notaport".to_string())],

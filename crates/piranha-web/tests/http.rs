@@ -1,5 +1,8 @@
-//! HTTP-level tests against the real server (spec reliability-tests.md
-//! section 3, WEB-01..WEB-14, FLT-D01/D05, PRIV-03, and the edit flow).
+//! HTTP-level tests against the real server: the web tool's entries of the
+//! reliability catalogue (WEB-01..WEB-14: login on every route and method,
+//! CSRF, injection, escaping, limits, stale edits, sessions, TLS; FLT-D01,
+//! FLT-D02, FLT-D05: full disk, read-only or unwritable directory,
+//! symlinked lvs.cf; PRIV-03: piranha-passwd), and the edit flow.
 
 mod common;
 
@@ -451,7 +454,7 @@ fn web07_output_is_escaped_and_headers_strict() {
 }
 
 fn pages_url(name: &str) -> String {
-    format!("/virtual/{}", piranha_web::pages::seg(name))
+    format!("/virtual/{}", piranha_web::urls::seg(name))
 }
 
 #[test]
@@ -604,34 +607,20 @@ fn web12_limits() {
 /// Raises this process's RLIMIT_NOFILE to `want` (the soft limit up to the
 /// hard one, and the hard one too when we are root).
 fn raise_fd_limit(want: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: get/setrlimit with a valid rlimit structure.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        if lim.rlim_cur < want as libc::rlim_t {
-            let hard = lim.rlim_max;
-            // Root may be allowed to raise the hard limit as well.
-            lim.rlim_max = hard.max(want as libc::rlim_t);
-            lim.rlim_cur = want as libc::rlim_t;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                lim.rlim_max = hard;
-                lim.rlim_cur = (want as libc::rlim_t).min(hard);
-                assert_eq!(
-                    libc::setrlimit(libc::RLIMIT_NOFILE, &lim),
-                    0,
-                    "setrlimit: {}",
-                    std::io::Error::last_os_error()
-                );
-            }
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (mut soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < want {
+        // Root may be allowed to raise the hard limit as well.
+        if setrlimit(Resource::RLIMIT_NOFILE, want, hard.max(want)).is_ok() {
+            soft = want;
+        } else {
+            soft = want.min(hard);
+            setrlimit(Resource::RLIMIT_NOFILE, soft, hard).expect("setrlimit");
         }
     }
     assert!(
-        lim.rlim_cur >= 1200,
-        "the descriptor limit ({}) is too low for 500 slow clients",
-        lim.rlim_cur
+        soft >= 1200,
+        "the descriptor limit ({soft}) is too low for 500 slow clients"
     );
 }
 
@@ -969,7 +958,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
             .status,
         303
     );
-    piranha_web::forms::add_virtual(&mut expected, Some("ftp")).expect("add");
+    piranha_web::edits::add_virtual(&mut expected, Some("ftp")).expect("add");
     bump(&mut expected);
     check("ADD virtual", &expected);
     let r = c.submit(
@@ -1002,7 +991,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
             .status,
             303
         );
-        piranha_web::forms::add_server(&mut expected, "ftp", Some(name)).expect("add server");
+        piranha_web::edits::add_server(&mut expected, "ftp", Some(name)).expect("add server");
         bump(&mut expected);
         let r = c.submit(
             &format!("/virtual/ftp/real/{name}/edit"),
@@ -1118,7 +1107,7 @@ fn fltd01_enospc_leaves_the_file_alone() {
     let fs = match Tmpfs::mount("enospc-mnt", "64k") {
         Ok(f) => f,
         Err(why) => {
-            test_support::skip(module_path!(), &format!("fltd01: {why}"));
+            skip(&format!("fltd01: {why}"));
             return;
         }
     };
@@ -1266,7 +1255,7 @@ fn web10_tls_sets_secure_cookies() {
         .stderr(std::process::Stdio::null())
         .status();
     if !matches!(made, Ok(s) if s.success()) {
-        test_support::skip(module_path!(), "web10: openssl is not installed");
+        skip("web10: openssl is not installed");
         return;
     }
     let tls = piranha_web::server::tls_config(&cert, &key).expect("tls config");
@@ -1287,7 +1276,7 @@ fn web10_tls_sets_secure_cookies() {
         .arg(format!("https://127.0.0.1:{}/login", env.addr.port()))
         .output();
     let Ok(out) = out else {
-        test_support::skip(module_path!(), "web10: curl is not installed");
+        skip("web10: curl is not installed");
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
@@ -1356,7 +1345,7 @@ fn fltd02_read_only_filesystem() {
     let fs = match Tmpfs::mount("erofs-mnt", "1m") {
         Ok(f) => f,
         Err(why) => {
-            test_support::skip(module_path!(), &format!("fltd02 EROFS: {why}"));
+            skip(&format!("fltd02 EROFS: {why}"));
             return;
         }
     };
@@ -1404,11 +1393,8 @@ fn fltd02_read_only_filesystem() {
 #[test]
 fn fltd02_directory_not_writable() {
     use std::os::unix::fs::PermissionsExt;
-    if unsafe { libc::geteuid() } != 0 {
-        test_support::skip(
-            module_path!(),
-            "fltd02 EACCES: needs root to run the GUI as another uid",
-        );
+    if !is_root() {
+        skip("fltd02 EACCES: needs root to run the GUI as another uid");
         return;
     }
     const NOBODY: u32 = 65534;
@@ -1466,34 +1452,23 @@ fn fltd02_directory_not_writable() {
 
 /// A login attempt from a given loopback source address; returns the status.
 fn login_from(src: std::net::Ipv4Addr, addr: std::net::SocketAddr, password: &str) -> u16 {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
     use std::io::{Read, Write};
-    use std::os::fd::FromRawFd;
+    use std::os::fd::AsRawFd;
     let std::net::SocketAddr::V4(dst) = addr else {
         panic!("IPv4 server address expected");
     };
-    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: a fresh socket we own, bound and connected with valid
-    // sockaddr_in structures of the given length, then owned by TcpStream.
-    let mut s = unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-        let s = std::net::TcpStream::from_raw_fd(fd);
-        let local = sockaddr(src, 0);
-        let rc = libc::bind(fd, &local as *const _ as *const libc::sockaddr, len);
-        assert_eq!(rc, 0, "bind {src}: {}", std::io::Error::last_os_error());
-        let remote = sockaddr(*dst.ip(), dst.port());
-        let rc = libc::connect(fd, &remote as *const _ as *const libc::sockaddr, len);
-        assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
-        s
-    };
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    let local = SockaddrIn::from(std::net::SocketAddrV4::new(src, 0));
+    bind(fd.as_raw_fd(), &local).unwrap_or_else(|e| panic!("bind {src}: {e}"));
+    connect(fd.as_raw_fd(), &SockaddrIn::from(dst)).expect("connect");
+    let mut s = std::net::TcpStream::from(fd);
     let body = urlencode(&[("user", "piranha"), ("password", password)]);
     let head = format!(
         "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
@@ -1568,8 +1543,8 @@ fn a_closed_stderr_does_not_break_requests() {
     assert_eq!(c.get("/control").status, 200);
 }
 
-/// The failover pages (spec 6.2: reachable by URL, not linked from the
-/// tabs): ADD, EDIT (Name, Address, Netmask, Port, Device, Timeout), the
+/// The failover pages (reachable by URL, not linked from the tabs, as in
+/// Piranha since 0.7.4): ADD, EDIT (Name, Address, Netmask, Port, Device, Timeout), the
 /// monitoring scripts with start/stop commands, (DE)ACTIVATE and DELETE,
 /// each written exactly as the parser's edit API would; with the same
 /// CSRF, validation and stale-edit (409) behaviour as every panel.
@@ -1607,7 +1582,7 @@ fn failover_pages_edit_failover_blocks() {
     assert_eq!(r.status, 303, "{}", r.body);
     expected.add_failover("fo_web").expect("add");
     let fo = |n: &str| Target::Failover(n.to_string());
-    for (k, v) in piranha_web::forms::FAILOVER_DEFAULTS {
+    for (k, v) in piranha_web::edits::FAILOVER_DEFAULTS {
         expected.set(&fo("fo_web"), k, v).expect("default");
     }
     bump(&mut expected);
@@ -1838,4 +1813,38 @@ fn programs_follow_the_daemons_exec_policy() {
     assert_eq!(r.status, 303, "{}", r.body);
     let page = c.get("/virtual/web/scripts");
     assert!(page.body.contains("/bin/true %h uptime"), "{}", page.body);
+}
+
+/// Media types are case-insensitive (RFC 9110, 8.3.1), and
+/// `application/jsonp` is not JSON: the API used to refuse the first with
+/// 415 and read the second.
+#[test]
+fn api_reads_the_json_media_type_as_http_defines_it() {
+    let env = EnvBuilder::new("api-ctype").start();
+    let auth = basic(PASSWORD);
+    let set = |ctype: &str, serial: u64| {
+        request(
+            env.addr,
+            "POST",
+            "/api/v1/set",
+            &[("Authorization", auth.as_str()), ("Content-Type", ctype)],
+            format!(r#"{{"key":"virtual.web.port","value":"8080","serial":{serial}}}"#).as_bytes(),
+        )
+    };
+    let r = set("Application/JSON; charset=UTF-8", 7);
+    assert_eq!(r.status, 200, "{}", r.body);
+    for ctype in [
+        "application/jsonp",
+        "application/json-seq",
+        "text/plain",
+        "",
+    ] {
+        let r = set(ctype, 8);
+        assert_eq!(r.status, 415, "{ctype}: {}", r.body);
+    }
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    assert!(
+        text.contains("port = 8080") && text.contains("serial_no = 8"),
+        "{text}"
+    );
 }

@@ -8,7 +8,8 @@
 //! is never readable by others, then given to the user piranha (when it
 //! exists) and renamed over the old file.
 
-use std::ffi::CString;
+use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
+use nix::unistd::User;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -76,40 +77,29 @@ fn main() {
     }
 }
 
-/// Turns terminal echo off until dropped.
+/// Turns terminal echo off on standard input until dropped (a newline is
+/// still echoed, so the prompts stay on their own lines).
 struct NoEcho {
-    fd: i32,
-    saved: Option<libc::termios>,
+    saved: Option<Termios>,
 }
 
 impl NoEcho {
-    fn new(fd: i32) -> NoEcho {
-        // SAFETY: termios calls on a descriptor we were given; the struct is
-        // plain data filled in by tcgetattr.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut t) != 0 {
-                return NoEcho { fd, saved: None };
-            }
-            let saved = t;
-            t.c_lflag &= !libc::ECHO;
-            t.c_lflag |= libc::ECHONL;
-            libc::tcsetattr(fd, libc::TCSANOW, &t);
-            NoEcho {
-                fd,
-                saved: Some(saved),
-            }
-        }
+    fn new() -> NoEcho {
+        let Ok(saved) = termios::tcgetattr(io::stdin()) else {
+            return NoEcho { saved: None };
+        };
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        quiet.local_flags.insert(LocalFlags::ECHONL);
+        let _ = termios::tcsetattr(io::stdin(), SetArg::TCSANOW, &quiet);
+        NoEcho { saved: Some(saved) }
     }
 }
 
 impl Drop for NoEcho {
     fn drop(&mut self) {
         if let Some(t) = &self.saved {
-            // SAFETY: restoring the attributes saved above.
-            unsafe {
-                libc::tcsetattr(self.fd, libc::TCSANOW, t);
-            }
+            let _ = termios::tcsetattr(io::stdin(), SetArg::TCSANOW, t);
         }
     }
 }
@@ -129,7 +119,7 @@ fn read_passwords() -> io::Result<(String, String)> {
     let stdin = io::stdin();
     let mut lock = stdin.lock();
     if io::stdin().is_terminal() {
-        let _guard = NoEcho::new(0);
+        let _guard = NoEcho::new();
         print!("New Password: ");
         io::stdout().flush()?;
         let p = read_line(&mut lock)?.unwrap_or_default();
@@ -151,17 +141,8 @@ fn read_passwords() -> io::Result<(String, String)> {
 
 /// uid and gid of the user piranha, if it exists.
 fn piranha_ids() -> Option<(u32, u32)> {
-    let name = CString::new("piranha").ok()?;
-    // SAFETY: getpwnam returns a pointer into static storage or NULL; we copy
-    // the two ids out immediately.
-    unsafe {
-        let pw = libc::getpwnam(name.as_ptr());
-        if pw.is_null() {
-            None
-        } else {
-            Some(((*pw).pw_uid, (*pw).pw_gid))
-        }
-    }
+    let user = User::from_name("piranha").ok()??;
+    Some((user.uid.as_raw(), user.gid.as_raw()))
 }
 
 fn write_file(path: &Path, hash: &str) -> io::Result<()> {
@@ -215,8 +196,7 @@ fn write_file(path: &Path, hash: &str) -> io::Result<()> {
             }
             None => eprintln!(
                 "piranha-passwd: warning: there is no user piranha; the file stays owned by {} (piranha-web must run as a user that can read it)",
-                // SAFETY: geteuid has no preconditions.
-                unsafe { libc::geteuid() }
+                nix::unistd::geteuid()
             ),
         }
         f.sync_all()?;

@@ -1,0 +1,143 @@
+//! VIRTUAL SERVERS (the list) and VIRTUAL SERVER (one), with the
+//! sub-bar of a virtual server's pages.
+
+use super::layout::{layout, Ctx, Tab};
+use super::list;
+use super::widgets::{
+    diagnostics, general_errors, hidden, mask_current, masks, persistence_masks, select_row,
+    status_word, text_row, FormState,
+};
+use crate::forms;
+use crate::panel::List;
+use crate::urls::virtual_url;
+use lvscf_parser::Document;
+use maud::{html, Markup};
+
+/// VIRTUAL SERVERS list.
+pub fn virtual_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Markup {
+    let c = doc.config();
+    let form = list::ListForm::new(&List::Virtuals, &c.virtuals, |v| &v.name)
+        .column("STATUS", |v| status_word(v.active))
+        .column("NAME", |v| html! { a href=(virtual_url(&v.name, "edit")) { (v.name) } })
+        .column("VIP", |v| html! { (v.address.as_ref().map(|a| a.host.to_string()).unwrap_or_default()) })
+        .column("NETMASK", |v| html! { (v.vip_nmask.map(|m| m.to_string()).unwrap_or_else(|| "Unused".into())) })
+        .column("PORT", |v| html! { @if v.fwmark.unwrap_or(0) != 0 { "fwmark " (v.fwmark.unwrap_or(0)) } @else { (v.port) } })
+        .column("PROTOCOL", |v| html! { (v.protocol) })
+        .column("INTERFACE", |v| html! { (v.address.as_ref().map(|a| a.device.clone()).unwrap_or_default()) });
+    layout(
+        "Virtual Servers",
+        Tab::Virtual,
+        ctx,
+        html! {
+            (general_errors(fs))
+            (list::render(ctx, hash, fs, &form))
+            (diagnostics(doc))
+        },
+    )
+}
+
+/// The sub-bar of a virtual server's pages.
+pub fn subnav(vname: &str, current: &str) -> Markup {
+    let items = [
+        ("edit", "VIRTUAL SERVER"),
+        ("real", "REAL SERVER"),
+        ("scripts", "MONITORING SCRIPTS"),
+    ];
+    html! {
+        nav.sub {
+            @for (page, label) in items {
+                @if page == current { a.current href=(virtual_url(vname, page)) { (label) } }
+                @else { a href=(virtual_url(vname, page)) { (label) } }
+                " | "
+            }
+            a href="/virtual" { "back to the list" }
+        }
+    }
+}
+
+/// VIRTUAL SERVER subsection.
+pub fn virtual_edit(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormState) -> Markup {
+    let c = doc.config();
+    let v = |k: &str| forms::virtual_shown(c, vname, k);
+    let (ip, dev) = match c.virtual_named(vname).and_then(|x| x.address.clone()) {
+        Some(a) => (a.host.to_string(), a.device),
+        None => (String::new(), String::new()),
+    };
+    let fw = match v("fwmark").as_str() {
+        "0" => String::new(),
+        x => x.to_string(),
+    };
+    let protos: Vec<(String, String)> = ["tcp", "udp", "sctp"]
+        .iter()
+        .map(|p| (p.to_string(), p.to_string()))
+        .collect();
+    let yesno = vec![
+        ("1".to_string(), "Yes".to_string()),
+        ("0".to_string(), "No".to_string()),
+    ];
+    let loads: Vec<(String, String)> = ["none", "rup", "ruptime", "uptime"]
+        .iter()
+        .map(|p| (p.to_string(), p.to_string()))
+        .collect();
+    let scheds: Vec<(String, String)> = forms::SCHEDULERS
+        .iter()
+        .map(|(k, l)| (k.to_string(), format!("{l} ({k})")))
+        .collect();
+    layout(
+        &format!("Virtual server: {vname}"),
+        Tab::Virtual,
+        ctx,
+        html! {
+            (subnav(vname, "edit"))
+            (general_errors(fs))
+            form method="post" action=(virtual_url(vname, "edit")) {
+                (hidden(ctx, hash))
+                table.form {
+                    (text_row(fs, "Name", "hostname", vname.to_string(), ""))
+                    (text_row(fs, "Application port", "port", v("port"), ""))
+                    (select_row(fs, "Protocol", "protocol", v("protocol"), &protos))
+                    (text_row(fs, "Virtual IP Address", "address", ip, "IPv4 or IPv6"))
+                    (select_row(fs, "Virtual IP Network Mask", "vip_nmask", mask_current(v("vip_nmask")), &masks(true)))
+                    (text_row(fs, "Sorry Server", "sorry_server", v("sorry_server"), ""))
+                    (text_row(fs, "Firewall Mark", "fwmark", fw, ""))
+                    (text_row(fs, "Device", "device", dev, "for example eth0:1"))
+                    (text_row(fs, "Re-entry Time", "reentry", v("reentry"), "seconds"))
+                    (text_row(fs, "Service timeout", "timeout", v("timeout"), "seconds"))
+                    (select_row(fs, "Quiesce server", "quiesce_server", v("quiesce_server"), &yesno))
+                    (select_row(fs, "Load monitoring tool", "load", v("load_monitor"), &loads))
+                    (select_row(fs, "Scheduling", "sched", v("scheduler"), &scheds))
+                    (text_row(fs, "Persistence", "persistent", v("persistent"), "seconds, 0 = off"))
+                    (select_row(fs, "Persistence Network Mask", "pmask", mask_current(v("pmask")), &persistence_masks()))
+                }
+                button type="submit" name="vev_action" value="ACCEPT" { "ACCEPT" } " "
+                a href="/virtual" { "CANCEL" }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::render;
+    use crate::urls::seg;
+
+    #[test]
+    fn names_are_escaped_in_urls_and_html() {
+        assert_eq!(seg("a/b c"), "a%2Fb%20c");
+        assert_eq!(virtual_url("w?x", "edit"), "/virtual/w%3Fx/edit");
+        let doc = Document::parse(
+            "lvs.cf",
+            "virtual \"><svg/onload=alert(1)> {\n     active = 1\n}\n",
+        );
+        let html = render(virtual_list(
+            &Ctx::default(),
+            &doc,
+            "h",
+            &FormState::default(),
+        ));
+        assert!(!html.contains("<svg"), "{html}");
+        assert!(html.contains("&lt;svg"));
+        assert!(html.contains("<title>Piranha (Virtual Servers)</title>"));
+    }
+}

@@ -1,0 +1,109 @@
+//! The state every handler shares.
+
+use crate::session::{self, Cidr, Sessions, Throttle};
+use crate::store::{Snapshot, Store};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Where things are and who may connect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// lvs.cf.
+    pub config: PathBuf,
+    /// The htpasswd file.
+    pub passwd_file: PathBuf,
+    /// pulse's status socket.
+    pub pulse_socket: PathBuf,
+    /// lvsd's status socket.
+    pub lvsd_socket: PathBuf,
+    /// Client networks allowed (empty = all).
+    pub allow: Vec<Cidr>,
+    /// Time allowed for the copy to the backup.
+    pub copy_timeout: Duration,
+    /// The daemons' exec-policy allowlist (`/etc/sysconfig/lvs-programs`):
+    /// read to refuse, at save time, programs the daemons would not run,
+    /// and to show which ones they would.
+    pub programs: PathBuf,
+}
+
+struct Inner {
+    opts: Options,
+    store: Store,
+    sessions: Mutex<Sessions>,
+    throttle: Mutex<Throttle>,
+    secret: String,
+}
+
+/// The shared application state.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+/// A lock that a panicked holder left is still usable: the data are plain
+/// maps, always consistent between two statements.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl App {
+    /// Builds the state.
+    pub fn new(opts: Options) -> App {
+        let store = Store::new(opts.config.clone());
+        App(Arc::new(Inner {
+            store,
+            opts,
+            sessions: Mutex::new(Sessions::default()),
+            throttle: Mutex::new(Throttle::default()),
+            secret: session::random_hex(32),
+        }))
+    }
+
+    /// Where things are.
+    pub fn options(&self) -> &Options {
+        &self.0.opts
+    }
+
+    /// The store of lvs.cf.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// Reads lvs.cf now.
+    pub fn snapshot(&self) -> std::io::Result<Snapshot> {
+        self.0.store.read()
+    }
+
+    /// The logged-in sessions.
+    pub fn sessions(&self) -> MutexGuard<'_, Sessions> {
+        lock(&self.0.sessions)
+    }
+
+    /// The failed-login bookkeeping.
+    pub fn throttle(&self) -> MutexGuard<'_, Throttle> {
+        lock(&self.0.throttle)
+    }
+
+    /// The process's secret (for the CSRF token of HTTP Basic clients).
+    pub fn secret(&self) -> &str {
+        &self.0.secret
+    }
+
+    /// The daemons' exec policy as it stands now (the allowlist is read
+    /// again for every request that needs it, so an edit shows at once).
+    pub fn policy(&self) -> exec_policy::Policy {
+        exec_policy::Policy::load_from(&self.0.opts.programs)
+    }
+
+    /// The password file's entries, if it exists and has the user piranha.
+    pub fn passwd_entries(&self) -> Option<Vec<crate::htpasswd::Entry>> {
+        let text = std::fs::read_to_string(&self.0.opts.passwd_file).ok()?;
+        let entries = crate::htpasswd::parse(&text);
+        crate::htpasswd::lookup(&entries, crate::htpasswd::USER)?;
+        Some(entries)
+    }
+
+    /// The password file's path, for the pages.
+    pub fn passwd_path(&self) -> String {
+        self.0.opts.passwd_file.display().to_string()
+    }
+}

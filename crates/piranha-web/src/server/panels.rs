@@ -1,0 +1,173 @@
+//! GET and POST of the editing panels. A GET shows the panel's page from
+//! the file as it is; a POST checks the CSRF token, asks
+//! [`Panel::decide`] what the form means, and saves the edit with the
+//! stale-edit check (409 with the current values when somebody saved in
+//! between), showing the form again with its errors when the edit is
+//! refused.
+
+use super::app::App;
+use super::auth::Auth;
+use super::reply::{html, not_found, plain, read_snapshot, see_other};
+use crate::forms::{self, FieldErrors};
+use crate::pages::{self, Ctx, FormState, ProgramsNote};
+use crate::panel::{Outcome, Panel};
+use crate::store::{Expect, SaveError, Snapshot};
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use axum::Extension;
+use maud::Markup;
+
+/// The page of `panel`.
+fn render(panel: &Panel, c: &Ctx, snap: &Snapshot, fs: &FormState) -> Markup {
+    let (d, h) = (&snap.doc, snap.hash.as_str());
+    match panel {
+        Panel::Global => pages::global(c, d, h, fs),
+        Panel::Redundancy => pages::redundancy(c, d, h, fs),
+        Panel::VirtualList => pages::virtual_list(c, d, h, fs),
+        Panel::VirtualEdit(v) => pages::virtual_edit(c, d, h, v, fs),
+        Panel::RealList(v) => pages::real_list(c, d, h, v, fs),
+        Panel::RealEdit(v, s) => pages::real_edit(c, d, h, v, s, fs),
+        Panel::Scripts(v) => pages::scripts(c, d, h, v, fs),
+        Panel::FailoverList => pages::failover_list(c, d, h, fs),
+        Panel::FailoverEdit(f) => pages::failover_edit(c, d, h, f, fs),
+        Panel::FailoverScripts(f) => pages::failover_scripts(c, d, h, f, fs),
+    }
+}
+
+/// The allowlist note of the pages with program fields.
+fn programs_note(app: &App, panel: &Panel) -> Option<ProgramsNote> {
+    panel
+        .names_programs()
+        .then(|| ProgramsNote::of(&app.policy(), &app.options().programs))
+}
+
+async fn show(app: &App, auth: &Auth, uri: &Uri, panel: Panel) -> Response {
+    let snap = match read_snapshot(app) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !panel.exists(&snap.doc) {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "no such virtual server, real server or failover service\n",
+        );
+    }
+    let mut c = auth.saved_ctx(uri, &snap);
+    c.programs = programs_note(app, &panel);
+    html(
+        StatusCode::OK,
+        render(&panel, &c, &snap, &FormState::default()),
+    )
+}
+
+async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
+    let p = match auth.checked_form(body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let version = forms::param(&p, "version").unwrap_or("").to_string();
+    let rerender = |status: StatusCode, snap: &Snapshot, fs: FormState, alert: Option<String>| {
+        let mut c = auth.page_ctx();
+        c.alerts.extend(alert);
+        let panel = if panel.exists(&snap.doc) {
+            panel.clone()
+        } else {
+            panel.fallback()
+        };
+        c.programs = programs_note(app, &panel);
+        html(status, render(&panel, &c, snap, &fs))
+    };
+    let outcome = match panel.decide(&p, &app.policy()) {
+        Ok(o) => o,
+        Err(errors) => {
+            let snap = match read_snapshot(app) {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            let fs = FormState {
+                submitted: Some(p.clone()),
+                errors,
+            };
+            return rerender(StatusCode::BAD_REQUEST, &snap, fs, None);
+        }
+    };
+    let edit = match outcome {
+        Outcome::Redirect(url) => return see_other(&url),
+        Outcome::Save(edit) => edit,
+    };
+    match app.store().save(Expect::Hash(version), edit).await {
+        Ok(saved) => {
+            if saved.written {
+                tracing::info!(serial = saved.snapshot.serial(), "lvs.cf saved");
+                see_other(&format!("{}?saved=1", saved.value))
+            } else {
+                see_other(&saved.value)
+            }
+        }
+        Err(SaveError::Conflict(snap)) => rerender(
+            StatusCode::CONFLICT,
+            &snap,
+            FormState::default(),
+            Some(format!(
+                "lvs.cf changed since this page was loaded (it is now serial_no {}). Nothing was saved; these are the current values: make your change again.",
+                snap.serial()
+            )),
+        ),
+        Err(SaveError::Invalid(errors)) => {
+            let snap = match read_snapshot(app) {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            let fs = FormState {
+                submitted: Some(p.clone()),
+                errors,
+            };
+            rerender(StatusCode::BAD_REQUEST, &snap, fs, None)
+        }
+        Err(SaveError::Io(e)) => {
+            tracing::error!(error = %e, "saving lvs.cf failed");
+            let (status, msg) = crate::store::describe_save_failure(app.store().path(), &e);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match read_snapshot(app) {
+                Ok(snap) => {
+                    let fs = FormState {
+                        submitted: Some(p.clone()),
+                        errors: FieldErrors::default(),
+                    };
+                    rerender(status, &snap, fs, Some(msg))
+                }
+                Err(_) => plain(status, msg),
+            }
+        }
+    }
+}
+
+/// GET and POST of an editing panel, whose route's path parameters make the
+/// panel with `of` (`None`: 404).
+pub fn panel(of: fn(Vec<String>) -> Option<Panel>) -> MethodRouter<App> {
+    get(
+        move |State(app): State<App>,
+              Extension(auth): Extension<Auth>,
+              UrlPath(params): UrlPath<Vec<String>>,
+              uri: Uri| async move {
+            match of(params) {
+                Some(panel) => show(&app, &auth, &uri, panel).await,
+                None => not_found().await.into_response(),
+            }
+        },
+    )
+    .post(
+        move |State(app): State<App>,
+              Extension(auth): Extension<Auth>,
+              UrlPath(params): UrlPath<Vec<String>>,
+              body: Bytes| async move {
+            match of(params) {
+                Some(panel) => post(&app, &auth, &body, panel).await,
+                None => not_found().await.into_response(),
+            }
+        },
+    )
+}

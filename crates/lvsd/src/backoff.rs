@@ -2,9 +2,10 @@
 //!
 //! Delay 1 s, doubling on each death up to 60 s; a nanny that ran for at
 //! least [`STABLE`] before dying starts again at 1 s. On top of that, at
-//! most [`MAX_IN_WINDOW`] restarts within any [`WINDOW`] (FLT-K06: a crash
-//! loop is rate limited; FLT-K03: backoff 1 s doubling to a cap). Pure:
-//! the caller passes the clock.
+//! most [`MAX_IN_WINDOW`] restarts within any [`WINDOW`]: a nanny that
+//! crashes at once after every start (a broken binary, a job it cannot
+//! run) costs a few starts a minute, not a busy loop, while the table is
+//! kept as it was. Pure: the caller passes the clock.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

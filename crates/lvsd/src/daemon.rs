@@ -49,8 +49,9 @@ use crate::desired::{
     Monitor,
 };
 use crate::diff::diff;
-use crate::health::{self, Applied, Health};
+use crate::health::{Applied, Health};
 use crate::ipvsadm::{format_op, format_plan};
+use crate::jobs;
 use crate::nannyproc::{self, NannyChild, NannyEvent};
 use crate::status;
 use crate::table::{service_differs, Entry, Table};
@@ -518,7 +519,7 @@ impl Daemon {
             return;
         };
         let name = slot.watched.join(",");
-        let line = health::with_kernel_weights(&slot.job, &self.config, &self.kernel).to_line();
+        let line = jobs::with_kernel_weights(&slot.job, &self.config, &self.kernel).to_line();
         match nannyproc::spawn(
             &self.cli.nanny,
             nannyproc::Logging {
@@ -623,7 +624,7 @@ impl Daemon {
                         slot.job = group.job;
                         if let Some(c) = &slot.child {
                             c.send_job(
-                                &health::with_kernel_weights(&slot.job, &self.config, &self.kernel)
+                                &jobs::with_kernel_weights(&slot.job, &self.config, &self.kernel)
                                     .to_line(),
                             );
                         }

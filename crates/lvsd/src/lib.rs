@@ -40,6 +40,7 @@ pub mod diff;
 pub mod group;
 pub mod health;
 pub mod ipvsadm;
+pub mod jobs;
 pub mod status;
 pub mod synth;
 pub mod table;

@@ -8,9 +8,12 @@ use std::path::Path;
 use std::process::Stdio;
 
 use nanny::protocol::Report;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
+
+use crate::health::{parse_report, UnreadableLine};
 
 /// Longest report line accepted from nanny.
 const MAX_LINE: usize = 64 * 1024;
@@ -25,7 +28,7 @@ pub enum NannyEvent {
         /// Its generation (restarts bump it).
         gen: u64,
         /// The report.
-        report: Result<Report, String>,
+        report: Result<Report, UnreadableLine>,
     },
     /// The process ended.
     Exited {
@@ -103,24 +106,18 @@ pub fn spawn(
     } else {
         cmd.stderr(Stdio::inherit());
     }
-    // SAFETY: the closure only makes async-signal-safe system calls.
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe calls are allowed: it makes two system calls
+    // (prctl, sigprocmask) through nix, allocates nothing and takes no
+    // lock. Errors become io::Error from the errno alone (no allocation).
     unsafe {
         cmd.pre_exec(|| {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            // lvsd blocks nothing, but be explicit: the child starts with an
-            // empty signal mask.
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            // nanny ends with lvsd, however lvsd ends (even by SIGKILL).
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+            // The child inherits lvsd's signal mask; lvsd blocks nothing,
+            // but nanny must start with an empty mask whatever the runtime
+            // does.
+            nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
             Ok(())
         });
     }
@@ -162,12 +159,9 @@ pub fn spawn(
                     Ok(0) => break,
                     Ok(_) => {
                         let text = String::from_utf8_lossy(&buf);
-                        let text = text.trim();
-                        if text.is_empty() {
+                        let Some(report) = parse_report(&text) else {
                             continue;
-                        }
-                        let report = Report::from_line(text)
-                            .map_err(|e| format!("unreadable nanny line {text:?}: {e}"));
+                        };
                         let ev = NannyEvent::Line { slot, gen, report };
                         if events.send(ev).is_err() {
                             break;

@@ -1,366 +1,218 @@
-//! The running daemon: start, the main loop, nanny supervision.
+//! The running daemon: start-up and the main loop, which turns signals,
+//! timers, nanny events and status requests into calls of the parts that
+//! decide: [`Reconciler`] (the table), [`Supervisor`] (the nannies, pure,
+//! its actions performed here through [`Effects`]), [`Reloader`] (SIGHUP)
+//! and [`Readiness`].
 //!
-//! One thread (a current-thread tokio runtime) owns all state. Everything
-//! that changes the table goes through [`Reconciler::reconcile`]
-//! (`reconcile.rs`); SIGHUP is `reload.rs`; the status socket is
-//! `status_server.rs`.
+//! One thread (a current-thread tokio runtime) owns all state, so nothing
+//! is shared or locked. Reading the kernel: a full dump at start, every
+//! `--resync` seconds (default 30), for the status socket, and after a
+//! batch that failed in transport; on SIGHUP only the service list (see
+//! `reload.rs`). A destination edited by hand inside an unchanged service
+//! is repaired by the periodic resync. nanny reports never read the
+//! kernel: they only change the desired table.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+use daemon_kit::log::Level;
 use ipvs::Ipvs;
-use tokio::signal::unix::{signal, SignalKind};
+use lvscf_parser::Config;
+use nanny::protocol::{Job, Report};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::backoff::Backoff;
 use crate::cli::Cli;
 use crate::health::Applied;
-use crate::jobs;
 use crate::load::{load_running, RunningText};
-use crate::nannyproc::{self, NannyChild, NannyEvent};
+use crate::nannyproc::{Logging, Nannies, NannyEvent};
 use crate::plan::Scope;
 use crate::process::{keep_freed_memory, pid_file, ReadyFd};
+use crate::ready::{Readiness, Verdict};
 use crate::reconcile::Reconciler;
 use crate::reload::Reloader;
 use crate::status_server::{self, StatusRequest};
+use crate::supervisor::{self, Effects, Event, Gen, Reason, SlotId, Supervisor};
 use crate::{debug, error, info, warn};
 
-/// One nanny process and the group of virtual servers it watches (see
-/// [`crate::group`]). Slots have numeric ids that outlive reloads: a group
-/// that keeps its slot keeps its nanny.
-struct Slot {
-    /// The job as last sent (without kernel weights). Compared as data, not
-    /// as its JSON line: serializing every job at each reload is what
-    /// would cost time.
-    job: nanny::protocol::Job,
-    /// Virtual names the job watches.
-    watched: Vec<String>,
-    child: Option<NannyChild>,
-    gen: u64,
-    backoff: Backoff,
-    restart_at: Option<Instant>,
-}
-
-/// The daemon's state.
-pub struct Daemon {
-    cli: Cli,
+/// What the supervisor's actions act on.
+struct World {
     rec: Reconciler,
-    reloader: Reloader,
-    slots: BTreeMap<u64, Slot>,
-    next_slot: u64,
-    next_gen: u64,
-    nanny_tx: mpsc::UnboundedSender<NannyEvent>,
-    ready_pending: Option<Instant>,
-    ready_fd: Option<ReadyFd>,
+    nannies: Nannies,
+    /// Times the supervisor asked to be woken at (restarts).
+    restarts: BinaryHeap<Reverse<Instant>>,
     exit: Option<i32>,
 }
 
-impl Daemon {
-    /// Stops nannies and removes the owned services.
-    fn shutdown(&mut self) {
-        for (_, slot) in std::mem::take(&mut self.slots) {
-            if let Some(c) = slot.child {
-                c.stop();
+impl World {
+    /// The job line with each server's weight as programmed now, so that
+    /// a (re)started nanny resumes at it instead of ramping up again.
+    fn line(&self, job: &Job) -> String {
+        crate::jobs::with_kernel_weights(job, self.rec.config(), self.rec.model()).to_line()
+    }
+}
+
+impl Effects for World {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn spawn(&mut self, slot: SlotId, gen: Gen, job: &Job) -> Result<u32, String> {
+        let line = self.line(job);
+        self.nannies.spawn(slot, gen, &line).map_err(|e| {
+            let names: Vec<&str> = job.virtuals.iter().map(|v| v.name.as_str()).collect();
+            error!(
+                "cannot start nanny {} for {}: {e}",
+                self.nannies.program().display(),
+                names.join(",")
+            );
+            e.to_string()
+        })
+    }
+
+    fn send(&mut self, slot: SlotId, gen: Gen, job: &Job) {
+        let line = self.line(job);
+        self.nannies.send(slot, gen, &line);
+    }
+
+    fn stop(&mut self, slot: SlotId, gen: Gen) {
+        self.nannies.stop(slot, gen);
+    }
+
+    fn schedule(&mut self, at: Instant) {
+        self.restarts.push(Reverse(at));
+    }
+
+    fn deliver(&mut self, watched: &[String], report: Report) -> bool {
+        match self.rec.apply_report(&report, watched) {
+            Applied::Changed { id, before, now } => {
+                debug!(
+                    "nanny: {}/{} ({}:{}) {:?} -> {:?}",
+                    id.virtual_name, id.server, id.addr, id.port, before, now
+                );
+                true
+            }
+            Applied::Unchanged => false,
+            Applied::InitialRoundDone(v) => {
+                for n in &v {
+                    debug!("first round of checks of {n} done");
+                }
+                !v.is_empty()
+            }
+            Applied::Ignored(why) => {
+                debug!("ignored nanny line: {why}");
+                false
             }
         }
+    }
+
+    fn shut_down(&mut self, reason: Reason) {
+        self.nannies.stop_all();
         self.rec.shutdown();
+        self.exit = Some(reason.exit_code());
+    }
+
+    fn log(&mut self, level: Level, line: &str) {
+        crate::log::log(level, line);
+    }
+}
+
+/// The daemon's state.
+struct Daemon {
+    cli: Cli,
+    sup: Supervisor,
+    world: World,
+    reloader: Reloader,
+    ready: Readiness,
+    ready_fd: Option<ReadyFd>,
+}
+
+impl Daemon {
+    fn drive(&mut self, event: Event) -> bool {
+        supervisor::drive(&mut self.sup, event, &mut self.world)
+    }
+
+    /// The nannies for the running configuration's groups.
+    fn regroup(&mut self) {
+        if !self.world.rec.monitoring() {
+            return;
+        }
+        let config = self.world.rec.config();
+        let event = Event::ReloadGroups {
+            groups: crate::group::groups(config),
+            hard_shutdown: config.hard_shutdown,
+        };
+        self.drive(event);
     }
 
     fn reload(&mut self) {
-        if let Some(done) = self.reloader.reload(&mut self.rec) {
+        if let Some(done) = self.reloader.reload(&mut self.world.rec) {
             if done.regroup() {
-                self.sync_nannies();
+                self.regroup();
             }
-            done.finish(self.rec.steps());
+            done.finish(self.world.rec.steps());
         }
     }
 
-    fn spawn_nanny(&mut self, id: u64) {
-        let gen = self.next_gen;
-        self.next_gen += 1;
-        let Some(slot) = self.slots.get_mut(&id) else {
-            return;
-        };
-        let name = slot.watched.join(",");
-        let line =
-            jobs::with_kernel_weights(&slot.job, self.rec.config(), self.rec.model()).to_line();
-        match nannyproc::spawn(
-            &self.cli.nanny,
-            nannyproc::Logging {
-                verbose: self.cli.verbose,
-                syslog: self.cli.syslog,
-                forward_stderr: self.cli.daemon(),
-            },
-            id,
-            gen,
-            &line,
-            self.nanny_tx.clone(),
-        ) {
-            Ok(child) => {
-                for v in &slot.watched {
-                    for s in slot
-                        .job
-                        .virtuals
-                        .iter()
-                        .filter(|c| c.name == *v)
-                        .flat_map(|c| &c.servers)
-                    {
-                        info!(
-                            "create_monitor for {v}/{} running as pid {}",
-                            s.name, child.pid
-                        );
-                    }
-                }
-                slot.gen = gen;
-                slot.child = Some(child);
-                slot.backoff.started(Instant::now());
-                slot.restart_at = None;
-            }
-            Err(e) => {
-                error!(
-                    "cannot start nanny {} for {name}: {e}",
-                    self.cli.nanny.display()
-                );
-                slot.gen = gen;
-                slot.child = None;
-                self.nanny_died(id, gen, format!("did not start: {e}"));
-            }
-        }
-    }
-
-    /// Brings nanny processes in line with the configuration: one per
-    /// group of virtual servers ([`crate::group`]). A group that keeps its
-    /// slot keeps its process and gets a new job line only if its checks
-    /// changed; slots no group keeps are stopped; new groups get a nanny.
-    fn sync_nannies(&mut self) {
-        if !self.rec.monitoring() {
-            return;
-        }
-        let groups = crate::group::groups(self.rec.config());
-        let old: Vec<(u64, BTreeSet<String>)> = self
-            .slots
-            .iter()
-            .map(|(id, s)| (*id, s.watched.iter().cloned().collect()))
-            .collect();
-        let new: Vec<BTreeSet<String>> = groups
-            .iter()
-            .map(|g| g.virtuals.iter().cloned().collect())
-            .collect();
-        let assigned = crate::group::assign(&old, &new);
-        let kept: BTreeSet<u64> = assigned.iter().flatten().copied().collect();
-        let gone: Vec<u64> = old
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| !kept.contains(id))
-            .collect();
-        for id in gone {
-            if let Some(slot) = self.slots.remove(&id) {
-                if let Some(c) = slot.child {
-                    debug!(
-                        "stopping nanny of {} (pid {})",
-                        slot.watched.join(","),
-                        c.pid
-                    );
-                    c.stop();
-                }
-            }
-        }
-        for (group, slot_id) in groups.into_iter().zip(assigned) {
-            match slot_id.and_then(|id| self.slots.get_mut(&id).map(|s| (id, s))) {
-                Some((_, slot)) => {
-                    if slot.watched != group.virtuals {
-                        match &slot.child {
-                            Some(c) => debug!(
-                                "nanny pid {} now watches {} (was {})",
-                                c.pid,
-                                group.virtuals.join(","),
-                                slot.watched.join(",")
-                            ),
-                            None => debug!(
-                                "nanny slot of {} now watches {}",
-                                slot.watched.join(","),
-                                group.virtuals.join(",")
-                            ),
-                        }
-                        slot.watched = group.virtuals;
-                    }
-                    if slot.job != group.job {
-                        slot.job = group.job;
-                        if let Some(c) = &slot.child {
-                            c.send_job(
-                                &jobs::with_kernel_weights(
-                                    &slot.job,
-                                    self.rec.config(),
-                                    self.rec.model(),
-                                )
-                                .to_line(),
-                            );
-                        }
-                    }
-                }
-                None => {
-                    let id = self.next_slot;
-                    self.next_slot += 1;
-                    self.slots.insert(
-                        id,
-                        Slot {
-                            job: group.job,
-                            watched: group.virtuals,
-                            child: None,
-                            gen: 0,
-                            backoff: Backoff::new(),
-                            restart_at: None,
-                        },
-                    );
-                    self.spawn_nanny(id);
-                }
-            }
-        }
-    }
-
-    /// A nanny ended. Its group's rule (see [`crate::group`]): with
-    /// `hard_shutdown` lvsd removes all its services and exits, whichever
-    /// group it was; otherwise the nanny is restarted with backoff and the
-    /// table is kept.
-    fn nanny_died(&mut self, id: u64, gen: u64, status: String) {
-        if self.exit.is_some() {
-            return;
-        }
-        let Some(slot) = self.slots.get_mut(&id) else {
-            return;
-        };
-        if slot.gen != gen {
-            return;
-        }
-        slot.child = None;
-        // Piranha's "nanny for child VIRTUAL/SERVER died", one VIRTUAL/SERVERS
-        // per virtual server of the group.
-        let who = slot
-            .job
-            .virtuals
-            .iter()
-            .map(|v| {
-                let servers: Vec<&str> = v.servers.iter().map(|s| s.name.as_str()).collect();
-                format!("{}/{}", v.name, servers.join(","))
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        if self.rec.config().hard_shutdown {
-            error!("nanny for child {who} died ({status})! shutting down lvs");
-            self.shutdown();
-            self.exit = Some(1);
-            return;
-        }
-        let at = slot.backoff.died(Instant::now());
-        let secs = at.saturating_duration_since(Instant::now()).as_secs_f64();
-        warn!("nanny for child {who} died ({status})! restarting it in {secs:.0} s");
-        slot.restart_at = Some(at);
-    }
-
-    fn next_restart(&self) -> Option<Instant> {
-        self.slots.values().filter_map(|s| s.restart_at).min()
-    }
-
-    fn restart_due(&mut self) {
-        let now = Instant::now();
-        let due: Vec<u64> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.restart_at.is_some_and(|t| t <= now))
-            .map(|(k, _)| *k)
-            .collect();
-        for id in due {
-            if let Some(slot) = self.slots.get_mut(&id) {
-                slot.restart_at = None;
-            }
-            self.spawn_nanny(id);
-        }
-    }
-
-    /// Handles one nanny event; true when the table may need a change.
+    /// One event of a nanny's; true when the table may need a change.
     fn nanny_event(&mut self, ev: NannyEvent) -> bool {
-        match ev {
+        let event = match ev {
             NannyEvent::Exited { slot, gen, status } => {
-                self.nanny_died(slot, gen, status);
-                false
+                self.world.nannies.ended(slot, gen);
+                Event::Exited { slot, gen, status }
             }
-            NannyEvent::Line { slot, gen, report } => {
-                let Some(s) = self.slots.get(&slot) else {
-                    return false;
-                };
-                if s.gen != gen {
-                    return false;
-                }
-                let report = match report {
-                    Ok(r) => r,
-                    Err(e) => {
-                        warn!("{e}");
-                        return false;
-                    }
-                };
-                let watched = s.watched.clone();
-                match self.rec.apply_report(&report, &watched) {
-                    Applied::Changed { id, before, now } => {
-                        debug!(
-                            "nanny: {}/{} ({}:{}) {:?} -> {:?}",
-                            id.virtual_name, id.server, id.addr, id.port, before, now
-                        );
-                        true
-                    }
-                    Applied::Unchanged => false,
-                    Applied::InitialRoundDone(v) => {
-                        for n in &v {
-                            debug!("first round of checks of {n} done");
-                        }
-                        !v.is_empty()
-                    }
-                    Applied::Ignored(why) => {
-                        debug!("ignored nanny line: {why}");
-                        false
-                    }
-                }
-            }
+            NannyEvent::Line { slot, gen, report } => Event::Report { slot, gen, report },
+        };
+        self.drive(event)
+    }
+
+    /// Restarts that are due.
+    fn restarts_due(&mut self) {
+        let now = Instant::now();
+        let mut due = false;
+        while self.world.restarts.peek().is_some_and(|r| r.0 <= now) {
+            self.world.restarts.pop();
+            due = true;
+        }
+        if due {
+            self.drive(Event::TimerFired);
         }
     }
 
-    fn all_initial_done(&self) -> bool {
-        self.slots
-            .values()
-            .flat_map(|s| s.watched.iter())
-            .all(|v| self.rec.health().initial_done(v))
-    }
-
-    fn maybe_ready(&mut self, force: bool) {
-        let Some(_) = self.ready_pending else { return };
-        if !force && !self.all_initial_done() {
-            return;
-        }
-        if force {
-            let names: Vec<String> = self
-                .slots
-                .values()
-                .flat_map(|s| s.watched.clone())
-                .collect();
-            let mut late = Vec::new();
-            for n in names {
-                if !self.rec.health().initial_done(&n) {
-                    late.push(n.clone());
-                    self.rec.health_mut().set_initial_done(&n);
+    fn maybe_ready(&mut self) {
+        let health = self.world.rec.health();
+        let all_done = self.sup.watched().all(|v| health.initial_done(v));
+        match self
+            .ready
+            .check(Instant::now(), all_done, self.sup.is_stopped())
+        {
+            Verdict::Wait => return,
+            Verdict::Ready => {}
+            Verdict::Overdue => {
+                let late: Vec<String> = self
+                    .sup
+                    .watched()
+                    .filter(|v| !health.initial_done(v))
+                    .map(str::to_string)
+                    .collect();
+                for n in &late {
+                    self.world.rec.health_mut().set_initial_done(n);
+                }
+                if !late.is_empty() {
+                    warn!(
+                        "first round of checks not finished in time for: {}",
+                        late.join(", ")
+                    );
+                    self.world.rec.reconcile(Scope::All);
                 }
             }
-            if !late.is_empty() {
-                warn!(
-                    "first round of checks not finished in time for: {}",
-                    late.join(", ")
-                );
-                self.rec.reconcile(Scope::All);
-            }
         }
-        self.ready_pending = None;
+        let model = self.world.rec.model();
         info!(
             "IPVS table built: {} services, {} real servers",
-            self.rec.model().services.len(),
-            self.rec.model().dest_count()
+            model.services.len(),
+            model.dest_count()
         );
         if let Some(fd) = self.ready_fd.take() {
             fd.signal();
@@ -412,34 +264,30 @@ pub fn run(cli: Cli) -> i32 {
     code
 }
 
+fn signals() -> Result<[Signal; 3], std::io::Error> {
+    Ok([
+        signal(SignalKind::hangup())?,
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    ])
+}
+
 async fn main_loop(
     cli: Cli,
-    config: lvscf_parser::Config,
+    config: Config,
     running_text: Option<RunningText>,
     ipvs: Ipvs,
     ready_fd: Option<ReadyFd>,
 ) -> i32 {
     let (nanny_tx, mut nanny_rx) = mpsc::unbounded_channel();
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
-    let mut signals = Vec::new();
-    for kind in [
-        SignalKind::hangup(),
-        SignalKind::terminate(),
-        SignalKind::interrupt(),
-    ] {
-        match signal(kind) {
-            Ok(s) => signals.push(s),
-            Err(e) => {
-                error!("cannot handle signals: {e}");
-                return 1;
-            }
+    let [mut sighup, mut sigterm, mut sigint] = match signals() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot handle signals: {e}");
+            return 1;
         }
-    }
-    let [mut sighup, mut sigterm, mut sigint]: [tokio::signal::unix::Signal; 3] =
-        match signals.try_into() {
-            Ok(a) => a,
-            Err(_) => return 1,
-        };
+    };
     let monitor = if cli.no_monitor {
         false
     } else if !cli.nanny.exists() {
@@ -451,42 +299,46 @@ async fn main_loop(
     } else {
         true
     };
+    let logging = Logging {
+        verbose: cli.verbose,
+        syslog: cli.syslog,
+        forward_stderr: cli.daemon(),
+    };
+    // The first round of checks may take the longest timeout.
+    let wait = config
+        .active_virtuals()
+        .map(|v| v.timeout)
+        .max()
+        .unwrap_or(0);
     let mut d = Daemon {
         reloader: Reloader::new(&cli.config, running_text),
-        rec: Reconciler::new(config, ipvs, monitor),
-        cli,
-        slots: BTreeMap::new(),
-        next_slot: 1,
-        next_gen: 1,
-        nanny_tx,
-        ready_pending: None,
+        world: World {
+            rec: Reconciler::new(config, ipvs, monitor),
+            nannies: Nannies::new(&cli.nanny, logging, nanny_tx),
+            restarts: BinaryHeap::new(),
+            exit: None,
+        },
+        sup: Supervisor::new(),
+        ready: Readiness::new(Instant::now()),
         ready_fd,
-        exit: None,
+        cli,
     };
     if let Some(l) = status_server::bind(&d.cli.status_socket) {
         tokio::spawn(status_server::serve(l, status_tx));
     }
     // Start: timeouts, the table (reconciled, not flushed), then nannies.
-    d.rec.timeouts();
-    for v in d.rec.config().active_virtuals() {
+    d.world.rec.timeouts();
+    for v in d.world.rec.config().active_virtuals() {
         info!("starting virtual service {} active: {}", v.name, v.port);
     }
-    if !d.rec.refresh(true) {
+    if !d.world.rec.refresh(true) {
         return 1;
     }
-    let n = d.rec.reconcile(Scope::All);
+    let n = d.world.rec.reconcile(Scope::All);
     debug!("initial reconcile: {n} operation(s)");
-    d.sync_nannies();
-    let wait = d
-        .rec
-        .config()
-        .active_virtuals()
-        .map(|v| v.timeout)
-        .max()
-        .unwrap_or(0);
-    let deadline = Instant::now() + Duration::from_secs(u64::from(wait) + 1);
-    d.ready_pending = Some(deadline);
-    d.maybe_ready(!d.rec.monitoring());
+    d.regroup();
+    d.ready = Readiness::new(Instant::now() + Duration::from_secs(u64::from(wait) + 1));
+    d.maybe_ready();
 
     let resync_every = d.cli.resync;
     let mut resync = tokio::time::interval(Duration::from_secs(resync_every.max(1)));
@@ -495,15 +347,18 @@ async fn main_loop(
     let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
 
     loop {
-        if let Some(code) = d.exit {
+        if let Some(code) = d.world.exit {
             return code;
         }
         let restart_at = d
-            .next_restart()
-            .map(tokio::time::Instant::from_std)
+            .world
+            .restarts
+            .peek()
+            .map(|r| tokio::time::Instant::from_std(r.0))
             .unwrap_or_else(far);
         let ready_at = d
-            .ready_pending
+            .ready
+            .deadline()
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(far);
         tokio::select! {
@@ -512,31 +367,27 @@ async fn main_loop(
                 // Batch what else is already queued.
                 while let Ok(ev) = nanny_rx.try_recv() {
                     dirty |= d.nanny_event(ev);
-                    if d.exit.is_some() { break; }
+                    if d.world.exit.is_some() { break; }
                 }
-                if d.exit.is_none() {
+                if d.world.exit.is_none() {
                     if dirty {
-                        d.rec.reconcile(Scope::All);
+                        d.world.rec.reconcile(Scope::All);
                     }
-                    d.maybe_ready(false);
+                    d.maybe_ready();
                 }
             }
             _ = sighup.recv() => d.reload(),
             _ = sigterm.recv() => {
-                info!("shutting down due to signal {}", libc::SIGTERM);
-                d.shutdown();
-                return 0;
+                d.drive(Event::Terminate(libc::SIGTERM));
             }
             _ = sigint.recv() => {
-                info!("shutting down due to signal {}", libc::SIGINT);
-                d.shutdown();
-                return 0;
+                d.drive(Event::Terminate(libc::SIGINT));
             }
-            _ = resync.tick(), if resync_every > 0 => d.rec.resync(),
-            _ = tokio::time::sleep_until(restart_at) => d.restart_due(),
-            _ = tokio::time::sleep_until(ready_at) => d.maybe_ready(true),
+            _ = resync.tick(), if resync_every > 0 => d.world.rec.resync(),
+            _ = tokio::time::sleep_until(restart_at) => d.restarts_due(),
+            _ = tokio::time::sleep_until(ready_at) => d.maybe_ready(),
             Some(req) = status_rx.recv() => {
-                let a = d.rec.status_line();
+                let a = d.world.rec.status_line();
                 let _ = req.reply.send(a);
             }
         }

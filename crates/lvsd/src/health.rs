@@ -4,7 +4,7 @@
 //! a report about an address that the configuration no longer gives that
 //! server (a reload changed it) is stale and ignored, so a changed address
 //! starts "unknown" until nanny checks it. The jobs lvsd sends to nanny are
-//! built in [`crate::jobs`].
+//! built by the `jobs` module.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;

@@ -1,10 +1,12 @@
 //! nanny child processes: `nanny --lvsd [-v]` with stdin/stdout pipes and
 //! `PR_SET_PDEATHSIG(SIGTERM)`, a writer task for job lines, a reader task
 //! turning stdout lines into events, and (when lvsd is a daemon) a task
-//! forwarding nanny's stderr log lines to lvsd's log.
+//! forwarding nanny's stderr log lines to lvsd's log. [`Nannies`] holds
+//! the running ones by slot for the supervisor's actions.
 
+use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use nanny::protocol::Report;
@@ -61,7 +63,8 @@ impl NannyChild {
     /// sends SIGTERM.
     pub fn stop(self) {
         drop(self.lines);
-        if let Ok(pid) = i32::try_from(self.pid) {
+        // (pid 0 would signal lvsd's whole process group.)
+        if let Ok(pid @ 1..) = i32::try_from(self.pid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGTERM,
@@ -79,6 +82,82 @@ pub struct Logging {
     pub syslog: bool,
     /// Read nanny's stderr and log it as lvsd (lvsd is a daemon).
     pub forward_stderr: bool,
+}
+
+/// The running nannies by slot, and how to start one.
+pub struct Nannies {
+    program: PathBuf,
+    logging: Logging,
+    events: mpsc::UnboundedSender<NannyEvent>,
+    children: BTreeMap<u64, NannyChild>,
+}
+
+impl Nannies {
+    /// None running yet; `events` receives what they say and do.
+    pub fn new(
+        program: &Path,
+        logging: Logging,
+        events: mpsc::UnboundedSender<NannyEvent>,
+    ) -> Nannies {
+        Nannies {
+            program: program.to_path_buf(),
+            logging,
+            events,
+            children: BTreeMap::new(),
+        }
+    }
+
+    /// The nanny binary.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// Starts the nanny of `slot` (generation `gen`) with its job line;
+    /// its pid.
+    pub fn spawn(&mut self, slot: u64, gen: u64, job_line: &str) -> io::Result<u32> {
+        let child = spawn(
+            &self.program,
+            self.logging,
+            slot,
+            gen,
+            job_line,
+            self.events.clone(),
+        )?;
+        let pid = child.pid;
+        // A handle left for the slot belongs to a process that ended.
+        self.children.insert(slot, child);
+        Ok(pid)
+    }
+
+    /// Sends a job line to the nanny of `slot`, if it is generation `gen`.
+    pub fn send(&self, slot: u64, gen: u64, job_line: &str) {
+        if let Some(c) = self.children.get(&slot).filter(|c| c.gen == gen) {
+            c.send_job(job_line);
+        }
+    }
+
+    /// Stops the nanny of `slot`, if it is generation `gen`.
+    pub fn stop(&mut self, slot: u64, gen: u64) {
+        if self.children.get(&slot).is_some_and(|c| c.gen == gen) {
+            if let Some(c) = self.children.remove(&slot) {
+                c.stop();
+            }
+        }
+    }
+
+    /// Forgets the nanny of `slot` that ended (generation `gen`).
+    pub fn ended(&mut self, slot: u64, gen: u64) {
+        if self.children.get(&slot).is_some_and(|c| c.gen == gen) {
+            self.children.remove(&slot);
+        }
+    }
+
+    /// Stops every nanny.
+    pub fn stop_all(&mut self) {
+        for (_, c) in std::mem::take(&mut self.children) {
+            c.stop();
+        }
+    }
 }
 
 /// Starts a nanny for `slot`, sends it `job_line`, and reports on `events`.

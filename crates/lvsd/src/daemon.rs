@@ -58,16 +58,15 @@ impl Effects for World {
         Instant::now()
     }
 
-    fn spawn(&mut self, slot: SlotId, gen: Gen, job: &Job) -> Result<u32, String> {
+    fn spawn(&mut self, slot: SlotId, gen: Gen, job: &Job) -> std::io::Result<u32> {
         let line = self.line(job);
-        self.nannies.spawn(slot, gen, &line).map_err(|e| {
+        self.nannies.spawn(slot, gen, &line).inspect_err(|e| {
             let names: Vec<&str> = job.virtuals.iter().map(|v| v.name.as_str()).collect();
             error!(
                 "cannot start nanny {} for {}: {e}",
                 self.nannies.program().display(),
                 names.join(",")
             );
-            e.to_string()
         })
     }
 

@@ -510,8 +510,8 @@ impl Supervisor {
 pub trait Effects {
     /// The clock (for the events that answer a spawn).
     fn now(&self) -> Instant;
-    /// Starts a nanny for `slot` with `job`; its pid, or why not.
-    fn spawn(&mut self, slot: SlotId, gen: Gen, job: &Job) -> Result<u32, String>;
+    /// Starts a nanny for `slot` with `job`; its pid.
+    fn spawn(&mut self, slot: SlotId, gen: Gen, job: &Job) -> std::io::Result<u32>;
     /// Sends the running nanny of `slot` (generation `gen`) a new job.
     fn send(&mut self, slot: SlotId, gen: Gen, job: &Job);
     /// Stops the nanny of `slot` if it is generation `gen`.
@@ -539,7 +539,11 @@ pub fn drive(sup: &mut Supervisor, event: Event, fx: &mut impl Effects) -> bool 
             Action::Spawn { slot, gen, job } => {
                 let outcome = match fx.spawn(slot, gen, &job) {
                     Ok(pid) => Event::Spawned { slot, gen, pid },
-                    Err(error) => Event::SpawnFailed { slot, gen, error },
+                    Err(e) => Event::SpawnFailed {
+                        slot,
+                        gen,
+                        error: e.to_string(),
+                    },
                 };
                 let more = sup.step(outcome, fx.now());
                 for a in more.into_iter().rev() {

@@ -658,9 +658,9 @@ impl Effects for Fake {
     fn now(&self) -> Instant {
         self.now.unwrap_or_else(Instant::now)
     }
-    fn spawn(&mut self, slot: SlotId, _gen: Gen, _job: &Job) -> Result<u32, String> {
+    fn spawn(&mut self, slot: SlotId, _gen: Gen, _job: &Job) -> std::io::Result<u32> {
         if self.failing.contains(&slot) {
-            return Err("exec failed".into());
+            return Err(std::io::Error::other("exec failed"));
         }
         self.spawned.push(slot);
         Ok(1000 + slot as u32)

@@ -2,9 +2,10 @@
 //!
 //! Delay 1 s, doubling on each death up to 60 s; a nanny that ran for at
 //! least [`STABLE`] before dying starts again at 1 s. On top of that, at
-//! most [`MAX_IN_WINDOW`] restarts within any [`WINDOW`] (FLT-K06: a crash
-//! loop is rate limited; FLT-K03: backoff 1 s doubling to a cap). Pure:
-//! the caller passes the clock.
+//! most [`MAX_IN_WINDOW`] restarts within any [`WINDOW`]: a nanny that
+//! crashes at once after every start (a broken binary, a job it cannot
+//! run) costs a few starts a minute, not a busy loop, while the table is
+//! kept as it was. Pure: the caller passes the clock.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -49,9 +50,11 @@ impl Backoff {
         self.started = Some(now);
     }
 
-    /// The nanny died at `now`: when to start it again.
+    /// The nanny died at `now` (or its start failed): when to start it
+    /// again. Each start counts for one death only: a failed start, which
+    /// has no start of its own, is no long life that resets the delay.
     pub fn died(&mut self, now: Instant) -> Instant {
-        if let Some(s) = self.started {
+        if let Some(s) = self.started.take() {
             if now.saturating_duration_since(s) >= STABLE {
                 self.next = INITIAL;
             }
@@ -98,6 +101,55 @@ mod tests {
         }
         assert_eq!(&delays[..8], &[1, 2, 4, 8, 16, 32, 60, 60]);
         assert!(restarts_first_minute <= MAX_IN_WINDOW);
+    }
+
+    /// The defect: the start of a nanny that ran for an hour also counted
+    /// for the failed starts after its death, so each was retried after
+    /// 1 s (seven a minute, for ever) instead of backing off.
+    #[test]
+    fn a_failed_start_is_no_stable_run() {
+        let t0 = Instant::now();
+        let mut b = Backoff::new();
+        b.started(t0);
+        let mut now = t0 + Duration::from_secs(3600);
+        let mut delays = Vec::new();
+        for _ in 0..4 {
+            // died, then the restart at `at` fails at once (no started()).
+            let at = b.died(now);
+            delays.push((at - now).as_secs());
+            now = at;
+        }
+        assert_eq!(delays, [1, 2, 4, 8]);
+    }
+
+    /// The window's limit holds even when every run counts as long.
+    #[test]
+    fn no_more_than_seven_restarts_in_a_window() {
+        // (Later than now: `now - STABLE` below must exist.)
+        let t0 = Instant::now() + STABLE;
+        let mut b = Backoff::new();
+        let mut now = t0;
+        let mut restarts = Vec::new();
+        for _ in 0..30 {
+            // Every run reported as a minute long: the delay stays 1 s.
+            b.started(now - STABLE);
+            let at = b.died(now);
+            restarts.push(at);
+            now = at;
+        }
+        for (i, r) in restarts.iter().enumerate() {
+            let within = restarts[i..]
+                .iter()
+                .take_while(|t| **t < *r + WINDOW)
+                .count();
+            assert!(
+                within <= MAX_IN_WINDOW,
+                "{within} restarts within {WINDOW:?}"
+            );
+        }
+        assert!(restarts
+            .windows(2)
+            .any(|w| w[1] - w[0] > Duration::from_secs(1)));
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! Command line: Piranha's options (spec 3.1) plus ours.
+//! Command line: Piranha's lvsd options with their letters and meaning
+//! (`-c/--configfile`, `-v/--verbose`, `-n/--nodaemon`, `-t/--test-start`,
+//! and `--nofork`, which pulse passes), plus ours (`--ready-fd`,
+//! `--dry-run`, `--pidfile`, `--status-socket`, `--nanny`, `--syslog`,
+//! `--no-monitor`, `--resync`).
 
 use std::path::PathBuf;
 

@@ -31,7 +31,7 @@ use lvscf_parser::Config;
 use nanny::check::CheckKind;
 use nanny::protocol::{Job, Protocol, VirtualCheck};
 
-use crate::health::virtual_check;
+use crate::jobs::virtual_check;
 
 /// Virtual servers watched by one nanny process.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,18 +1,40 @@
-//! What nanny said about each real server, and the nanny jobs built from
-//! lvs.cf.
+//! What nanny said about each real server. Pure.
 //!
 //! A server is identified by (virtual name, server name, address, port):
 //! a report about an address that the configuration no longer gives that
 //! server (a reload changed it) is stale and ignored, so a changed address
-//! starts "unknown" until nanny checks it.
+//! starts "unknown" until nanny checks it. The jobs lvsd sends to nanny are
+//! built by the `jobs` module.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use lvscf_parser::{Config, Protocol, VirtualServer};
-use nanny::protocol::{self, Job, Report, ServerCheck, ServerReport, State, VirtualCheck};
+use lvscf_parser::{Config, VirtualServer};
+use nanny::protocol::{self, Report, ServerReport, State};
 
-use crate::table::Table;
+/// A line on a nanny's standard output that is not a report.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable nanny line {line:?}: {error}")]
+pub struct UnreadableLine {
+    /// The line (without its end).
+    pub line: String,
+    /// Why it does not parse.
+    #[source]
+    pub error: serde_json::Error,
+}
+
+/// Reads one line of a nanny's standard output (trimmed; `None` for a
+/// blank line).
+pub fn parse_report(line: &str) -> Option<Result<Report, UnreadableLine>> {
+    let text = line.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(Report::from_line(text).map_err(|error| UnreadableLine {
+        line: text.to_string(),
+        error,
+    }))
+}
 
 /// Identity of a checked real server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,73 +198,4 @@ fn is_configured(config: &Config, id: &ServerId) -> bool {
                 s.name == id.server && s.ip() == Some(id.addr) && v.server_port(s) == id.port
             })
     })
-}
-
-fn proto(p: Protocol) -> protocol::Protocol {
-    match p {
-        Protocol::Tcp => protocol::Protocol::Tcp,
-        Protocol::Udp => protocol::Protocol::Udp,
-        Protocol::Sctp => protocol::Protocol::Sctp,
-    }
-}
-
-/// The check of one virtual server, as nanny's job line describes it.
-/// `kernel_weight` is left unset (see [`with_kernel_weights`]).
-pub fn virtual_check(config: &Config, v: &VirtualServer) -> VirtualCheck {
-    VirtualCheck {
-        name: v.name.clone(),
-        vip: v.vip(),
-        port: v.port,
-        protocol: proto(v.protocol),
-        fwmark: v.fwmark.filter(|m| *m != 0),
-        timeout: v.timeout,
-        reentry: v.reentry,
-        quiesce: v.quiesce_server,
-        load_monitor: v.load_monitor.as_str().to_string(),
-        rsh_command: config.rsh_command.clone(),
-        scale: 10,
-        send: v.send.clone(),
-        expect: v.expect.clone(),
-        use_regex: v.use_regex,
-        suppress_escapes: false,
-        send_program: v.send_program.as_ref().map(|c| c.text.clone()),
-        servers: v
-            .active_servers()
-            .filter_map(|s| {
-                Some(ServerCheck {
-                    name: s.name.clone(),
-                    address: s.ip()?,
-                    port: Some(v.server_port(s)),
-                    weight: s.weight,
-                    kernel_weight: None,
-                })
-            })
-            .collect(),
-    }
-}
-
-/// The job with each server's weight as programmed now (`kernel_weight`),
-/// so that a restarted nanny resumes at it instead of ramping up again.
-pub fn with_kernel_weights(job: &Job, config: &Config, kernel: &Table) -> Job {
-    let mut job = job.clone();
-    for vc in &mut job.virtuals {
-        let Some(v) = config.active_virtuals().find(|v| v.name == vc.name) else {
-            continue;
-        };
-        let Some(key) = crate::desired::service_key(v) else {
-            continue;
-        };
-        let Some(entry) = kernel.services.get(&key) else {
-            continue;
-        };
-        for s in &mut vc.servers {
-            let port = s.port.unwrap_or(vc.port);
-            if let Some(d) = entry.dests.get(&(s.address, port)) {
-                if d.weight > 0 {
-                    s.kernel_weight = Some(d.weight as u32);
-                }
-            }
-        }
-    }
-    job
 }

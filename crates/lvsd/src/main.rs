@@ -6,10 +6,10 @@ use lvsd::cli::Cli;
 fn main() {
     let cli = Cli::parse();
     let code = if cli.dry_run {
-        lvsd::daemon::dry_run(&cli)
+        lvsd::oneshot::dry_run(&cli)
     } else if cli.test_start {
         lvsd::log::init(false, cli.verbose);
-        lvsd::daemon::test_start(&cli)
+        lvsd::oneshot::test_start(&cli)
     } else {
         lvsd::daemon::run(cli)
     };

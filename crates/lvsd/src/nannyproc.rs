@@ -1,16 +1,21 @@
 //! nanny child processes: `nanny --lvsd [-v]` with stdin/stdout pipes and
 //! `PR_SET_PDEATHSIG(SIGTERM)`, a writer task for job lines, a reader task
 //! turning stdout lines into events, and (when lvsd is a daemon) a task
-//! forwarding nanny's stderr log lines to lvsd's log.
+//! forwarding nanny's stderr log lines to lvsd's log. [`Nannies`] holds
+//! the running ones by slot for the supervisor's actions.
 
+use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use nanny::protocol::Report;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
+
+use crate::health::{parse_report, UnreadableLine};
 
 /// Longest report line accepted from nanny.
 const MAX_LINE: usize = 64 * 1024;
@@ -25,7 +30,7 @@ pub enum NannyEvent {
         /// Its generation (restarts bump it).
         gen: u64,
         /// The report.
-        report: Result<Report, String>,
+        report: Result<Report, UnreadableLine>,
     },
     /// The process ended.
     Exited {
@@ -58,7 +63,8 @@ impl NannyChild {
     /// sends SIGTERM.
     pub fn stop(self) {
         drop(self.lines);
-        if let Ok(pid) = i32::try_from(self.pid) {
+        // (pid 0 would signal lvsd's whole process group.)
+        if let Ok(pid @ 1..) = i32::try_from(self.pid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGTERM,
@@ -76,6 +82,82 @@ pub struct Logging {
     pub syslog: bool,
     /// Read nanny's stderr and log it as lvsd (lvsd is a daemon).
     pub forward_stderr: bool,
+}
+
+/// The running nannies by slot, and how to start one.
+pub struct Nannies {
+    program: PathBuf,
+    logging: Logging,
+    events: mpsc::UnboundedSender<NannyEvent>,
+    children: BTreeMap<u64, NannyChild>,
+}
+
+impl Nannies {
+    /// None running yet; `events` receives what they say and do.
+    pub fn new(
+        program: &Path,
+        logging: Logging,
+        events: mpsc::UnboundedSender<NannyEvent>,
+    ) -> Nannies {
+        Nannies {
+            program: program.to_path_buf(),
+            logging,
+            events,
+            children: BTreeMap::new(),
+        }
+    }
+
+    /// The nanny binary.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// Starts the nanny of `slot` (generation `gen`) with its job line;
+    /// its pid.
+    pub fn spawn(&mut self, slot: u64, gen: u64, job_line: &str) -> io::Result<u32> {
+        let child = spawn(
+            &self.program,
+            self.logging,
+            slot,
+            gen,
+            job_line,
+            self.events.clone(),
+        )?;
+        let pid = child.pid;
+        // A handle left for the slot belongs to a process that ended.
+        self.children.insert(slot, child);
+        Ok(pid)
+    }
+
+    /// Sends a job line to the nanny of `slot`, if it is generation `gen`.
+    pub fn send(&self, slot: u64, gen: u64, job_line: &str) {
+        if let Some(c) = self.children.get(&slot).filter(|c| c.gen == gen) {
+            c.send_job(job_line);
+        }
+    }
+
+    /// Stops the nanny of `slot`, if it is generation `gen`.
+    pub fn stop(&mut self, slot: u64, gen: u64) {
+        if self.children.get(&slot).is_some_and(|c| c.gen == gen) {
+            if let Some(c) = self.children.remove(&slot) {
+                c.stop();
+            }
+        }
+    }
+
+    /// Forgets the nanny of `slot` that ended (generation `gen`).
+    pub fn ended(&mut self, slot: u64, gen: u64) {
+        if self.children.get(&slot).is_some_and(|c| c.gen == gen) {
+            self.children.remove(&slot);
+        }
+    }
+
+    /// Stops every nanny.
+    pub fn stop_all(&mut self) {
+        for (_, c) in std::mem::take(&mut self.children) {
+            c.stop();
+        }
+    }
 }
 
 /// Starts a nanny for `slot`, sends it `job_line`, and reports on `events`.
@@ -103,24 +185,18 @@ pub fn spawn(
     } else {
         cmd.stderr(Stdio::inherit());
     }
-    // SAFETY: the closure only makes async-signal-safe system calls.
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe calls are allowed: it makes two system calls
+    // (prctl, sigprocmask) through nix, allocates nothing and takes no
+    // lock. Errors become io::Error from the errno alone (no allocation).
     unsafe {
         cmd.pre_exec(|| {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            // lvsd blocks nothing, but be explicit: the child starts with an
-            // empty signal mask.
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            // nanny ends with lvsd, however lvsd ends (even by SIGKILL).
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+            // The child inherits lvsd's signal mask; lvsd blocks nothing,
+            // but nanny must start with an empty mask whatever the runtime
+            // does.
+            nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
             Ok(())
         });
     }
@@ -162,12 +238,9 @@ pub fn spawn(
                     Ok(0) => break,
                     Ok(_) => {
                         let text = String::from_utf8_lossy(&buf);
-                        let text = text.trim();
-                        if text.is_empty() {
+                        let Some(report) = parse_report(&text) else {
                             continue;
-                        }
-                        let report = Report::from_line(text)
-                            .map_err(|e| format!("unreadable nanny line {text:?}: {e}"));
+                        };
                         let ev = NannyEvent::Line { slot, gen, report };
                         if events.send(ev).is_err() {
                             break;

@@ -1,7 +1,7 @@
 //! The IPVS table as plain data, and a small in-memory model of how the
 //! kernel applies [`Operation`]s to it.
 //!
-//! [`Table`] is what [`crate::diff::diff`] compares. [`Table::apply`] mirrors
+//! [`Table`] is what the diff (`diff.rs`) compares. [`Table::apply`] mirrors
 //! the kernel's rules (adding what exists or editing what does not is an
 //! error), so tests can check that `apply(diff(a, b), a) == b`, and lvsd uses
 //! it to keep its model of the kernel up to date after each batch without
@@ -11,6 +11,19 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipvs::{Destination, Forward, Operation, Service, ServiceKey};
+
+/// An operation the model refused although the kernel accepted it: a sign
+/// that lvsd's model and the kernel's table disagree (the table is then
+/// read again).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {errno}")]
+pub struct ModelError {
+    /// The operation, as it displays.
+    pub operation: String,
+    /// The errno the kernel would have returned (`EEXIST`, `ESRCH`,
+    /// `ENOENT`).
+    pub errno: &'static str,
+}
 
 /// A destination inside a service: address and port.
 pub type DestKey = (IpAddr, u16);
@@ -157,14 +170,17 @@ impl Table {
     /// Applies operations in order, skipping the indexes in `failed` (the
     /// ones the kernel refused). Returns the first model error, if any: a
     /// sign that the model and the kernel disagree.
-    pub fn apply_all(&mut self, ops: &[Operation], failed: &[usize]) -> Result<(), String> {
+    pub fn apply_all(&mut self, ops: &[Operation], failed: &[usize]) -> Result<(), ModelError> {
         let mut first = None;
         for (i, op) in ops.iter().enumerate() {
             if failed.contains(&i) {
                 continue;
             }
-            if let Err(e) = self.apply(op) {
-                first.get_or_insert_with(|| format!("{op}: {e}"));
+            if let Err(errno) = self.apply(op) {
+                first.get_or_insert_with(|| ModelError {
+                    operation: op.to_string(),
+                    errno,
+                });
             }
         }
         match first {

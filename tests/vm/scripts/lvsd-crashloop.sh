@@ -59,7 +59,7 @@ deaths=$(log_count "died (exit status 1)! restarting it in")
 # lvsd's lines after the first start's (status socket, service, monitor).
 lines=$(grep "^lvs: " "$LVSD_LOG" | grep -vc "status socket\|starting virtual service\|first round of checks\|IPVS table built" || true)
 lines=$((lines - 1))
-echo "FIGURE K06 crash loop: $starts nanny starts ($restarts restarts) in 60 s, $deaths death lines, $lines lvsd log lines naming nanny"
+echo "FIGURE K06 crash loop: $starts nanny starts ($restarts restarts) in 60 s, $deaths death lines, $lines lvsd log lines after the first start"
 [ "$restarts" -ge 3 ] && [ "$restarts" -le 7 ] \
     && pass "$restarts restarts in the first 60 s (at most 7, backoff 1 s doubling)" \
     || fail "$restarts restarts in 60 s"

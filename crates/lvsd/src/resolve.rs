@@ -61,9 +61,14 @@ pub fn resolve(config: &mut Config) -> Vec<String> {
     drop(tx);
     let end = Instant::now() + DEADLINE;
     let mut found: BTreeMap<String, IpAddr> = BTreeMap::new();
-    while found.len() + logs.len() < names.len() {
+    // Counted apart from `found` and `logs`: a name that resolves adds to
+    // both, so their sum would end the wait before every name answered.
+    let mut answered = 0;
+    while answered < names.len() {
         let left = end.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
+        let answer = rx.recv_timeout(left);
+        answered += 1;
+        match answer {
             Ok((n, Ok(ip))) => {
                 logs.push(format!("resolved host name {n} to {ip}"));
                 found.insert(n, ip);

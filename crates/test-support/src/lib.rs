@@ -8,6 +8,9 @@
 //! skip is also appended to the file named by `LVS_SKIP_LOG`, which
 //! `tests/run-all` sets, counts and reports (and fails on, if any).
 //!
+//! [`resolver`] is a real resolver path ending at a counting DNS server, for
+//! the tests of when the daemons look host names up (CFG-V02).
+//!
 //! Must not: be a dependency of anything but tests.
 
 use std::io::Write;
@@ -44,3 +47,5 @@ pub fn is_root() -> bool {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)
 }
+
+pub mod resolver;

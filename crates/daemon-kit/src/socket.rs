@@ -90,6 +90,7 @@ pub fn status_gid() -> Option<u32> {
 mod tests {
     use super::*;
 
+    /// Reliability catalogue PRIV-05 (docs/RELIABILITY.md).
     #[tokio::test]
     async fn binds_replaces_stale_and_refuses_files() {
         let dir = std::env::temp_dir().join(format!("daemon-kit-sock-{}", std::process::id()));

@@ -197,6 +197,7 @@ mod tests {
             .into_owned()
     }
 
+    /// Reliability catalogue CFG-V08 and PRIV-02 (docs/RELIABILITY.md).
     #[test]
     fn only_listed_command_lines_run() {
         let env = trust::locate("env").expect("env");

@@ -149,6 +149,7 @@ pub fn locate(program: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    /// Reliability catalogue CFG-V08 (docs/RELIABILITY.md).
     #[test]
     fn system_programs_pass_and_bad_paths_fail() {
         // Runs as any user: system binaries belong to root everywhere.

@@ -334,6 +334,7 @@ pub fn service_port(name: &str) -> Option<u16> {
 mod tests {
     use super::*;
 
+    /// Reliability catalogue CFG-S07 (docs/RELIABILITY.md).
     #[test]
     fn every_keyword_is_found_at_its_level_only() {
         for k in KEYWORDS {

@@ -376,6 +376,7 @@ mod tests {
             .collect()
     }
 
+    /// Reliability catalogue CFG-L09 (docs/RELIABILITY.md).
     #[test]
     fn splits_on_spaces_and_tabs_and_keeps_quoted_blanks() {
         assert_eq!(
@@ -385,6 +386,7 @@ mod tests {
         assert_eq!(words("a = 'x \"y'\n"), vec![vec!["a", "=", "x \"y"]]);
     }
 
+    /// Reliability catalogue CFG-L04 (docs/RELIABILITY.md).
     #[test]
     fn line_endings_are_recorded() {
         let lexed = lex(b"a\r\nb\nc");
@@ -437,6 +439,7 @@ mod tests {
         }
     }
 
+    /// Reliability catalogue CFG-L10 (docs/RELIABILITY.md).
     #[test]
     fn too_many_tokens_is_refused_not_truncated() {
         let line = vec!["t"; MAX_TOKENS_PER_LINE + 1].join(" ");

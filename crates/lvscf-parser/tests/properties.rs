@@ -388,6 +388,7 @@ proptest! {
 
     /// Edits change only the edited lines: every line of the original stays,
     /// in order, except the one rewritten in place.
+    /// Reliability catalogue CFG-P01 (docs/RELIABILITY.md).
     #[test]
     fn edits_touch_only_their_lines((target, key, value) in edit_target()) {
         let mut doc = Document::parse("e.cf", BASE);

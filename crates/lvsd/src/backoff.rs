@@ -83,6 +83,7 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    /// Reliability catalogue FLT-K03 (docs/RELIABILITY.md).
     #[test]
     fn doubles_to_the_cap_and_limits_the_rate() {
         let t0 = Instant::now();
@@ -123,6 +124,7 @@ mod tests {
     }
 
     /// The window's limit holds even when every run counts as long.
+    /// Reliability catalogue FLT-K06 (docs/RELIABILITY.md).
     #[test]
     fn no_more_than_seven_restarts_in_a_window() {
         // (Later than now: `now - STABLE` below must exist.)

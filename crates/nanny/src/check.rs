@@ -246,6 +246,7 @@ mod tests {
         );
     }
 
+    /// Reliability catalogue CFG-V08 (docs/RELIABILITY.md).
     #[test]
     fn program_tokens() {
         let mut v = v();

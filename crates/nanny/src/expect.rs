@@ -171,6 +171,7 @@ mod tests {
     use super::*;
     use Verdict::*;
 
+    /// Reliability catalogue FLT-S03 (docs/RELIABILITY.md).
     #[test]
     fn prefix_across_reads() {
         let e = Expect::compile(Some("HTTP/1.0 200"), false, false).unwrap();

@@ -12,6 +12,7 @@ use serde_json::json;
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::time::{Duration, Instant};
 
+/// Reliability catalogue PRIV-02 (docs/RELIABILITY.md).
 #[test]
 fn a_job_cannot_make_nanny_run_the_attackers_program() {
     if !is_root() {

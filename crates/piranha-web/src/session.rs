@@ -358,6 +358,7 @@ pub fn allowed(list: &[Cidr], ip: IpAddr) -> bool {
 mod tests {
     use super::*;
 
+    /// Reliability catalogue WEB-14 (docs/RELIABILITY.md).
     #[test]
     fn sessions_expire_and_ids_are_fresh() {
         let t0 = Instant::now();
@@ -400,6 +401,7 @@ mod tests {
         assert_eq!(s.len(), MAX_SESSIONS);
     }
 
+    /// Reliability catalogue WEB-05 (docs/RELIABILITY.md).
     #[test]
     fn csrf_checks() {
         assert!(csrf_ok("abc", Some("abc")));

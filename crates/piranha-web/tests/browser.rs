@@ -160,6 +160,7 @@ async fn title(c: &Client) -> String {
     }
 }
 
+/// Reliability catalogue WEB-07 (docs/RELIABILITY.md).
 #[test]
 fn browser_edit_flow_screenshots_and_xss() {
     let Some((_driver, port, chromium)) = start_driver() else {

@@ -1737,6 +1737,7 @@ fn ipv6_virtual_gets_a_persistence_prefix_from_the_select() {
 /// included), says why, leaves lvs.cf untouched, and shows the list on the
 /// pages with program fields. (The daemons refuse them anyway: see pulse's
 /// and nanny's exec-policy tests.)
+/// Reliability catalogue PRIV-02 (docs/RELIABILITY.md).
 #[test]
 fn programs_follow_the_daemons_exec_policy() {
     let programs = trusted_allowlist(&["/bin/true %h uptime", "/bin/true start"]);

@@ -207,6 +207,7 @@ pub async fn serve(
 mod tests {
     use super::*;
 
+    /// Reliability catalogue PRIV-06 (docs/RELIABILITY.md).
     #[test]
     fn reload_authorization() {
         assert!(may_reload(0, 0, None));

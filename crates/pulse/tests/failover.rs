@@ -251,6 +251,7 @@ fn clean_stop_hands_over_at_once() {
     assert!(!p1.sock.exists(), "stale status socket");
 }
 
+/// Reliability catalogue FLT-P01 and FLT-P03 (docs/RELIABILITY.md).
 #[test]
 fn partition_and_heal_one_active_and_client_follows() {
     if !can_run() {
@@ -286,6 +287,7 @@ fn partition_and_heal_one_active_and_client_follows() {
     assert_eq!(p2.state().as_deref(), Some("inactive"));
 }
 
+/// Reliability catalogue FLT-P05 (docs/RELIABILITY.md).
 #[test]
 fn simultaneous_start_converges_to_primary() {
     if !can_run() {
@@ -325,6 +327,7 @@ fn simultaneous_start_converges_to_primary() {
     }
 }
 
+/// Reliability catalogue FLT-K02 (docs/RELIABILITY.md).
 #[test]
 fn lvsd_death_relinquishes_with_childfail() {
     if !can_run() {
@@ -366,6 +369,7 @@ fn lvsd_death_relinquishes_with_childfail() {
     assert_eq!(p2.state().as_deref(), Some("active"));
 }
 
+/// Reliability catalogue FLT-K05 (docs/RELIABILITY.md).
 #[test]
 fn lvsd_never_ready_relinquishes() {
     if !can_run() {
@@ -384,6 +388,7 @@ fn lvsd_never_ready_relinquishes() {
     assert_eq!(p1.state().as_deref(), Some("inactive"));
 }
 
+/// Reliability catalogue FLT-R02 (docs/RELIABILITY.md).
 #[test]
 fn signals_reload_and_status_socket() {
     if !can_run() {
@@ -577,6 +582,7 @@ fn reload_while_active_moves_the_vip() {
     assert_eq!(p1.state().as_deref(), Some("active"));
 }
 
+/// Reliability catalogue FLT-K05 (docs/RELIABILITY.md).
 #[test]
 fn sigterm_while_waiting_for_lvsd_exits_at_once() {
     if !can_run() {
@@ -752,6 +758,7 @@ fn takeover_and_relinquish_order_with_commands() {
 /// program, or a shell with its own script. pulse runs as root and must
 /// run neither, whatever the allowlist lists besides; a list that the user
 /// could have edited allows nothing at all.
+/// Reliability catalogue PRIV-02 (docs/RELIABILITY.md).
 #[test]
 fn lvs_cf_cannot_make_root_run_its_own_program() {
     if !can_run() {

@@ -681,6 +681,7 @@ fn hb13_flood_of_bad_packets() {
 /// routers went active. Now the capture is dropped as unconfirmed (it does
 /// not echo r2's new boot id) and nothing changes: sampled every 100 ms for
 /// 10 s, exactly one router is active and r2 keeps accepting r1.
+/// Reliability catalogue HB-08 (docs/RELIABILITY.md).
 #[test]
 fn a_replay_after_both_routers_restarted_changes_nothing() {
     if !can_run() {

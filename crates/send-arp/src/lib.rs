@@ -410,6 +410,7 @@ mod tests {
         assert_eq!(&f[32..38], &MAC.0);
     }
 
+    /// Reliability catalogue HB-12 (docs/RELIABILITY.md).
     #[test]
     fn golden_arp_request() {
         let f = arp_request_frame(Ipv4Addr::new(192, 0, 2, 10), MAC);

@@ -88,6 +88,7 @@ fn bad_values_map_to_their_field() {
     assert!(e.fields.contains_key("device"));
 }
 
+/// Reliability catalogue WEB-06 (docs/RELIABILITY.md).
 #[test]
 fn injection_is_refused() {
     for v in [

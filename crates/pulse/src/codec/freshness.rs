@@ -83,6 +83,7 @@ mod tests {
     use super::*;
     use crate::keys::Keyring;
 
+    /// Reliability catalogue HB-08 (docs/RELIABILITY.md).
     #[test]
     fn windows_go_forward_only() {
         let mut f = Freshness::default();
@@ -231,6 +232,7 @@ mod tests {
     /// Twenty restarts of either side, each followed by a replay of every
     /// packet either router ever sent: nothing old is ever accepted, and
     /// the pair always converges again.
+    /// Reliability catalogue HB-08 (docs/RELIABILITY.md).
     #[test]
     fn replays_across_twenty_restarts_of_either_side() {
         let mut p = Pair::new();

@@ -54,6 +54,7 @@ pub fn decode_legacy(buf: &[u8]) -> Result<PeerState, DropReason> {
 mod tests {
     use super::*;
 
+    /// Reliability catalogue HB-01 (docs/RELIABILITY.md).
     #[test]
     fn legacy_golden() {
         // x86: little-endian bytes of the magics, as Piranha sends them.

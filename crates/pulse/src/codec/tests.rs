@@ -449,6 +449,7 @@ fn set_auth_keeps_sequence_and_replay_window() {
 }
 
 proptest::proptest! {
+    /// Reliability catalogue HB-02 and HB-03 (docs/RELIABILITY.md).
     #[test]
     fn decode_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
         let mut c = Codec::new(enforce(), Role::Master, 3);

@@ -124,6 +124,7 @@ pub(crate) fn parse_value<'w>(
             single(words)?;
             if keyword.key == Key::SerialNo
                 && !word.is_empty()
+                && !word.starts_with('0')
                 && word.bytes().all(|b| b.is_ascii_digit())
             {
                 // Only the tools read serial_no; it keeps its full range.

@@ -23,6 +23,7 @@ use crate::blocks::{is_block_word, Blocks};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::keywords::{self, Keyword, Level};
 use crate::model::Config;
+use crate::settle::settle;
 use crate::source::Source;
 use crate::structure::Structure;
 use crate::syntax::{LexProblem, Lexed, LineKind, Token};
@@ -65,8 +66,11 @@ pub fn analyze(text: &[u8], lexed: &Lexed) -> Analysis {
         a.line(index);
     }
     a.blocks.finish(&mut a.src, &a.config);
-    let Analyzer { config, blocks, .. } = a;
+    let Analyzer {
+        mut config, blocks, ..
+    } = a;
     let structure = blocks.into_structure();
+    settle(text, lexed, &mut config, &structure, &mut diagnostics);
     validate(text, lexed, &config, &structure, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.line, d.column));
     Analysis {
@@ -265,11 +269,12 @@ impl Analyzer<'_> {
             heap = values.iter().map(|t| self.src.token_text(t)).collect();
             &heap
         };
-        let result = parse_value(keyword, words, values)
+        let mut notes = Vec::new();
+        let result = parse_value(keyword, words, values, &mut notes)
             .and_then(|v| apply(&mut self.config, self.blocks.structure(), keyword, block, v));
         match result {
             Ok(warnings) => {
-                for w in warnings {
+                for w in notes.into_iter().chain(warnings) {
                     self.report(index, keyword, &tokens[0], values, w);
                 }
             }

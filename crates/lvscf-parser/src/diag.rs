@@ -90,6 +90,11 @@ codes! {
     DuplicateKey => "duplicate-key", "";
     HostName => "host-name", "";
     PmaskIgnored => "pmask-ignored", "";
+    NumberSpelling => "number-spelling", "";
+    AddressSpelling => "address-spelling", "";
+    NotProgrammed => "not-programmed", "";
+    NoncontiguousNetmask => "noncontiguous-netmask", "";
+    BackupPrivateIgnored => "backup-private-ignored", "";
     PortAfterServers => "port-after-servers", "";
     DuplicateVirtualName => "duplicate-virtual-name", "";
     DuplicateServerName => "duplicate-server-name", "";

@@ -13,10 +13,13 @@
 //! - [`diag`]: diagnostics and their stable codes; [`keywords`]: the
 //!   keyword table; [`model`]: the typed configuration.
 //! - [`structure`]: where blocks open and close, and their keyword lines.
-//! - `value.rs`: the words after `=` to a typed value; `apply.rs`: a value
+//! - `creading.rs`: numbers and addresses as Piranha's C library read them
+//!   (`strtol`, `inet_aton`); `value.rs`: the words after `=` to a typed
+//!   value; `apply.rs`: a value
 //!   into the configuration; `blocks.rs`: opening and closing blocks while
 //!   reading; `source.rs`: placing diagnostics on lines.
-//! - [`validate`]: checks across lines; [`analyze`]: the line-by-line
+//! - `settle.rs`: what Piranha derived once every line was read;
+//!   [`validate`]: checks across lines; [`analyze`]: the line-by-line
 //!   reading that drives all of the above.
 //! - [`document`]: the lossless document and its editor, with [`mod@write`]
 //!   for values and whole files; [`keypath`] and [`incremental`] on top.
@@ -29,12 +32,14 @@
 pub mod analyze;
 mod apply;
 mod blocks;
+mod creading;
 pub mod diag;
 pub mod document;
 pub mod incremental;
 pub mod keypath;
 pub mod keywords;
 pub mod model;
+mod settle;
 mod source;
 pub mod structure;
 pub mod syntax;

@@ -59,8 +59,13 @@ pub struct Config {
     pub network: Network,
     /// `nat_router`: floating gateway address and device for NAT.
     pub nat_router: Option<AddressOnDevice>,
-    /// `nat_nmask`: netmask of the NAT floating address.
+    /// `nat_nmask`: netmask of the NAT floating address. For a mask whose
+    /// one bits are not contiguous, the prefix the kernel kept under
+    /// Piranha (see [`VirtualServer::vip_nmask`]).
     pub nat_nmask: Option<Netmask>,
+    /// `nat_nmask` as written, when its one bits are not contiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_nmask_noncontiguous: Option<Ipv4Addr>,
     /// `reservation_conflict_action`: FOS shared-SCSI (parsed, never used).
     pub reservation_conflict_action: Option<ReservationConflictAction>,
     /// `debug_level`: parsed, unused. Default `NONE`.
@@ -117,6 +122,7 @@ impl Default for Config {
             network: Network::Nat,
             nat_router: None,
             nat_nmask: None,
+            nat_nmask_noncontiguous: None,
             reservation_conflict_action: None,
             debug_level: "NONE".to_string(),
             monitor_links: false,
@@ -170,14 +176,26 @@ pub struct VirtualServer {
     pub address: Option<AddressOnDevice>,
     /// `sorry_server`: used while none of the real servers is up.
     pub sorry_server: Option<IpAddr>,
-    /// `vip_nmask`: netmask of the VIP.
+    /// `vip_nmask`: netmask of the VIP. For a mask whose one bits are not
+    /// contiguous (`255.0.255.0`) this is what the kernel ended up with
+    /// under Piranha: its `ifconfig DEV VIP netmask MASK` added the address
+    /// first, with the prefix of the address's old class (A /8, B /16,
+    /// C /24), and the kernel then refused the mask.
     pub vip_nmask: Option<Netmask>,
+    /// `vip_nmask` as written, when its one bits are not contiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip_nmask_noncontiguous: Option<Ipv4Addr>,
     /// `fwmark`: firewall-mark service instead of address:port (0 = none).
     pub fwmark: Option<u32>,
     /// `protocol`: default `tcp`.
     pub protocol: Protocol,
     /// `port`: default 80.
     pub port: u16,
+    /// `port` as read when the kernel cannot take it (0, negative, above
+    /// 65535): the virtual server loads but is not programmed, as ipvsadm
+    /// refused it under Piranha.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable_port: Option<i64>,
     /// `scheduler`: default `wlc`.
     pub scheduler: Scheduler,
     /// `persistent`: persistence timeout in seconds (0 = off).
@@ -223,9 +241,11 @@ impl VirtualServer {
             address: None,
             sorry_server: None,
             vip_nmask: None,
+            vip_nmask_noncontiguous: None,
             fwmark: None,
             protocol: Protocol::Tcp,
             port: 80,
+            unusable_port: None,
             scheduler: Scheduler::Wlc,
             persistent: 0,
             pmask: None,
@@ -260,6 +280,14 @@ impl VirtualServer {
     pub fn vip(&self) -> Option<IpAddr> {
         self.address.as_ref().and_then(|a| a.host.ip())
     }
+
+    /// Why the kernel cannot take this virtual server, when it cannot: it
+    /// is then not programmed (and logged), as under Piranha, where
+    /// ipvsadm refused it and the rest of the file ran.
+    pub fn kernel_refusal(&self) -> Option<String> {
+        self.unusable_port
+            .map(|p| format!("port {p} is not a port the kernel takes (1 to 65535)"))
+    }
 }
 
 /// A `server NAME { ... }` block.
@@ -275,6 +303,15 @@ pub struct RealServer {
     pub weight: u32,
     /// `port`: `None` means the virtual's `port`.
     pub port: Option<u16>,
+    /// `port` as read when the kernel cannot take it: the server is not
+    /// programmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable_port: Option<i64>,
+    /// `weight` as read when the kernel cannot take it (below 0 or above
+    /// 65535): the server is not programmed, as ipvsadm refused it under
+    /// Piranha.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable_weight: Option<i64>,
 }
 
 impl RealServer {
@@ -286,7 +323,21 @@ impl RealServer {
             active: false,
             weight: 1,
             port: None,
+            unusable_port: None,
+            unusable_weight: None,
         }
+    }
+
+    /// Why the kernel cannot take this real server, when it cannot: it is
+    /// then not programmed (and logged), as under Piranha.
+    pub fn kernel_refusal(&self) -> Option<String> {
+        if let Some(w) = self.unusable_weight {
+            return Some(format!(
+                "weight {w} is not a weight the kernel takes (0 to 65535)"
+            ));
+        }
+        self.unusable_port
+            .map(|p| format!("port {p} is not a port the kernel takes (1 to 65535)"))
     }
 
     /// The server's address, when it is an address (not a host name).

@@ -1,7 +1,8 @@
 //! Semantic checks beyond Piranha's grammar: what each line gets right but
 //! the file as a whole gets wrong. The same address given to both routers,
 //! two blocks or two servers with one name, two active virtual servers
-//! with the same address, port and protocol or the same fwmark, a
+//! with the same address, port and protocol or the same fwmark (loaded,
+//! the later one not programmed, as under Piranha), a
 //! persistence mask of the wrong address family, an `expect` that is not a
 //! valid regular expression, a deadtime not above the keepalive, and
 //! settings that have no effect without another one.
@@ -43,15 +44,30 @@ use std::net::IpAddr;
 /// Compiled size limit for `expect` regular expressions.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-struct Reporter<'a> {
-    src: Source<'a>,
-    structure: &'a Structure,
+/// Places diagnostics of the checks across lines on the lines they are
+/// about.
+pub(crate) struct Reporter<'a> {
+    pub(crate) src: Source<'a>,
+    pub(crate) structure: &'a Structure,
 }
 
-impl Reporter<'_> {
+impl<'a> Reporter<'a> {
+    /// For `text`, appending to `diags`.
+    pub(crate) fn new(
+        text: &'a [u8],
+        lexed: &'a Lexed,
+        structure: &'a Structure,
+        diags: &'a mut Vec<Diagnostic>,
+    ) -> Self {
+        Reporter {
+            src: Source::for_placing(text, lexed, diags),
+            structure,
+        }
+    }
+
     /// Reports at the value of `key` in `block` (or at the block header, or
     /// line 1 for the global section when the key is absent).
-    fn at(
+    pub(crate) fn at(
         &mut self,
         severity: Severity,
         code: Code,
@@ -227,8 +243,8 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
     duplicate_names(r, &blocks, Code::DuplicateVirtualName, |name, line| {
         format!("another {kind} block is also named `{name}` (line {line})")
     });
-    let mut services: HashMap<(IpAddr, u16, Protocol), &str> = HashMap::default();
-    let mut marks: HashMap<u32, &str> = HashMap::default();
+    let mut services: HashMap<(IpAddr, u16, Protocol), (&str, usize)> = HashMap::default();
+    let mut marks: HashMap<u32, (&str, usize)> = HashMap::default();
     for (index, v) in list.iter().enumerate() {
         let Some(block) = r.structure.virtual_block(failover, index) else {
             continue;
@@ -326,35 +342,43 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
         if failover {
             continue;
         }
-        match v.fwmark {
-            Some(mark) => {
-                if let Some(first) = marks.insert(mark, &v.name) {
+        if v.unusable_port.is_none() {
+            let (first, what) = match v.fwmark {
+                Some(mark) => (marks.get(&mark).copied(), format!("fwmark {mark}")),
+                None => match vip {
+                    Some(ip) => (
+                        services.get(&(ip, v.port, v.protocol)).copied(),
+                        format!("{ip} port {} {}", v.port, v.protocol),
+                    ),
+                    None => (None, String::new()),
+                },
+            };
+            match first {
+                Some((first, first_block)) => {
+                    let line = r.structure.blocks[first_block].header + 1;
+                    // Piranha's lvsd added the first; ipvsadm refused the
+                    // later one, which was logged and the rest ran on.
                     r.at(
-                        Error,
+                        Warning,
                         Code::DuplicateService,
                         Some(block),
-                        "fwmark",
-                        format!("fwmark {mark} is already used by active virtual `{first}`"),
-                        Some("each firewall mark can be one IPVS service only".into()),
+                        if v.fwmark.is_some() { "fwmark" } else { "address" },
+                        format!(
+                            "{what} is already the service of active virtual `{first}` (line {line}): `{}` loads but is not programmed, as under Piranha, where ipvsadm refused it",
+                            v.name
+                        ),
+                        Some("give each active virtual server its own fwmark, or address, port and protocol; or set `active = 0`".into()),
                     );
                 }
-            }
-            None => {
-                if let Some(ip) = vip {
-                    if let Some(first) = services.insert((ip, v.port, v.protocol), &v.name) {
-                        r.at(
-                            Error,
-                            Code::DuplicateService,
-                            Some(block),
-                            "address",
-                            format!(
-                                "{ip} port {} {} is already the service of active virtual `{first}`",
-                                v.port, v.protocol
-                            ),
-                            Some("IPVS can hold one service per address, port and protocol".into()),
-                        );
+                None => match (v.fwmark, vip) {
+                    (Some(mark), _) => {
+                        marks.insert(mark, (&v.name, block));
                     }
-                }
+                    (None, Some(ip)) => {
+                        services.insert((ip, v.port, v.protocol), (&v.name, block));
+                    }
+                    (None, None) => {}
+                },
             }
         }
         if let (Some(sorry), Some(ip)) = (v.sorry_server, vip) {
@@ -378,7 +402,10 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                 );
             }
         }
-        if v.protocol == Protocol::Udp && v.port == config.heartbeat_port {
+        if v.protocol == Protocol::Udp
+            && v.port == config.heartbeat_port
+            && v.unusable_port.is_none()
+        {
             r.at(
                 Warning,
                 Code::HeartbeatPortCollision,
@@ -569,16 +596,18 @@ fn check_active_servers(
             seen.insert((ip, port), &s.name)
         };
         if let Some(first) = earlier {
+            // Piranha's lvsd started one nanny for both; the entry is
+            // programmed once.
             r.at(
-                Error,
+                Warning,
                 Code::DuplicateRealServer,
                 Some(block),
                 "address",
                 format!(
-                    "{ip} port {port} is already active server `{first}` of `{}`",
-                    v.name
+                    "{ip} port {port} is already active server `{first}` of `{}`: `{}` loads but is not programmed a second time, as under Piranha",
+                    v.name, s.name
                 ),
-                Some("IPVS holds each real server once per service".into()),
+                Some("IPVS holds each real server once per service; remove one of the two".into()),
             );
         }
     }

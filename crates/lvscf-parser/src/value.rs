@@ -1,16 +1,19 @@
 //! Reading the value of one keyword line: the words after `=` become a
 //! typed [`Value`] or a [`Problem`] that says what is wrong with them.
 //!
-//! The rules are Piranha's (its C parser read numbers with
-//! `strtol(s, &end, 0)` and addresses with `inet_aton`), made strict where
-//! Piranha's reading surprised people: a leading zero, a hexadecimal number
-//! or a short address form is refused with a hint that gives what Piranha
-//! read. A host name is a valid value here; storing it adds a warning.
-//! Nothing here knows where the value sits in the file: the analyser
-//! places each problem on its token.
+//! The rules are Piranha's: its C parser read numbers with
+//! `strtol(s, &end, 0)` into a C `int` and addresses with `inet_aton`
+//! (`creading.rs`), and every spelling it took loads here with the value
+//! it had there. A spelling that is easy to misread (a leading `+`, `0x`
+//! hexadecimal, a leading zero that makes a number octal, a short or
+//! numeric address form) loads with a warning that gives the value and
+//! the plain spelling. A host name is a valid value here; storing it adds
+//! a warning. Nothing here knows where the value sits in the file: the
+//! analyser places each problem on its token.
 
+use crate::creading::{self, CNumber, NumberForm};
 use crate::diag::{Code, Severity};
-use crate::keywords::{self, Keyword, ValueKind};
+use crate::keywords::{self, Key, Keyword, ValueKind};
 use crate::model::*;
 use crate::syntax::Token;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -67,20 +70,28 @@ impl Problem {
 /// A parsed value, before it is stored in the config.
 pub(crate) enum Value<'w> {
     Int(u64),
+    /// A negative number, as Piranha's `int` held it: only the keys that
+    /// give it a meaning accept it (`apply.rs`).
+    Negative(i64),
     Bool(bool),
     Host(Host),
     HostDevice(AddressOnDevice),
     Ip(IpAddr),
     Netmask(Option<Netmask>),
+    /// A netmask `inet_aton` read whose one bits are not contiguous.
+    OddNetmask(Ipv4Addr),
     Pmask(Option<Pmask>),
     Port(u16),
+    /// A port number the kernel cannot take (0, negative, above 65535).
+    BadPort(i64),
     Seconds(Duration),
     Text(&'w str),
     List(Vec<String>),
 }
 
 /// Reads the value of `keyword` from its words (`words[i]` is the text of
-/// `tokens[i]`, quotes removed).
+/// `tokens[i]`, quotes removed). Warnings about how the value is spelled
+/// go to `notes`; the value still loads.
 // Runs once per keyword line; inlined into the analyser's loop as when it
 // lived in the same module (a call here cost about 2% of a parse).
 #[inline]
@@ -88,6 +99,7 @@ pub(crate) fn parse_value<'w>(
     keyword: &Keyword,
     words: &[&'w str],
     tokens: &[Token],
+    notes: &mut Vec<Problem>,
 ) -> Result<Value<'w>, Problem> {
     let name = keyword.name;
     let single = |words: &[&str]| -> Result<(), Problem> {
@@ -110,22 +122,49 @@ pub(crate) fn parse_value<'w>(
     match keyword.kind {
         ValueKind::Int => {
             single(words)?;
-            Ok(Value::Int(parse_int(word)?))
+            if keyword.key == Key::SerialNo
+                && !word.is_empty()
+                && !word.starts_with('0')
+                && word.bytes().all(|b| b.is_ascii_digit())
+            {
+                // Only the tools read serial_no; it keeps its full range.
+                if let Ok(n) = word.parse::<u64>() {
+                    return Ok(Value::Int(n));
+                }
+            }
+            let n = read_number(keyword, word, notes)?;
+            let value = n.value();
+            if keyword.key == Key::Fwmark && value < 0 {
+                // Piranha read the mark into an `unsigned int`: the bits
+                // of the `int`, so `-1` is mark 4294967295.
+                return Ok(Value::Int(u64::from(value as i32 as u32)));
+            }
+            Ok(match u64::try_from(value) {
+                Ok(v) => Value::Int(v),
+                Err(_) => Value::Negative(value),
+            })
         }
         ValueKind::Bool => {
             single(words)?;
-            match word {
-                "0" => Ok(Value::Bool(false)),
-                "1" => Ok(Value::Bool(true)),
-                _ => Err(Problem::error(
+            let bad = || {
+                Problem::error(
                     Code::BooleanExpected,
                     format!("boolean expected for `{name}`: 0 or 1, found `{word}`"),
-                )),
+                )
+            };
+            let mut spelling = Vec::new();
+            let n = read_number(keyword, word, &mut spelling).map_err(|_| bad())?;
+            match n.int {
+                0 | 1 => {
+                    notes.append(&mut spelling);
+                    Ok(Value::Bool(n.int == 1))
+                }
+                _ => Err(bad()),
             }
         }
         ValueKind::Host => {
             single(words)?;
-            Ok(Value::Host(parse_host(word)?))
+            Ok(Value::Host(parse_host(name, word, notes)?))
         }
         ValueKind::HostDevice => {
             if words.len() < 2 {
@@ -142,7 +181,7 @@ pub(crate) fn parse_value<'w>(
                 )
                 .at(2));
             }
-            let host = parse_host(word)?;
+            let host = parse_host(name, word, notes)?;
             check_device(words[1]).map_err(|p| p.at(1))?;
             Ok(Value::HostDevice(AddressOnDevice {
                 host,
@@ -151,7 +190,7 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::IpOnly => {
             single(words)?;
-            match parse_host(word)? {
+            match parse_host(name, word, notes)? {
                 Host::Ip(ip) => Ok(Value::Ip(ip)),
                 Host::Name(_) => Err(Problem::error(
                     Code::InvalidHost,
@@ -162,7 +201,17 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::Netmask => {
             single(words)?;
-            parse_netmask(word).map(|m| Value::Netmask(Some(m)))
+            let mask = read_ipv4(name, word, notes).ok_or_else(|| {
+                Problem::error(
+                    Code::BadSubnetMask,
+                    format!("Bad subnet mask specified: `{word}`"),
+                )
+                .hint("write a dotted-quad netmask such as 255.255.255.0")
+            })?;
+            Ok(match Netmask::new(mask) {
+                Some(m) => Value::Netmask(Some(m)),
+                None => Value::OddNetmask(mask),
+            })
         }
         ValueKind::Pmask => {
             single(words)?;
@@ -177,10 +226,17 @@ pub(crate) fn parse_value<'w>(
                     )),
                 };
             }
-            match parse_netmask(word) {
-                Ok(m) if m.prefix_len() == 32 => Ok(Value::Pmask(None)),
-                Ok(m) => Ok(Value::Pmask(Some(Pmask::Mask(m)))),
-                Err(_) => Err(Problem::error(
+            let mut spelling = Vec::new();
+            match read_ipv4(name, word, &mut spelling).and_then(Netmask::new) {
+                Some(m) if m.prefix_len() == 32 => {
+                    notes.append(&mut spelling);
+                    Ok(Value::Pmask(None))
+                }
+                Some(m) => {
+                    notes.append(&mut spelling);
+                    Ok(Value::Pmask(Some(Pmask::Mask(m))))
+                }
+                None => Err(Problem::error(
                     Code::PmaskIgnored,
                     format!("pmask `{word}` is not a netmask; it is ignored, as Piranha did"),
                 )
@@ -190,22 +246,28 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::Port => {
             single(words)?;
-            if word.bytes().all(|b| b.is_ascii_digit()) || word.starts_with(['-', '+']) {
-                return parse_port(word).map(Value::Port);
-            }
-            if word.starts_with("0x") || word.starts_with("0X") {
-                return parse_port(word).map(Value::Port);
+            // As Piranha: a number first, then a service name.
+            if let Some(n) = creading::strtol_whole(word) {
+                note_spelling(keyword, word, n, notes);
+                return Ok(port_value(n));
             }
             keywords::service_port(word).map(Value::Port).ok_or_else(|| {
                 Problem::error(
                     Code::InvalidArgument,
                     format!("invalid argument: `{word}` is not a port number nor a known service name"),
                 )
-                .hint("write the port number")
+                .hint(match octal_refusal(word) {
+                    Some(h) => h,
+                    None => "write the port number".to_string(),
+                })
             })
         }
         ValueKind::PortNumber => {
             single(words)?;
+            if let Some(n) = creading::strtol_whole(word) {
+                note_spelling(keyword, word, n, notes);
+                return Ok(port_value(n));
+            }
             if keywords::service_port(word).is_some() {
                 return Err(Problem::error(
                     Code::IntegerExpected,
@@ -216,11 +278,11 @@ pub(crate) fn parse_value<'w>(
                     keywords::service_port(word).unwrap_or(0)
                 )));
             }
-            parse_port(word).map(Value::Port)
+            Err(integer_expected(word))
         }
         ValueKind::Seconds => {
             single(words)?;
-            parse_seconds(word).map(Value::Seconds)
+            parse_seconds(keyword, word, notes).map(Value::Seconds)
         }
         ValueKind::Word => {
             single(words)?;
@@ -363,94 +425,160 @@ pub(crate) fn check_device(device: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-fn parse_int(word: &str) -> Result<u64, Problem> {
-    if let Some(rest) = word.strip_prefix('-') {
-        if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Problem::error(
-                Code::OutOfRange,
-                format!("negative value `{word}`: only 0 and positive numbers are accepted"),
-            ));
-        }
+/// The unit a number of `keyword` counts, for messages.
+fn unit(keyword: &Keyword) -> &'static str {
+    match keyword.key {
+        Key::Keepalive
+        | Key::Deadtime
+        | Key::Timeout
+        | Key::Reentry
+        | Key::Persistent
+        | Key::TcpTimeout
+        | Key::TcpfinTimeout
+        | Key::UdpTimeout => " seconds",
+        _ => "",
     }
-    if let Some(hex) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
-        let hint = match u64::from_str_radix(hex, 16) {
-            Ok(n) => format!("Piranha read this as hexadecimal; write `{n}`"),
-            Err(_) => "write a decimal number".to_string(),
-        };
-        return Err(Problem::error(
-            Code::IntegerExpected,
-            format!("integer expected: `{word}` is hexadecimal; numbers are decimal"),
-        )
-        .hint(hint));
-    }
-    if word.is_empty() || !word.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Problem::error(
-            Code::IntegerExpected,
-            format!("integer expected, found `{word}`"),
-        ));
-    }
-    if word.len() > 1 && word.starts_with('0') {
-        let octal = u64::from_str_radix(word, 8).ok();
-        let decimal = word.trim_start_matches('0');
-        let decimal = if decimal.is_empty() { "0" } else { decimal };
-        let hint = match octal {
-            Some(o) => format!(
-                "Piranha read `{word}` as octal ({o}); write `{o}`, or `{decimal}` if that was meant"
-            ),
-            None => format!("write `{decimal}`"),
-        };
-        return Err(Problem::error(
-            Code::IntegerExpected,
-            format!("integer expected: `{word}` has a leading zero"),
-        )
-        .hint(hint));
-    }
-    word.parse::<u64>()
-        .map_err(|_| Problem::error(Code::OutOfRange, format!("`{word}` is out of range")))
 }
 
-fn parse_port(word: &str) -> Result<u16, Problem> {
-    let n = parse_int(word)?;
-    if n == 0 || n > 65535 {
-        return Err(Problem::error(
-            Code::OutOfRange,
-            format!("port {n} is out of range: ports are 1 to 65535"),
-        ));
+fn integer_expected(word: &str) -> Problem {
+    let problem = Problem::error(
+        Code::IntegerExpected,
+        format!("integer expected, found `{word}`"),
+    );
+    match octal_refusal(word) {
+        Some(hint) => problem.hint(hint),
+        None => problem,
     }
-    Ok(n as u16)
 }
 
-fn parse_seconds(word: &str) -> Result<Duration, Problem> {
-    let (whole, fraction) = match word.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (word, None),
+/// Why Piranha refused a number such as `08`, when that is the reason.
+fn octal_refusal(word: &str) -> Option<String> {
+    let digits = word.trim_start_matches(['+', '-']);
+    if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let decimal = digits.trim_start_matches('0');
+        return Some(format!(
+            "a leading zero makes a number octal, where 8 and 9 are not digits (Piranha refused it too); write `{}`",
+            if decimal.is_empty() { "0" } else { decimal }
+        ));
+    }
+    None
+}
+
+/// Reads a number as Piranha did (`strtol`, kept in an `int`), noting an
+/// unusual spelling.
+fn read_number(
+    keyword: &Keyword,
+    word: &str,
+    notes: &mut Vec<Problem>,
+) -> Result<CNumber, Problem> {
+    let n = creading::strtol_whole(word).ok_or_else(|| integer_expected(word))?;
+    note_spelling(keyword, word, n, notes);
+    Ok(n)
+}
+
+/// The warning for a number not written in plain decimal, or one that
+/// does not fit the 32-bit `int` Piranha kept it in.
+fn note_spelling(keyword: &Keyword, word: &str, n: CNumber, notes: &mut Vec<Problem>) {
+    let name = keyword.name;
+    let unit = unit(keyword);
+    let value = n.value();
+    let spelled = match n.form {
+        NumberForm::Decimal => None,
+        NumberForm::Plus => Some(format!(
+            "`{name} = {word}` is {value}{unit}: the `+` is ignored, as Piranha's strtol did"
+        )),
+        NumberForm::Hex => Some(format!(
+            "`{name} = {word}` is hexadecimal: {value}{unit}, as Piranha read it"
+        )),
+        NumberForm::Octal => Some(format!(
+            "`{name} = {word}` has a leading zero, so it is octal: {value}{unit}, as Piranha read it"
+        )),
+        NumberForm::Empty => Some(format!(
+            "`{name}` has an empty value: Piranha's strtol read it as 0"
+        )),
     };
-    let secs = parse_int(whole)?;
-    let millis = match fraction {
-        None => 0,
-        Some(f) => {
-            if f.is_empty() || f.len() > 3 || !f.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Problem::error(
-                    Code::IntegerExpected,
-                    format!("number of seconds expected, found `{word}`"),
-                )
-                .hint("write whole seconds or up to three decimals, e.g. `0.25`"));
+    if let Some(message) = spelled {
+        let hint = match n.form {
+            NumberForm::Octal => {
+                let decimal = word
+                    .trim_start_matches(['+', '-', ' '])
+                    .trim_start_matches('0');
+                format!("write `{value}`, or `{decimal}` if that was meant")
             }
-            format!("{f:0<3}").parse::<u64>().unwrap_or(0)
-        }
-    };
-    if secs > u64::from(u32::MAX) {
-        return Err(Problem::error(
-            Code::OutOfRange,
-            format!("`{word}` is out of range"),
-        ));
+            _ => format!("write `{value}`"),
+        };
+        notes.push(
+            Problem::error(Code::NumberSpelling, message)
+                .hint(hint)
+                .warning(),
+        );
     }
+    if !n.fits_32_bits() {
+        notes.push(
+            Problem::error(
+                Code::OutOfRange,
+                format!(
+                    "`{word}` does not fit in the 32-bit int Piranha kept it in: it is read as {value}, as Piranha read it"
+                ),
+            )
+            .hint(format!("write `{value}`, or the value you mean"))
+            .warning(),
+        );
+    }
+}
+
+/// A port number: the ones the kernel can take, or the number as read.
+fn port_value(n: CNumber) -> Value<'static> {
+    match u16::try_from(n.value()) {
+        Ok(p) if p > 0 => Value::Port(p),
+        _ => Value::BadPort(n.value()),
+    }
+}
+
+fn parse_seconds(
+    keyword: &Keyword,
+    word: &str,
+    notes: &mut Vec<Problem>,
+) -> Result<Duration, Problem> {
+    let positive = || {
+        Problem::error(
+            Code::OutOfRange,
+            format!(
+                "`{} = {word}`: the interval must be more than 0 seconds (0 or less made Piranha's pulse spin)",
+                keyword.name
+            ),
+        )
+    };
+    let Some((whole, f)) = word.split_once('.') else {
+        // Whole seconds, read as Piranha read them.
+        let n = read_number(keyword, word, notes)?;
+        return match u64::try_from(n.value()) {
+            Ok(s) if s > 0 => Ok(Duration::from_secs(s)),
+            _ => Err(positive()),
+        };
+    };
+    // Fractions are our extension (Piranha refused them): plain decimal.
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || f.is_empty()
+        || f.len() > 3
+        || !f.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(Problem::error(
+            Code::IntegerExpected,
+            format!("number of seconds expected, found `{word}`"),
+        )
+        .hint("write whole seconds or up to three decimals, e.g. `0.25`"));
+    }
+    let secs = whole
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s <= u64::from(u32::MAX))
+        .ok_or_else(|| Problem::error(Code::OutOfRange, format!("`{word}` is out of range")))?;
+    let millis = format!("{f:0<3}").parse::<u64>().unwrap_or(0);
     let d = Duration::from_millis(secs * 1000 + millis);
     if d.is_zero() {
-        return Err(Problem::error(
-            Code::OutOfRange,
-            "the interval must be more than 0 seconds",
-        ));
+        return Err(positive());
     }
     Ok(d)
 }
@@ -511,7 +639,25 @@ fn is_host_name(word: &str) -> bool {
         })
 }
 
-fn parse_host(word: &str) -> Result<Host, Problem> {
+/// An IPv4 address as `inet_aton` reads it, noting a spelling other than
+/// the plain dotted quad.
+fn read_ipv4(name: &str, word: &str, notes: &mut Vec<Problem>) -> Option<Ipv4Addr> {
+    if let Some(ip) = parse_ipv4_strict(word) {
+        return Some(ip);
+    }
+    let ip = creading::inet_aton(word)?;
+    notes.push(
+        Problem::error(
+            Code::AddressSpelling,
+            format!("`{name} = {word}` is read as {ip}, as Piranha's inet_aton read it"),
+        )
+        .hint(format!("write `{ip}`"))
+        .warning(),
+    );
+    Some(ip)
+}
+
+fn parse_host(name: &str, word: &str, notes: &mut Vec<Problem>) -> Result<Host, Problem> {
     if word.as_bytes().contains(&b':') {
         return word
             .parse::<Ipv6Addr>()
@@ -523,7 +669,7 @@ fn parse_host(word: &str) -> Result<Host, Problem> {
                 )
             });
     }
-    if let Some(ip) = parse_ipv4_strict(word) {
+    if let Some(ip) = read_ipv4(name, word, notes) {
         return Ok(Host::Ip(IpAddr::V4(ip)));
     }
     if looks_numeric(word) {
@@ -531,7 +677,7 @@ fn parse_host(word: &str) -> Result<Host, Problem> {
             Code::InvalidHost,
             format!("invalid host name or ip address: `{word}` is not a dotted-quad address"),
         )
-        .hint("write four decimal numbers 0-255 without leading zeros, e.g. 10.0.0.1 (Piranha also read short, octal and hex forms, which were easy to get wrong)"));
+        .hint("write four decimal numbers 0-255, e.g. 10.0.0.1 (Piranha's inet_aton did not read this either)"));
     }
     if is_host_name(word) {
         return Ok(Host::Name(word.to_string()));
@@ -540,20 +686,6 @@ fn parse_host(word: &str) -> Result<Host, Problem> {
         Code::InvalidHost,
         format!("invalid host name or ip address: `{word}`"),
     ))
-}
-
-fn parse_netmask(word: &str) -> Result<Netmask, Problem> {
-    let bad = || {
-        Problem::error(
-            Code::BadSubnetMask,
-            format!("Bad subnet mask specified: `{word}`"),
-        )
-    };
-    let ip = parse_ipv4_strict(word)
-        .ok_or_else(|| bad().hint("write a dotted-quad netmask such as 255.255.255.0"))?;
-    Netmask::new(ip).ok_or_else(|| {
-        bad().hint("the one bits of a netmask must be contiguous, e.g. 255.255.254.0")
-    })
 }
 
 #[cfg(test)]

@@ -96,6 +96,8 @@ fn server() -> impl Strategy<Value = RealServer> {
             active,
             weight,
             port,
+            unusable_port: None,
+            unusable_weight: None,
         })
 }
 
@@ -142,9 +144,11 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         address: a.2,
         sorry_server: a.3,
         vip_nmask: a.4,
+        vip_nmask_noncontiguous: None,
         fwmark: a.5,
         protocol: a.6,
         port: a.7,
+        unusable_port: None,
         scheduler: a.8,
         persistent: a.9,
         pmask: a.10,
@@ -209,42 +213,47 @@ fn config() -> impl Strategy<Value = Config> {
         proptest::collection::vec(virtual_server(), 0..2),
         proptest::option::of(proptest::sample::select(HeartbeatAuth::ALL.to_vec())),
     );
-    (routers, timing, rest).prop_map(|(r, t, x)| Config {
-        serial_no: r.0,
-        primary: r.1,
-        primary_private: r.2,
-        primary_shared: r.3,
-        service: r.4,
-        rsh_command: r.5,
-        backup_active: r.6,
-        backup: r.7,
-        backup_private: r.8,
-        backup_shared: r.9,
-        heartbeat: r.10,
-        heartbeat_port: r.11,
-        heartbeat_key: t.0,
-        heartbeat_auth: x.10,
-        keepalive: t.1,
-        deadtime: t.2,
-        network: t.3,
-        nat_router: t.4,
-        nat_nmask: t.5,
-        reservation_conflict_action: t.6,
-        debug_level: t.7,
-        monitor_links: t.8,
-        syncdaemon: t.9,
-        syncd_iface: t.10,
-        syncd_id: t.11,
-        tcp_timeout: x.0,
-        tcpfin_timeout: x.1,
-        udp_timeout: x.2,
-        active_cmd: x.3,
-        inactive_cmd: x.4,
-        hard_shutdown: x.5,
-        ipvsadm: x.6,
-        sync: x.7,
-        virtuals: x.8,
-        failovers: x.9,
+    (routers, timing, rest).prop_map(|(r, t, x)| {
+        let has_primary_private = r.2.is_some();
+        Config {
+            serial_no: r.0,
+            primary: r.1,
+            primary_private: r.2,
+            primary_shared: r.3,
+            service: r.4,
+            rsh_command: r.5,
+            backup_active: r.6,
+            backup: r.7,
+            // Piranha ignored backup_private without primary_private.
+            backup_private: r.8.filter(|_| has_primary_private),
+            backup_shared: r.9,
+            heartbeat: r.10,
+            heartbeat_port: r.11,
+            heartbeat_key: t.0,
+            heartbeat_auth: x.10,
+            keepalive: t.1,
+            deadtime: t.2,
+            network: t.3,
+            nat_router: t.4,
+            nat_nmask: t.5,
+            nat_nmask_noncontiguous: None,
+            reservation_conflict_action: t.6,
+            debug_level: t.7,
+            monitor_links: t.8,
+            syncdaemon: t.9,
+            syncd_iface: t.10,
+            syncd_id: t.11,
+            tcp_timeout: x.0,
+            tcpfin_timeout: x.1,
+            udp_timeout: x.2,
+            active_cmd: x.3,
+            inactive_cmd: x.4,
+            hard_shutdown: x.5,
+            ipvsadm: x.6,
+            sync: x.7,
+            virtuals: x.8,
+            failovers: x.9,
+        }
     })
 }
 
@@ -628,4 +637,125 @@ fn new_keys_land_in_gui_order() {
         !text.replace("\r\n", "").contains('\n'),
         "new line keeps CRLF"
     );
+}
+
+// ----- spellings Piranha read ------------------------------------------------
+
+/// A number in one of the spellings C's `strtol(s, &end, 0)` reads as `n`.
+fn spell_number(n: u32, style: u8) -> String {
+    match style % 6 {
+        0 => n.to_string(),
+        1 => format!("+{n}"),
+        2 => format!("0{n:o}"),
+        3 => format!("0x{n:x}"),
+        4 => format!("0X{n:X}"),
+        _ => format!("+0x{n:x}"),
+    }
+}
+
+/// An address in one of the spellings `inet_aton` reads as `a`.
+fn spell_address(a: Ipv4Addr, style: u8) -> String {
+    let [w, x, y, z] = a.octets();
+    let v = u32::from(a);
+    match style % 7 {
+        0 => a.to_string(),
+        1 => format!("{w}.{x}.{}", (u32::from(y) << 8) | u32::from(z)),
+        2 => format!("{w}.{}", v & 0x00ff_ffff),
+        3 => v.to_string(),
+        4 => format!("0x{w:x}.0x{x:x}.0x{y:x}.0x{z:x}"),
+        5 => format!("0{w:o}.0{x:o}.0{y:o}.0{z:o}"),
+        _ => format!("0x{v:08x}"),
+    }
+}
+
+/// The values of a file that loads, and the spelling of each slot.
+#[derive(Debug, Clone)]
+struct Spelled {
+    numbers: Vec<u32>,
+    addresses: Vec<Ipv4Addr>,
+}
+
+fn spelled_values() -> impl Strategy<Value = Spelled> {
+    (
+        (1u8..=250, 1u8..=250, 1u8..=223, 0u8..=255, 0u8..=255),
+        (
+            1u32..=100,
+            1u32..=65535,
+            0u32..=65535,
+            1u32..=600,
+            0u32..=255,
+        ),
+        (0u32..=1, 0u32..=1, 0u32..=100_000, 0u32..=3600, 0u32..=1),
+        (1u8..=99, 0u32..=u32::MAX, 0u8..=32),
+    )
+        .prop_map(|((a, b, c, d, e), n1, n2, (f, mark, prefix))| Spelled {
+            numbers: vec![
+                n1.0,     // keepalive
+                n1.0 * 3, // deadtime
+                n1.1,     // heartbeat_port, virtual port
+                n1.2,     // weight
+                n1.3,     // timeout
+                n1.4,     // syncd_id
+                n2.0,     // booleans
+                n2.1,     // booleans
+                n2.2,     // serial_no, tcp_timeout
+                n2.3,     // persistent, reentry
+                n2.4,     // use_regex
+                mark,     // fwmark
+            ],
+            addresses: vec![
+                Ipv4Addr::new(10, a, b, 1),      // primary
+                Ipv4Addr::new(10, a, b, 2),      // backup
+                Ipv4Addr::new(192, 168, a, 254), // nat_router
+                Netmask::from_prefix(prefix).map_or(Ipv4Addr::UNSPECIFIED, Netmask::addr),
+                Ipv4Addr::new(c, d, e, 100), // VIP
+                Ipv4Addr::new(c, d, e, 101), // sorry_server
+                Ipv4Addr::new(c, d, e, f),   // real server
+            ],
+        })
+}
+
+fn spelled_file(v: &Spelled, number_style: &[u8], address_style: &[u8]) -> String {
+    let n =
+        |i: usize, slot: usize| spell_number(v.numbers[i], number_style[slot % number_style.len()]);
+    let a = |i: usize, slot: usize| {
+        spell_address(v.addresses[i], address_style[slot % address_style.len()])
+    };
+    format!(
+        "serial_no = {}\nprimary = {}\nbackup = {}\nbackup_active = {}\nheartbeat = {}\n\
+         heartbeat_port = {}\nkeepalive = {}\ndeadtime = {}\nsyncdaemon = {}\nsyncd_id = {}\n\
+         tcp_timeout = {}\nmonitor_links = {}\nnetwork = nat\nnat_router = {} eth1:1\nnat_nmask = {}\n\
+         virtual web {{\n     active = 1\n     address = {} eth0:1\n     sorry_server = {}\n\
+         \x20    vip_nmask = {}\n     fwmark = {}\n     port = {}\n     persistent = {}\n\
+         \x20    timeout = {}\n     reentry = {}\n     use_regex = {}\n     quiesce_server = {}\n\
+         \x20    server r1 {{\n         address = {}\n         active = {}\n         weight = {}\n\
+         \x20        port = {}\n     }}\n}}\n",
+        n(8, 0), a(0, 0), a(1, 1), n(6, 1), n(7, 2), n(2, 3), n(0, 4), n(1, 5), n(7, 6), n(5, 7),
+        n(8, 8), n(6, 9), a(2, 2), a(3, 3), a(4, 4), a(5, 5), a(3, 6), n(11, 10), n(2, 11),
+        n(9, 12), n(4, 13), n(9, 14), n(10, 15), n(6, 16), a(6, 7), n(7, 17), n(3, 18), n(2, 19),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// I15: a file that differs from one that loads only in how its numbers
+    /// (`8`, `+8`, `010`, `0x8`) and addresses (`10.0.0.1`, `10.1`,
+    /// `167772161`, hexadecimal or octal parts) are spelled loads too, with
+    /// the same configuration: Piranha read every one of these spellings.
+    #[test]
+    fn number_and_address_spellings_are_never_refused(
+        v in spelled_values(),
+        numbers in proptest::collection::vec(any::<u8>(), 20),
+        addresses in proptest::collection::vec(any::<u8>(), 8),
+    ) {
+        let plain = spelled_file(&v, &[0], &[0]);
+        let base = Document::parse("plain.cf", plain.clone());
+        prop_assert!(!base.has_errors(), "{plain}\n{:#?}", base.diagnostics());
+        let text = spelled_file(&v, &numbers, &addresses);
+        let doc = Document::parse("spelled.cf", text.clone());
+        let errors: Vec<_> = doc.diagnostics().iter().filter(|d| d.is_error()).collect();
+        prop_assert!(errors.is_empty(), "{text}\n{errors:#?}");
+        prop_assert_eq!(doc.config(), base.config(), "{}", text);
+    }
 }

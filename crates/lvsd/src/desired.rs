@@ -134,27 +134,49 @@ fn weight_i32(w: u32) -> i32 {
     i32::try_from(w).unwrap_or(i32::MAX)
 }
 
-/// The table the kernel should have.
-pub fn desired(config: &Config, monitor: Monitor<'_>, current: &Table) -> Desired {
-    let mut out = Desired::default();
-    let forward = forward_of(config.network);
-    let mut owner: BTreeMap<ServiceKey, String> = BTreeMap::new();
+/// The active virtual servers that are programmed, with their service
+/// keys, in lvs.cf order, and a log line for each one that is not: the
+/// kernel cannot take it (the parser says why: a port of 0 or above
+/// 65535), it has no usable address, or an earlier active virtual server
+/// has its service. Piranha's lvsd added the first of those and ipvsadm
+/// refused the later one, which was logged while the rest of the file ran;
+/// lvsd does the same without asking the kernel.
+pub fn programmed(config: &Config) -> (Vec<(&VirtualServer, ServiceKey)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut owner: BTreeMap<ServiceKey, &str> = BTreeMap::new();
     for v in config.active_virtuals() {
+        if let Some(why) = v.kernel_refusal() {
+            warnings.push(format!("virtual {}: {why}; not programmed", v.name));
+            continue;
+        }
         let Some(key) = service_key(v) else {
-            out.warnings.push(format!(
+            warnings.push(format!(
                 "virtual {}: no usable address (missing or unresolved); not programmed",
                 v.name
             ));
             continue;
         };
         if let Some(first) = owner.get(&key) {
-            out.warnings.push(format!(
-                "virtual {}: same service {key} as virtual {first}; ignored",
+            warnings.push(format!(
+                "virtual {}: same service {key} as virtual {first}; not programmed",
                 v.name
             ));
             continue;
         }
-        owner.insert(key, v.name.clone());
+        owner.insert(key, &v.name);
+        out.push((v, key));
+    }
+    (out, warnings)
+}
+
+/// The table the kernel should have.
+pub fn desired(config: &Config, monitor: Monitor<'_>, current: &Table) -> Desired {
+    let mut out = Desired::default();
+    let forward = forward_of(config.network);
+    let (programmed, warnings) = programmed(config);
+    out.warnings = warnings;
+    for (v, key) in programmed {
         let (entry, info) = desired_service(
             v,
             key,
@@ -194,6 +216,13 @@ pub fn desired_service(
     let mut up = 0usize;
     let mut undecided = false;
     for s in v.active_servers() {
+        if let Some(why) = s.kernel_refusal() {
+            warnings.push(format!(
+                "virtual {}: server {}: {why}; not programmed",
+                v.name, s.name
+            ));
+            continue;
+        }
         let Some(addr) = s.ip() else {
             warnings.push(format!(
                 "virtual {}: server {} has no usable address; not programmed",
@@ -205,7 +234,7 @@ pub fn desired_service(
         let dk: DestKey = (addr, port);
         if entry.dests.contains_key(&dk) || info.servers.iter().any(|i| (i.addr, i.port) == dk) {
             warnings.push(format!(
-                "virtual {}: server {} repeats {addr} port {port}; ignored",
+                "virtual {}: server {} repeats {addr} port {port}; not programmed a second time",
                 v.name, s.name
             ));
             continue;

@@ -44,11 +44,12 @@ pub struct Group {
 
 /// The checkable active virtual servers, in lvs.cf order: one check per
 /// name (a repeated block name keeps the first, as reports name virtuals),
-/// none for a virtual without a checkable real server.
+/// none for a virtual that is not programmed (see
+/// [`crate::desired::programmed`]) or has no checkable real server.
 pub fn checks(config: &Config) -> Vec<VirtualCheck> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for v in config.active_virtuals() {
+    for (v, _) in crate::desired::programmed(config).0 {
         if !seen.insert(v.name.as_str()) {
             continue;
         }

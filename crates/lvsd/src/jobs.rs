@@ -37,6 +37,7 @@ pub fn virtual_check(config: &Config, v: &VirtualServer) -> VirtualCheck {
         send_program: v.send_program.as_ref().map(|c| c.text.clone()),
         servers: v
             .active_servers()
+            .filter(|s| s.kernel_refusal().is_none())
             .filter_map(|s| {
                 Some(ServerCheck {
                     name: s.name.clone(),

@@ -29,8 +29,9 @@ pub enum Scope {
 }
 
 /// The desired table of `scope`. `None` for a block whose service the
-/// full comparison must decide: an inactive block, one without a usable
-/// address, one whose service an earlier active block already programs
+/// full comparison must decide: an inactive block, one the kernel cannot
+/// take, one without a usable address, one whose service an earlier
+/// active block already programs
 /// (lvsd programs the first and reports the later one), or one that
 /// raises a warning (the full comparison logs it).
 pub fn wanted(
@@ -43,7 +44,10 @@ pub fn wanted(
         Scope::All => return Some(desired(config, monitor, model)),
         Scope::Virtual(i) => i,
     };
-    let v = config.virtuals.get(index).filter(|v| v.active)?;
+    let v = config
+        .virtuals
+        .get(index)
+        .filter(|v| v.active && v.kernel_refusal().is_none())?;
     let key = service_key(v)?;
     let claimed = config
         .virtuals

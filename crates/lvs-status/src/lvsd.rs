@@ -76,6 +76,32 @@ pub struct Server {
     pub inactive_conns: u32,
     /// Counters.
     pub stats: Stats,
+    /// An https check's warning: the server's certificate expires soon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Certificate>,
+}
+
+/// A TLS certificate that expires within `check_cert_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// End of validity, seconds since the epoch.
+    pub not_after: i64,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+}
+
+/// A virtual server's quorum (lvs.cf `quorum`, keepalived's meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quorum {
+    /// `quorum`: the live weight needed.
+    pub quorum: u32,
+    /// `hysteresis`.
+    pub hysteresis: u32,
+    /// The sum of the configured weights of the real servers that are up.
+    pub live_weight: u64,
+    /// Whether the service has its quorum; `false` = the sorry server (if
+    /// any) serves alone.
+    pub up: bool,
 }
 
 /// One virtual service.
@@ -102,6 +128,9 @@ pub struct Service {
     pub stats: Stats,
     /// Real servers.
     pub servers: Vec<Server>,
+    /// The quorum, for a virtual server with `quorum`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<Quorum>,
 }
 
 /// lvsd's answer to `{"cmd":"status"}`.

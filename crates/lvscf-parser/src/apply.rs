@@ -250,6 +250,9 @@ fn apply_virtual(
     value: Value<'_>,
     warnings: &mut Vec<Problem>,
 ) -> Result<(), Problem> {
+    if crate::native::apply(v, key, &value)? {
+        return Ok(());
+    }
     match (key, value) {
         (Key::Active, Value::Bool(b)) => v.active = b,
         (Key::Address, Value::HostDevice(a)) => v.address = Some(a),

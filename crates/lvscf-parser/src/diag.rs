@@ -111,6 +111,8 @@ codes! {
     UndefinedBackup => "undefined-backup", "";
     MissingBackupPrivate => "missing-backup-private", "";
     SendIgnored => "send-ignored", "";
+    NoEffect => "no-effect", "";
+    InvalidCheck => "invalid-check", "";
     FailoverUnsupported => "failover-unsupported", "";
     SyncdIdWrapped => "syncd-id-wrapped", "";
     MissingFailoverCommand => "missing-failover-command", "";

@@ -49,6 +49,8 @@ pub enum ValueKind {
     Enum(&'static [&'static str]),
     /// `[ a b c ]`.
     List,
+    /// One to this many words (`check_query = name type`).
+    Words(usize),
 }
 
 /// One keyword.
@@ -126,6 +128,15 @@ pub enum Key {
     StopCmd,
     Master,
     Dirs,
+    Check,
+    CheckUrl,
+    CheckStatus,
+    CheckHost,
+    CheckCa,
+    CheckCertDays,
+    CheckQuery,
+    Quorum,
+    Hysteresis,
     Weight,
 }
 
@@ -203,6 +214,15 @@ table! {
     Virtual StopCmd "stop_cmd" Command;
     Virtual Master "master" Host;
     Virtual Dirs "dirs" List;
+    Virtual Check "check" Enum(crate::native::CheckType::KEYWORDS);
+    Virtual CheckUrl "check_url" Word;
+    Virtual CheckStatus "check_status" Word;
+    Virtual CheckHost "check_host" Word;
+    Virtual CheckCa "check_ca" Path;
+    Virtual CheckCertDays "check_cert_days" Int;
+    Virtual CheckQuery "check_query" Words(2);
+    Virtual Quorum "quorum" Int;
+    Virtual Hysteresis "hysteresis" Int;
     Server Address "address" Host;
     Server Active "active" Bool;
     Server Port "port" PortNumber;

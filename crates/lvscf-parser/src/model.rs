@@ -228,6 +228,10 @@ pub struct VirtualServer {
     pub master: Option<Host>,
     /// `dirs = [ a b ]`: legacy, unused.
     pub dirs: Option<Vec<String>>,
+    /// Our extension keywords: native checks, quorum and hysteresis
+    /// (absent from the JSON when none is set).
+    #[serde(flatten)]
+    pub health: crate::native::Health,
     /// `server` blocks, in file order.
     pub servers: Vec<RealServer>,
 }
@@ -262,6 +266,7 @@ impl VirtualServer {
             stop_cmd: None,
             master: None,
             dirs: None,
+            health: crate::native::Health::default(),
             servers: Vec::new(),
         }
     }

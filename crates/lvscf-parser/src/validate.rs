@@ -299,6 +299,9 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                 }
             }
         }
+        for (severity, code, key, message, hint) in crate::native::validate(v, failover) {
+            r.at(severity, code, Some(block), key, message, hint);
+        }
         check_pmask_family(r, v, block);
         check_servers(r, v, block);
         if !v.active {

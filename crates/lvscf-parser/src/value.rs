@@ -352,6 +352,19 @@ pub(crate) fn parse_value<'w>(
             )
             .hint(hint))
         }
+        ValueKind::Words(max) => {
+            if words.len() > max {
+                return Err(Problem::error(
+                    Code::UnexpectedArguments,
+                    format!("unexpected arguments: `{name}` takes at most {max} words"),
+                )
+                .at(max));
+            }
+            for w in words {
+                check_text(w, 256)?;
+            }
+            Ok(Value::List(words.iter().map(|s| s.to_string()).collect()))
+        }
         ValueKind::List => {
             let last = words.len() - 1;
             if words.len() < 2

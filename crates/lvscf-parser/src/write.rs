@@ -67,7 +67,7 @@ fn word(s: &str, prefer_double_quotes: bool) -> Result<String, Unwritable> {
 pub fn format_value(keyword: &Keyword, value: &str) -> Result<String, Unwritable> {
     check_line_safe(value)?;
     match keyword.kind {
-        ValueKind::HostDevice | ValueKind::List => {
+        ValueKind::HostDevice | ValueKind::List | ValueKind::Words(_) => {
             let words: Vec<&str> = value.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
             for w in &words {
                 if w.starts_with(['"', '\'']) {
@@ -185,7 +185,7 @@ pub fn virtual_value(v: &VirtualServer, key: &str) -> Option<String> {
         "stop_cmd" => v.stop_cmd.clone(),
         "master" => s(&v.master),
         "dirs" => v.dirs.as_ref().map(|d| d.join(" ")),
-        _ => None,
+        _ => v.health.value(key),
     }
 }
 

@@ -101,6 +101,51 @@ fn server() -> impl Strategy<Value = RealServer> {
         })
 }
 
+/// The extension keywords (native checks, quorum), each absent or set.
+fn health() -> impl Strategy<Value = Health> {
+    let status = proptest::collection::vec((100u16..600, 0u16..50), 1..4).prop_map(|r| {
+        let text: Vec<String> = r
+            .iter()
+            .map(|(lo, n)| format!("{lo}-{}", (lo + n).min(599)))
+            .collect();
+        StatusSet::parse(&text.join(",")).expect("valid ranges")
+    });
+    let query = (
+        "[a-z]{1,10}(\\.[a-z]{1,10}){0,2}\\.?",
+        proptest::sample::select(lvscf_parser::native::DNS_TYPES.to_vec()),
+    )
+        .prop_map(|(name, t)| DnsQuery {
+            name,
+            qtype: t.to_string(),
+        });
+    (
+        proptest::option::of(proptest::sample::select(vec![
+            CheckType::Http,
+            CheckType::Https,
+            CheckType::Dns,
+        ])),
+        proptest::option::of("/[a-z0-9/?=&.-]{0,20}"),
+        proptest::option::of(status),
+        proptest::option::of("[a-z]{1,10}(\\.[a-z]{1,10}){0,2}"),
+        proptest::option::of("/[a-z/]{1,20}"),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(query),
+        proptest::option::of(1u32..),
+        proptest::option::of(any::<u32>()),
+    )
+        .prop_map(|h| Health {
+            check: h.0,
+            check_url: h.1,
+            check_status: h.2,
+            check_host: h.3,
+            check_ca: h.4,
+            check_cert_days: h.5,
+            check_query: h.6,
+            quorum: h.7,
+            hysteresis: h.8,
+        })
+}
+
 fn virtual_server() -> impl Strategy<Value = VirtualServer> {
     let addressing = (
         word(),
@@ -138,7 +183,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         proptest::option::of(proptest::collection::vec("[a-z/]{1,8}", 0..4)),
         proptest::collection::vec(server(), 0..4),
     );
-    (addressing, checks, legacy).prop_map(|(a, c, l)| VirtualServer {
+    (addressing, checks, legacy, health()).prop_map(|(a, c, l, health)| VirtualServer {
         name: a.0,
         active: a.1,
         address: a.2,
@@ -165,6 +210,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         stop_cmd: l.1.map(|s| format!("/sbin/stop {s}")),
         master: l.2,
         dirs: l.3,
+        health,
         servers: l.4,
     })
 }
@@ -268,6 +314,7 @@ fn is_semantic(code: Code) -> bool {
             | Code::PrimaryIsBackup
             | Code::SorryServerIsVip
             | Code::InvalidRegex
+            | Code::InvalidCheck
     )
 }
 

@@ -41,6 +41,8 @@ pub struct ServerInfo {
     pub state: ShownState,
     /// Whether the desired table has it.
     pub in_table: bool,
+    /// Its https check's certificate warning.
+    pub certificate: Option<lvs_status::lvsd::Certificate>,
 }
 
 /// What lvs.cf says about a desired service, for logs and the status socket.
@@ -62,6 +64,8 @@ pub struct VirtualInfo {
     pub servers: Vec<ServerInfo>,
     /// The sorry server, when it is in the table.
     pub sorry_active: Option<IpAddr>,
+    /// The quorum (`quorum` set and decided).
+    pub quorum: Option<lvs_status::lvsd::Quorum>,
 }
 
 /// The desired table and its description.
@@ -212,6 +216,7 @@ pub fn desired_service(
         persistent: v.persistent,
         servers: Vec::new(),
         sorry_active: None,
+        quorum: None,
     };
     let mut up = 0usize;
     let mut undecided = false;
@@ -239,6 +244,7 @@ pub fn desired_service(
             ));
             continue;
         }
+        let mut certificate = None;
         let (state, weight) = match monitor {
             Monitor::AssumeUp => (ShownState::Up, Some(weight_i32(s.weight))),
             Monitor::Reports(h) => {
@@ -248,6 +254,10 @@ pub fn desired_service(
                     addr,
                     port,
                 };
+                certificate = h.certificate(&id).map(|c| lvs_status::lvsd::Certificate {
+                    not_after: c.not_after,
+                    days_left: c.days_left,
+                });
                 match h.state(&id) {
                     Some(ServerState::Up(w)) => (ShownState::Up, Some(weight_i32(w))),
                     Some(ServerState::Down) if v.quiesce_server => (ShownState::Down, Some(0)),
@@ -275,15 +285,42 @@ pub fn desired_service(
             port,
             state,
             in_table: weight.is_some(),
+            certificate,
         });
     }
     let round_done = match monitor {
         Monitor::AssumeUp => true,
         Monitor::Reports(h) => h.initial_done(&v.name) || !undecided,
     };
+    if let Some(q) = v.health.quorum {
+        let hysteresis = v.health.hysteresis.unwrap_or(0);
+        let (live, has) = match monitor {
+            Monitor::AssumeUp => {
+                let live: u64 = v.active_servers().map(|s| u64::from(s.weight)).sum();
+                (live, Some(crate::quorum::decide(None, live, q, hysteresis)))
+            }
+            Monitor::Reports(h) => (h.live_weight(v), h.has_quorum(&v.name)),
+        };
+        if let Some(up) = has {
+            info.quorum = Some(lvs_status::lvsd::Quorum {
+                quorum: q,
+                hysteresis,
+                live_weight: live,
+                up,
+            });
+        }
+    }
+    let quorum_lost = info.quorum.is_some_and(|q| !q.up);
     if let Some(sorry) = v.sorry_server {
         let dk = (sorry, v.port);
-        if up == 0 && round_done && !entry.dests.contains_key(&dk) {
+        if quorum_lost && !entry.dests.contains_key(&dk) {
+            // Below quorum the sorry server serves alone (keepalived).
+            entry.dests.clear();
+            for s in info.servers.iter_mut() {
+                s.in_table = false;
+            }
+        }
+        if (up == 0 || quorum_lost) && round_done && !entry.dests.contains_key(&dk) {
             entry
                 .dests
                 .insert(dk, Destination::new(sorry, v.port, forward).weight(1));
@@ -294,6 +331,7 @@ pub fn desired_service(
                 port: v.port,
                 state: ShownState::Sorry,
                 in_table: true,
+                certificate: None,
             });
         }
     }

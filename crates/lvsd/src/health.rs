@@ -63,6 +63,9 @@ pub enum ServerState {
 pub struct Health {
     states: HashMap<ServerId, ServerState>,
     initial_done: BTreeSet<String>,
+    certificates: HashMap<ServerId, protocol::CertExpiry>,
+    /// Whether each virtual with `quorum` has it (absent: not decided).
+    quorum: HashMap<String, bool>,
 }
 
 /// What a report changed.
@@ -107,6 +110,19 @@ impl Health {
         self.initial_done.insert(virtual_name.to_string());
     }
 
+    /// Re-decides every quorum (after a reload: `quorum` may have changed).
+    pub fn refresh_quorums(&mut self, config: &Config) {
+        let names: Vec<String> = config
+            .active_virtuals()
+            .filter(|v| v.health.quorum.is_some())
+            .map(|v| v.name.clone())
+            .collect();
+        self.quorum.retain(|n, _| names.contains(n));
+        for n in names {
+            self.update_quorum(&n, config);
+        }
+    }
+
     /// Applies one report line from the nanny watching `watched` (the
     /// virtual names of its job). `config` tells which servers exist.
     pub fn apply(&mut self, report: &Report, watched: &[String], config: &Config) -> Applied {
@@ -118,13 +134,101 @@ impl Health {
                         newly.push(v.clone());
                     }
                 }
+                for v in &newly {
+                    self.update_quorum(v, config);
+                }
                 Applied::InitialRoundDone(newly)
             }
             Report::Event(e) => Applied::Ignored(match &e.error {
                 Some(err) => format!("nanny event {}: {err}", e.event),
                 None => format!("nanny event {}", e.event),
             }),
-            Report::Server(r) => self.apply_server(r, watched, config),
+            Report::Server(r) => {
+                let applied = self.apply_server(r, watched, config);
+                if let Applied::Changed { id, .. } = &applied {
+                    self.update_quorum(&id.virtual_name, config);
+                }
+                applied
+            }
+            Report::Certificate(c) => {
+                let id = ServerId {
+                    virtual_name: c.virtual_name.clone(),
+                    server: c.server.clone(),
+                    addr: c.address,
+                    port: c.port,
+                };
+                if !watched.contains(&c.virtual_name) || !is_configured(config, &id) {
+                    return Applied::Ignored(format!(
+                        "stale certificate report for {}/{}",
+                        c.virtual_name, c.server
+                    ));
+                }
+                match &c.certificate {
+                    Some(e) => self.certificates.insert(id, e.clone()),
+                    None => self.certificates.remove(&id),
+                };
+                Applied::Unchanged
+            }
+        }
+    }
+
+    /// The certificate warning of a server's https check, if any.
+    pub fn certificate(&self, id: &ServerId) -> Option<&protocol::CertExpiry> {
+        self.certificates.get(id)
+    }
+
+    /// Whether a virtual with `quorum` has it; `None` before its servers
+    /// are decided (or without `quorum`).
+    pub fn has_quorum(&self, virtual_name: &str) -> Option<bool> {
+        self.quorum.get(virtual_name).copied()
+    }
+
+    /// The live weight of a virtual: the configured weights of its servers
+    /// reported up.
+    pub fn live_weight(&self, v: &VirtualServer) -> u64 {
+        v.active_servers()
+            .filter(|s| {
+                s.ip().is_some_and(|addr| {
+                    let id = ServerId {
+                        virtual_name: v.name.clone(),
+                        server: s.name.clone(),
+                        addr,
+                        port: v.server_port(s),
+                    };
+                    matches!(self.states.get(&id), Some(ServerState::Up(_)))
+                })
+            })
+            .map(|s| u64::from(s.weight))
+            .sum()
+    }
+
+    /// Re-decides the quorum of `virtual_name` after a change.
+    fn update_quorum(&mut self, virtual_name: &str, config: &Config) {
+        if let Some(v) = config.active_virtuals().find(|v| v.name == virtual_name) {
+            let Some(q) = v.health.quorum else {
+                self.quorum.remove(virtual_name);
+                return;
+            };
+            let undecided = v.active_servers().any(|s| {
+                s.ip().is_some_and(|addr| {
+                    !self.states.contains_key(&ServerId {
+                        virtual_name: v.name.clone(),
+                        server: s.name.clone(),
+                        addr,
+                        port: v.server_port(s),
+                    })
+                })
+            });
+            if undecided && !self.initial_done.contains(virtual_name) {
+                // Not before the first round: a server not checked yet is
+                // not a lost quorum.
+                self.quorum.remove(virtual_name);
+                return;
+            }
+            let live = self.live_weight(v);
+            let before = self.quorum.get(virtual_name).copied();
+            let now = crate::quorum::decide(before, live, q, v.health.hysteresis.unwrap_or(0));
+            self.quorum.insert(virtual_name.to_string(), now);
         }
     }
 
@@ -182,6 +286,9 @@ impl Health {
         });
         self.initial_done
             .retain(|v| by_name.contains_key(v.as_str()));
+        let states = &self.states;
+        self.certificates.retain(|id, _| states.contains_key(id));
+        self.refresh_quorums(config);
     }
 
     /// Forgets everything about one virtual (its nanny is restarted and

@@ -35,6 +35,7 @@ pub fn virtual_check(config: &Config, v: &VirtualServer) -> VirtualCheck {
         use_regex: v.use_regex,
         suppress_escapes: false,
         send_program: v.send_program.as_ref().map(|c| c.text.clone()),
+        check: native_check(v),
         servers: v
             .active_servers()
             .filter(|s| s.kernel_refusal().is_none())
@@ -49,6 +50,28 @@ pub fn virtual_check(config: &Config, v: &VirtualServer) -> VirtualCheck {
             })
             .collect(),
     }
+}
+
+/// The native check of lvs.cf's `check = ...` keywords, for nanny.
+fn native_check(v: &VirtualServer) -> Option<nanny::protocol::NativeCheck> {
+    use lvscf_parser::CheckType;
+    use nanny::protocol::{NativeCheck, NativeKind};
+    let h = &v.health;
+    let kind = match h.check? {
+        CheckType::Http => NativeKind::Http,
+        CheckType::Https => NativeKind::Https,
+        CheckType::Dns => NativeKind::Dns,
+    };
+    Some(NativeCheck {
+        kind,
+        url: h.url().to_string(),
+        status: h.status().ranges().iter().map(|&(a, b)| [a, b]).collect(),
+        host: h.check_host.clone(),
+        ca: h.check_ca.clone(),
+        cert_days: h.cert_days(),
+        query: h.check_query.as_ref().map(|q| q.name.clone()),
+        query_type: h.check_query.as_ref().map(|q| q.qtype.clone()),
+    })
 }
 
 /// The job with each server's weight as programmed now (`kernel_weight`),
@@ -75,4 +98,32 @@ pub fn with_kernel_weights(job: &Job, config: &Config, kernel: &Table) -> Job {
         }
     }
     job
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_checks_reach_nanny() {
+        let text = "virtual web {\n active = 1\n address = 10.0.0.100 eth0:1\n port = 443\n check = https\n check_status = 200,301-302\n check_host = www.example.com\n check_ca = /etc/ca.pem\n server r1 {\n  address = 10.0.1.1\n  active = 1\n }\n}\nvirtual plain {\n active = 1\n address = 10.0.0.101 eth0:1\n server r1 {\n  address = 10.0.1.1\n  active = 1\n }\n}\n";
+        let c = lvscf_parser::parse("lvs.cf", text.as_bytes())
+            .unwrap()
+            .config;
+        let n = virtual_check(&c, &c.virtuals[0]).check.unwrap();
+        assert_eq!(n.kind, nanny::protocol::NativeKind::Https);
+        assert_eq!(n.url, "/");
+        assert_eq!(n.status, vec![[200, 200], [301, 302]]);
+        assert_eq!(n.host.as_deref(), Some("www.example.com"));
+        assert_eq!(n.ca.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(n.cert_days, 14);
+        // Without `check`, the job line is what it always was.
+        let plain = virtual_check(&c, &c.virtuals[1]);
+        assert_eq!(plain.check, None);
+        assert!(!Job {
+            virtuals: vec![plain]
+        }
+        .to_line()
+        .contains("check"));
+    }
 }

@@ -61,6 +61,7 @@ pub mod health;
 pub mod ipvsadm;
 pub mod jobs;
 pub mod plan;
+pub mod quorum;
 pub mod ready;
 pub mod status;
 pub mod supervisor;

@@ -47,6 +47,7 @@ pub fn status(live: &Table, desired: &Desired, order: &[String]) -> LvsdStatus {
                 active_conns: d.map(|d| d.active_conns).unwrap_or(0),
                 inactive_conns: d.map(|d| d.inactive_conns).unwrap_or(0),
                 stats: d.map(|d| stats(&d.stats)).unwrap_or_default(),
+                certificate: s.certificate,
             });
         }
         out.services.push(Service {
@@ -68,6 +69,7 @@ pub fn status(live: &Table, desired: &Desired, order: &[String]) -> LvsdStatus {
             in_kernel: kernel.is_some(),
             stats: kernel.map(|e| stats(&e.service.stats)).unwrap_or_default(),
             servers,
+            quorum: info.quorum,
         });
     }
     out

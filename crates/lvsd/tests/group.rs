@@ -368,6 +368,7 @@ fn arb_check(name: usize) -> impl Strategy<Value = nanny::protocol::VirtualCheck
                     use_regex,
                     suppress_escapes: false,
                     send_program: program.map(str::to_string),
+                    check: None,
                     servers: servers
                         .into_iter()
                         .enumerate()

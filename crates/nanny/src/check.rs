@@ -43,6 +43,10 @@ pub enum CheckKind {
         /// What its output must be (`Nothing` = no output at all).
         expect: Expect,
     },
+    /// HTTP or HTTPS GET (lvs.cf `check = http | https`).
+    Http(Box<crate::native::HttpCheck>),
+    /// A DNS query (lvs.cf `check = dns`).
+    Dns(Box<crate::native::DnsCheck>),
     /// The definition cannot be run (bad regex, empty program): every probe
     /// fails with this reason, logged once.
     Invalid(String),
@@ -111,7 +115,18 @@ pub fn resolve(v: &VirtualCheck, s: &ServerCheck, gate: &mut ProgramGate) -> Res
         }
     };
 
-    let kind = if let Some(cmd) = program {
+    let kind = if let Some(native) = &v.check {
+        if let Some(s) = send_raw.as_ref().or(program.as_ref()) {
+            notes.push(format!(
+                "native {:?} check requested: IGNORING send/send_program ({s})",
+                native.kind
+            ));
+        }
+        match Expect::compile(expect_raw.as_deref(), v.use_regex, v.suppress_escapes) {
+            Err(e) => CheckKind::Invalid(e.to_string()),
+            Ok(expect) => crate::native::resolve(native, addr, expect),
+        }
+    } else if let Some(cmd) = program {
         if let Some(s) = &send_raw {
             notes.push(format!(
                 "External program use requested: ({cmd}), IGNORING send string option ({s})"

@@ -240,6 +240,7 @@ pub fn job_from(cli: &Cli, address: IpAddr, vip: Option<IpAddr>) -> Job {
             use_regex: cli.regex,
             suppress_escapes: cli.suppress,
             send_program: cli.program.clone(),
+            check: None,
             servers: vec![ServerCheck {
                 name: address.to_string(),
                 address,

@@ -35,7 +35,12 @@ struct Checker {
     wake: Rc<Notify>,
     task: Option<tokio::task::JoinHandle<()>>,
     last: Option<(Instant, Outcome)>,
+    /// The certificate warning in force (https) and when it was last logged.
+    cert: Option<(crate::protocol::CertExpiry, Instant)>,
 }
+
+/// How often a certificate warning is logged again while it lasts.
+pub const CERT_WARNING_EVERY: Duration = Duration::from_secs(86_400);
 
 /// The engine state shared by all checker tasks.
 pub struct Engine {
@@ -432,6 +437,7 @@ pub fn reconcile(engine: &Shared, job: &Job) {
                         wake,
                         task: Some(task),
                         last: None,
+                        cert: None,
                     },
                 );
                 e.by_spec.insert(r.spec.clone(), id);
@@ -474,6 +480,7 @@ async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>
     let mut delay = first;
     let mut second = true;
     let pool = engine.borrow().pool.clone();
+    let mut session = probe::Session::default();
     loop {
         let start = engine.borrow().start_time(delay);
         tokio::select! {
@@ -490,7 +497,12 @@ async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>
         }
         // Boxed: the (large) probe future exists only while a probe runs,
         // so an idle check costs a few hundred bytes.
-        let outcome = Box::pin(probe::probe_pooled(&spec, &pool)).await;
+        let outcome = Box::pin(probe::probe_pooled(&spec, &pool, &mut session)).await;
+        if matches!(spec.kind, check::CheckKind::Http(ref h) if h.tls.is_some()) {
+            engine
+                .borrow_mut()
+                .certificate(id, session.http.cert.clone());
+        }
         let loads = engine.borrow_mut().deliver(id, outcome);
         for (key, (program, argv)) in loads {
             let run = Box::pin(crate::program::run(
@@ -523,6 +535,75 @@ async fn checker_task(engine: Shared, id: u64, spec: CheckSpec, wake: Rc<Notify>
         } else {
             spec.timeout
         };
+    }
+}
+
+impl Engine {
+    /// The certificate seen by the last TLS handshake of check `id`: logs a
+    /// warning when one starts and once a day while it lasts, and reports
+    /// every change of it for each (virtual, server) of the check.
+    fn certificate(&mut self, id: u64, note: Option<crate::tls::CertNote>) {
+        let Some(ch) = self.checkers.get_mut(&id) else {
+            return;
+        };
+        let now = Instant::now();
+        let expiry = note.map(|n| crate::protocol::CertExpiry {
+            not_after: n.not_after,
+            days_left: n.days_left,
+        });
+        let changed = ch.cert.as_ref().map(|(e, _)| e) != expiry.as_ref();
+        let hp = ch.spec.addr;
+        match &expiry {
+            Some(e) => {
+                let due = ch
+                    .cert
+                    .as_ref()
+                    .is_none_or(|(_, at)| now.duration_since(*at) >= CERT_WARNING_EVERY);
+                if due {
+                    log::info(&if e.days_left < 0 {
+                        format!(
+                            "WARNING: the TLS certificate of {hp} expired {} day(s) ago",
+                            -e.days_left
+                        )
+                    } else {
+                        format!(
+                            "WARNING: the TLS certificate of {hp} expires in {} day(s)",
+                            e.days_left
+                        )
+                    });
+                }
+                let at = match &ch.cert {
+                    Some((_, at)) if !due => *at,
+                    _ => now,
+                };
+                ch.cert = Some((e.clone(), at));
+            }
+            None => {
+                if ch.cert.take().is_some() {
+                    log::info(&format!(
+                        "the TLS certificate of {hp} no longer expires soon"
+                    ));
+                }
+            }
+        }
+        if changed {
+            let reports: Vec<Report> = ch
+                .subs
+                .iter()
+                .map(|sub| {
+                    Report::Certificate(crate::protocol::CertReport {
+                        virtual_name: sub.vname.clone(),
+                        server: sub.sname.clone(),
+                        address: sub.address,
+                        port: sub.port,
+                        certificate: expiry.clone(),
+                    })
+                })
+                .collect();
+            for r in &reports {
+                (self.sink)(r);
+            }
+        }
     }
 }
 

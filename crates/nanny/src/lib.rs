@@ -23,12 +23,16 @@ pub mod check;
 pub mod escape;
 pub mod expect;
 pub mod load;
+pub mod native;
 pub mod protocol;
 pub mod state;
 
 pub mod cli;
+pub mod dns;
 pub mod engine;
+pub mod http;
 pub mod log;
 pub mod probe;
 pub mod program;
 pub mod service;
+pub mod tls;

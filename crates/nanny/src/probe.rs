@@ -53,13 +53,42 @@ pub async fn probe(spec: &CheckSpec) -> Outcome {
             argv,
             expect,
         } => program_probe(spec, program, argv, expect).await,
+        CheckKind::Http(h) => {
+            crate::http::probe(spec, h, &mut crate::http::Session::default(), deadline).await
+        }
+        CheckKind::Dns(d) => crate::dns::probe(spec, d, dns_id(), deadline).await,
     }
 }
 
+/// A DNS message id nobody on the path can guess from the last one.
+fn dns_id() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    h.finish() as u16
+}
+
+/// What a check keeps from one probe to the next (the kept HTTP
+/// connection and TLS configuration).
+#[derive(Default)]
+pub struct Session {
+    /// HTTP(S) state.
+    pub http: crate::http::Session,
+}
+
 /// Run one probe of `spec`, taking the socket of a TCP connect-only check
-/// from `pool` (see [`SocketPool`]); every other check as [`probe`].
-pub async fn probe_pooled(spec: &CheckSpec, pool: &SocketPool) -> Outcome {
+/// from `pool` (see [`SocketPool`]) and keeping an HTTP connection in
+/// `session`; every other check as [`probe`].
+pub async fn probe_pooled(spec: &CheckSpec, pool: &SocketPool, session: &mut Session) -> Outcome {
     match &spec.kind {
+        CheckKind::Http(h) => {
+            crate::http::probe(spec, h, &mut session.http, Instant::now() + spec.timeout).await
+        }
         CheckKind::Connect {
             send: None,
             expect: Expect::Nothing,
@@ -237,7 +266,8 @@ async fn pooled_connect_probe(spec: &CheckSpec, pool: &SocketPool, deadline: Ins
     outcome
 }
 
-fn err_text(e: &io::Error) -> String {
+/// An I/O error in Piranha's words (`connection refused`, ...).
+pub(crate) fn err_text(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => "connection refused".into(),
         Some(libc::ECONNRESET) => "connection reset by peer".into(),

@@ -124,9 +124,64 @@ pub struct VirtualCheck {
     /// `%p` -> server port, run without a shell. Overrides `send`.
     #[serde(default)]
     pub send_program: Option<String>,
+    /// A native check (lvs.cf `check = ...`, our extension) instead of
+    /// send/expect/send_program. `expect` and `use_regex` then apply to the
+    /// HTTP body or the DNS answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<NativeCheck>,
     /// The real servers.
     #[serde(default)]
     pub servers: Vec<ServerCheck>,
+}
+
+/// Which native check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NativeKind {
+    /// HTTP/1.1 GET.
+    Http,
+    /// HTTP/1.1 GET over TLS.
+    Https,
+    /// A DNS query.
+    Dns,
+}
+
+fn default_url() -> String {
+    "/".to_string()
+}
+fn default_cert_days() -> u32 {
+    14
+}
+
+/// The settings of a native check (lvs.cf `check_*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeCheck {
+    /// http, https or dns.
+    pub kind: NativeKind,
+    /// `check_url`: path and query of the GET.
+    #[serde(default = "default_url")]
+    pub url: String,
+    /// `check_status`: inclusive ranges of status codes that mean up;
+    /// empty = 200-299.
+    #[serde(default)]
+    pub status: Vec<[u16; 2]>,
+    /// `check_host`: Host header and TLS server name; absent = the real
+    /// server's address.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `check_ca`: PEM file of trusted CAs; absent = no verification.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// `check_cert_days`: warn about a certificate that expires within this
+    /// many days.
+    #[serde(default = "default_cert_days")]
+    pub cert_days: u32,
+    /// `check_query` name (dns).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// `check_query` record type (dns; default A).
+    #[serde(default)]
+    pub query_type: Option<String>,
 }
 
 /// One real server of a virtual server.
@@ -220,6 +275,34 @@ pub const INITIAL_ROUND_DONE: &str = "initial-round-done";
 /// the previous job stays in force.
 pub const JOB_REJECTED: &str = "job-rejected";
 
+/// A TLS certificate that expires soon (https checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertExpiry {
+    /// End of validity, seconds since the epoch.
+    pub not_after: i64,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+}
+
+/// The certificate state of one (virtual, server) of an https check:
+/// written when a warning starts, when its day count changes and when it
+/// ends (`certificate` absent: the certificate was renewed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertReport {
+    /// Virtual server name.
+    #[serde(rename = "virtual")]
+    pub virtual_name: String,
+    /// Real server name.
+    pub server: String,
+    /// Real server address.
+    pub address: IpAddr,
+    /// Real server port.
+    pub port: u16,
+    /// The warning, if the certificate expires within `check_cert_days`.
+    #[serde(default)]
+    pub certificate: Option<CertExpiry>,
+}
+
 /// One stdout line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -228,6 +311,8 @@ pub enum Report {
     Server(ServerReport),
     /// `{"event":"initial-round-done","job":N}`
     Event(EventReport),
+    /// `{"virtual":..,"server":..,"address":..,"port":..,"certificate":{..}}`
+    Certificate(CertReport),
 }
 
 impl Report {

@@ -464,7 +464,7 @@ fn pooled_connect_probes_reuse_their_socket_after_every_outcome() {
             let pool = &pool;
             async move {
                 let t = Instant::now();
-                let o = nanny::probe::probe_pooled(&sp, pool).await;
+                let o = nanny::probe::probe_pooled(&sp, pool, &mut Default::default()).await;
                 (o, t.elapsed())
             }
         };
@@ -515,7 +515,11 @@ fn pooled_connect_probes_reuse_their_socket_after_every_outcome() {
     let addr = s.addr;
     s.stop();
     let pool = nanny::probe::SocketPool::new();
-    let o = rt.block_on(nanny::probe::probe_pooled(&connect_only(addr), &pool));
+    let o = rt.block_on(nanny::probe::probe_pooled(
+        &connect_only(addr),
+        &pool,
+        &mut Default::default(),
+    ));
     assert_eq!(bad(&o), "connection refused");
 }
 

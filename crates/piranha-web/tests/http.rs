@@ -769,7 +769,9 @@ fn basic_auth_api_and_metrics() {
                 active_conns: 2,
                 inactive_conns: 3,
                 stats,
+                certificate: None,
             }],
+            quorum: None,
         }],
     };
     let pulse_doc = p::PulseStatus {

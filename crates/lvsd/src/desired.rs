@@ -41,6 +41,8 @@ pub struct ServerInfo {
     pub state: ShownState,
     /// Whether the desired table has it.
     pub in_table: bool,
+    /// Being drained (weight 0 whatever its health; [`crate::drain`]).
+    pub draining: bool,
 }
 
 /// What lvs.cf says about a desired service, for logs and the status socket.
@@ -246,6 +248,7 @@ pub fn desired_service(
             port,
             state,
             in_table: weight.is_some(),
+            draining: false,
         });
     }
     let round_done = match monitor {
@@ -265,6 +268,7 @@ pub fn desired_service(
                 port: v.port,
                 state: ShownState::Sorry,
                 in_table: true,
+                draining: false,
             });
         }
     }

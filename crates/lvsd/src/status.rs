@@ -47,6 +47,7 @@ pub fn status(live: &Table, desired: &Desired, order: &[String]) -> LvsdStatus {
                 active_conns: d.map(|d| d.active_conns).unwrap_or(0),
                 inactive_conns: d.map(|d| d.inactive_conns).unwrap_or(0),
                 stats: d.map(|d| stats(&d.stats)).unwrap_or_default(),
+                draining: s.draining,
             });
         }
         out.services.push(Service {

@@ -769,6 +769,7 @@ fn basic_auth_api_and_metrics() {
                 active_conns: 2,
                 inactive_conns: 3,
                 stats,
+                draining: false,
             }],
         }],
     };

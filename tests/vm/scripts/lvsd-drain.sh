@@ -111,19 +111,23 @@ fi
 cat "$W/drain.out" | sed 's/^/    /'
 grep -q "drained and deactivated after .* s: it can be stopped" "$W/drain.out" && pass "lvscf says it can be stopped" || fail "no final line"
 diff "$W/lvs.cf.orig" "$W/lvs.cf" > "$W/cf.diff"
-grep -c '^[<>]' "$W/cf.diff" | grep -qx 2 && grep -q '^> *active = 0' "$W/cf.diff" && pass "lvs.cf: only s2's active line changed to 0" || { fail "lvs.cf diff:"; cat "$W/cf.diff"; }
+[ "$(grep -c '^[-+<>] ' "$W/cf.diff")" = 2 ] && grep -Eq '^[+>] +active = 0' "$W/cf.diff" && pass "lvs.cf: only s2's active line changed to 0" || { fail "lvs.cf diff:"; cat "$W/cf.diff"; }
 [ -z "$(weight_of 10.9.4.2)" ] && pass "s2 left the table" || { fail "s2 still in the table"; ipvsadm -Ln; }
 wait_log "drain of server s2 over after" 1 5 && pass "lvsd logged the end of the drain" || fail "no end-of-drain line"
 r=$(echo hi | ip netns exec cl timeout 5 nc -w 1 10.9.3.100 8080 2>/dev/null | head -n 1)
 [ "$r" = rs1 ] && pass "the service still answers (s1)" || fail "service after drain: $r"
 
 note "--cancel gives the weight back"
+( while :; do echo ping; sleep 0.2; done ) | ip netns exec cl nc 10.9.3.100 8080 > "$W/keep.out" &
+KEEP=$!
+sleep 1
 lvscf -c "$W/lvs.cf" drain virtual.web.server.s1 > "$W/d1.out" 2>&1 && sleep 0.5
-[ "$(weight_of 10.9.1.2)" = 0 ] && pass "s1 drained (weight 0)" || fail "s1 weight $(weight_of 10.9.1.2)"
+[ "$(weight_of 10.9.1.2)" = 0 ] && pass "s1 drained (weight 0) while it holds a connection" || { fail "s1 weight $(weight_of 10.9.1.2)"; cat "$W/d1.out"; }
 lvscf -c "$W/lvs.cf" drain --cancel virtual.web.server.s1 > "$W/d2.out" 2>&1 && sleep 0.5
 [ "$(weight_of 10.9.1.2)" = 1 ] && pass "s1 back at weight 1 after --cancel" || { fail "s1 weight $(weight_of 10.9.1.2)"; cat "$W/d2.out"; }
+kill "$KEEP" 2>/dev/null
 sleep 2
-[ "$(weight_of 10.9.1.2)" = 1 ] && grep -q "active = 1" "$W/lvs.cf" && pass "a cancelled drain deactivates nothing" || fail "cancelled drain went on"
+[ "$(weight_of 10.9.1.2)" = 1 ] && grep -q "address = 10.9.1.2" "$W/lvs.cf" && [ "$(grep -c 'active = 1' "$W/lvs.cf")" = 2 ] && pass "a cancelled drain deactivates nothing" || fail "cancelled drain went on"
 
 note "refusals"
 out=$(lvscf -c "$W/lvs.cf" drain virtual.web.server.s9 2>&1); rc=$?

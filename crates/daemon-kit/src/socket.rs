@@ -86,6 +86,13 @@ pub fn status_gid() -> Option<u32> {
         .map(|g| g.gid.as_raw())
 }
 
+/// Whether a peer of a status socket may ask for more than the status
+/// (a reload of pulse, a drain of lvsd): root, or the group
+/// [`STATUS_GROUP`] (`piranha`) whose gid is `piranha`.
+pub fn may_control(uid: u32, gid: u32, piranha: Option<u32>) -> bool {
+    uid == 0 || piranha == Some(gid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,13 @@
 //! the tools that ask (the web tool, `lvsd-benchgen status`, tests).
 //!
 //! The exchange ([`wire`]): the client connects and writes one request
-//! line, `{"cmd":"status"}` or `{"cmd":"reload"}`; the daemon answers one
-//! JSON line and closes. The answer to `status` is the daemon's document
+//! line, `{"cmd":"status"}`, `{"cmd":"reload"}` (pulse) or
+//! `{"cmd":"drain",...}` (lvsd); the daemon answers one JSON line and
+//! closes. The answer to `status` is the daemon's document
 //! ([`lvsd::LvsdStatus`], [`pulse::PulseStatus`]); the answer to `reload`
 //! is its result ([`wire::ReloadResult`]), given after the reload was
-//! tried; anything else is [`wire::ErrorAnswer`].
+//! tried; to `drain` the server's state ([`wire::DrainResult`]); anything
+//! else is [`wire::ErrorAnswer`].
 //!
 //! Owns: the documents as types (so that the daemons and the web tool can
 //! never read the same JSON differently), the request and answer lines, a
@@ -26,4 +28,4 @@ pub mod wire;
 pub use client::{request, ClientError};
 pub use lvsd::LvsdStatus;
 pub use pulse::PulseStatus;
-pub use wire::{ErrorAnswer, ReloadResult, Request};
+pub use wire::{DrainRequest, DrainResult, ErrorAnswer, ReloadResult, Request};

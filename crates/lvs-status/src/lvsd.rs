@@ -5,7 +5,7 @@
 //!   "fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,
 //!   "stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},
 //!   "servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,
-//!     "active_conns":0,"inactive_conns":0,"stats":{...}}]}]}
+//!     "active_conns":0,"inactive_conns":0,"stats":{...},"draining":false}]}]}
 //! ```
 //!
 //! Services are the active virtuals of lvs.cf in file order (those lvsd
@@ -79,6 +79,9 @@ pub struct Server {
     /// An https check's warning: the server's certificate expires soon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
+    /// Being drained (`lvscf drain`): weight 0 whatever its health, until
+    /// its active connections end and lvsd deactivates it in lvs.cf.
+    pub draining: bool,
 }
 
 /// A TLS certificate that expires within `check_cert_days`.
@@ -146,7 +149,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_strictness() {
-        let text = r#"{"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":{"conns":1,"inpkts":2,"outpkts":3,"inbytes":4,"outbytes":5},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"active_conns":0,"inactive_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0}}]}]}"#;
+        let text = r#"{"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":{"conns":1,"inpkts":2,"outpkts":3,"inbytes":4,"outbytes":5},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"active_conns":0,"inactive_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},"draining":false}]}]}"#;
         let s: LvsdStatus = serde_json::from_str(text).expect("parse");
         assert_eq!(s.services[0].servers[0].state, ServerState::Up);
         assert_eq!(serde_json::to_string(&s).expect("write"), text);

@@ -77,6 +77,7 @@ mod tests {
                 Request::Reload => {
                     ReloadResult::failed("lvs.cf:3:1: error: unknown command").line()
                 }
+                Request::Drain(_) => crate::ErrorAnswer::new("no drain here").line(),
             }
         }));
         let v: serde_json::Value = crate::request(&path, Request::Status)

@@ -8,24 +8,45 @@ pub const MAX_REQUEST: usize = 4096;
 pub const MAX_ANSWER: usize = 16 << 20;
 
 /// What a client asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase")]
 pub enum Request {
     /// The daemon's status document.
     Status,
     /// Re-read lvs.cf (pulse only; root or the group piranha).
     Reload,
+    /// Drain one real server, or end its drain (lvsd only; root or the
+    /// group piranha). The answer is a [`DrainResult`].
+    Drain(DrainRequest),
+}
+
+/// Which real server to drain: weight 0 at once (its connections go on),
+/// then, when it has no active connection left, `active = 0` in lvs.cf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainRequest {
+    /// `virtual NAME`.
+    #[serde(rename = "virtual")]
+    pub virtual_name: String,
+    /// `server NAME`.
+    pub server: String,
+    /// End the drain instead: the server's weight comes back.
+    #[serde(default)]
+    pub cancel: bool,
 }
 
 impl Request {
     /// The request line, without its newline.
-    pub fn line(self) -> String {
-        match serde_json::to_string(&self) {
+    pub fn line(&self) -> String {
+        match serde_json::to_string(self) {
             Ok(s) => s,
-            // A unit-variant enum always serializes; keep the fallback exact.
+            // Strings and booleans always serialize; keep the fallback exact.
             Err(_) => match self {
                 Request::Status => r#"{"cmd":"status"}"#.into(),
                 Request::Reload => r#"{"cmd":"reload"}"#.into(),
+                Request::Drain(d) => serde_json::json!({
+                    "cmd": "drain", "virtual": d.virtual_name, "server": d.server, "cancel": d.cancel
+                })
+                .to_string(),
             },
         }
     }
@@ -37,6 +58,9 @@ impl Request {
         match v.get("cmd").and_then(serde_json::Value::as_str) {
             Some("status") => Ok(Request::Status),
             Some("reload") => Ok(Request::Reload),
+            Some("drain") => serde_json::from_value::<DrainRequest>(v)
+                .map(Request::Drain)
+                .map_err(|e| ErrorAnswer::new(format!("bad drain request: {e}"))),
             Some(other) => Err(ErrorAnswer::new(format!("unknown command {other:?}"))),
             None => Err(ErrorAnswer::new("bad request: no \"cmd\"")),
         }
@@ -100,6 +124,43 @@ impl ReloadResult {
     }
 }
 
+/// The answer to `drain`: the server's state after the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainResult {
+    /// The request was carried out.
+    pub ok: bool,
+    /// Why not (no such server, not active, permission denied, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether the server is now draining.
+    #[serde(default)]
+    pub draining: bool,
+    /// Its active connections in the kernel now.
+    #[serde(default)]
+    pub active_conns: u32,
+    /// Its inactive connections in the kernel now.
+    #[serde(default)]
+    pub inactive_conns: u32,
+}
+
+impl DrainResult {
+    /// A request that could not be carried out, and why.
+    pub fn failed(why: impl Into<String>) -> DrainResult {
+        DrainResult {
+            ok: false,
+            error: Some(why.into()),
+            draining: false,
+            active_conns: 0,
+            inactive_conns: 0,
+        }
+    }
+
+    /// The answer line.
+    pub fn line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| ErrorAnswer::new(e.to_string()).line())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +181,20 @@ mod tests {
             Request::parse(r#"{"cmd":"flush"}"#).map_err(|e| e.line()),
             Err(r#"{"error":"unknown command \"flush\"","ok":false}"#.to_string())
         );
+        let drain = Request::Drain(DrainRequest {
+            virtual_name: "web".into(),
+            server: "s2".into(),
+            cancel: false,
+        });
+        assert_eq!(
+            drain.line(),
+            r#"{"cmd":"drain","virtual":"web","server":"s2","cancel":false}"#
+        );
+        assert_eq!(
+            Request::parse(r#"{"cmd":"drain","virtual":"web","server":"s2"}"#),
+            Ok(drain)
+        );
+        assert!(Request::parse(r#"{"cmd":"drain","virtual":"web"}"#).is_err());
         assert!(Request::parse("status").is_err());
         assert!(Request::parse("{}").is_err());
     }

@@ -66,6 +66,25 @@ pub enum Command {
         #[arg(long)]
         allow_current: bool,
     },
+    /// Drain a real server (on the active router): weight 0 at once, its
+    /// connections go on; lvsd sets `active = 0` on it in lvs.cf when it
+    /// has no active connection left. Exit 2 when --timeout passes first.
+    Drain {
+        /// Block path, e.g. `virtual.web.server.s2`.
+        server: String,
+        /// Return only when the server is drained and deactivated.
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up waiting after SECS (the drain goes on).
+        #[arg(long, value_name = "SECS", requires = "wait")]
+        timeout: Option<u64>,
+        /// End the drain: the server is back at its weight.
+        #[arg(long, conflicts_with = "wait")]
+        cancel: bool,
+        /// lvsd's status socket.
+        #[arg(long, value_name = "PATH", default_value = "/run/piranha/lvsd.sock")]
+        socket: std::path::PathBuf,
+    },
     /// Move a block to a position among its siblings (0 = first).
     Move {
         /// Block path.

@@ -192,6 +192,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ExitCode::FAILURE
             })
         }
+        Command::Drain {
+            server,
+            wait,
+            timeout,
+            cancel,
+            socket,
+        } => lvscf::drain::run(
+            &doc,
+            &lvscf::drain::DrainArgs {
+                path: server,
+                wait: *wait,
+                cancel: *cancel,
+                timeout: timeout.map(std::time::Duration::from_secs),
+                socket,
+                config: &cli.config,
+            },
+        ),
         Command::Move { block, index } => {
             let path = block_path(block, &doc)?;
             let mut edited = doc.clone();

@@ -59,6 +59,15 @@ pub struct Cli {
     )]
     pub status_socket: PathBuf,
 
+    /// pulse's status socket, asked to reload when a drain has set
+    /// `active = 0` in lvs.cf (lvsd reloads itself when no pulse answers).
+    #[arg(
+        long = "pulse-socket",
+        value_name = "PATH",
+        default_value = "/run/piranha/pulse.sock"
+    )]
+    pub pulse_socket: PathBuf,
+
     /// The nanny binary.
     #[arg(long = "nanny", value_name = "PATH", default_value = "/usr/sbin/nanny")]
     pub nanny: PathBuf,

@@ -24,6 +24,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::cli::Cli;
+use crate::deactivate::Finished;
 use crate::health::Applied;
 use crate::load::{load_running, RunningText};
 use crate::nannyproc::{Logging, Nannies, NannyEvent};
@@ -32,7 +33,7 @@ use crate::process::{keep_freed_memory, pid_file, ReadyFd};
 use crate::ready::{Readiness, Verdict};
 use crate::reconcile::Reconciler;
 use crate::reload::Reloader;
-use crate::status_server::{self, StatusRequest};
+use crate::status_server::{self, Ask};
 use crate::supervisor::{self, Effects, Event, Gen, Reason, SlotId, Supervisor};
 use crate::{debug, error, info, warn};
 
@@ -156,6 +157,87 @@ impl Daemon {
                 self.regroup();
             }
             done.finish(self.world.rec.steps());
+        }
+    }
+
+    /// A `drain` request: begins or ends the drain, reconciles, and says
+    /// where the server stands.
+    fn drain(&mut self, req: &lvs_status::DrainRequest) -> lvs_status::DrainResult {
+        let (v, s) = (req.virtual_name.as_str(), req.server.as_str());
+        let rec = &mut self.world.rec;
+        if req.cancel {
+            if !rec.drains_mut().cancel(v, s) {
+                return lvs_status::DrainResult::failed(format!(
+                    "virtual {v}: server {s} is not draining"
+                ));
+            }
+            info!("virtual {v}: drain of server {s} cancelled: back at its weight");
+        } else {
+            let config = rec.config().clone();
+            match rec.drains_mut().start(&config, v, s, Instant::now()) {
+                Ok(false) => {}
+                Ok(true) => {}
+                Err(e) => return lvs_status::DrainResult::failed(e.to_string()),
+            }
+        }
+        rec.reconcile(Scope::All);
+        let (active, inactive) = match rec.live_status() {
+            Ok(st) => crate::drain::connections(&st, v, s),
+            Err(e) => return lvs_status::DrainResult::failed(e),
+        };
+        if !req.cancel {
+            info!(
+                "virtual {v}: draining server {s}: weight 0, {active} active and {inactive} inactive connection(s) left; deactivated in lvs.cf when no active one is left"
+            );
+        }
+        lvs_status::DrainResult {
+            ok: true,
+            error: None,
+            draining: !req.cancel,
+            active_conns: active,
+            inactive_conns: inactive,
+        }
+    }
+
+    /// The drains whose server has no active connection left: each is
+    /// deactivated in lvs.cf off the loop ([`crate::deactivate::finish`]).
+    fn drains_due(&mut self, finished: &mpsc::UnboundedSender<Finished>) {
+        let live = match self.world.rec.live_status() {
+            Ok(l) => l,
+            Err(e) => {
+                debug!("drain: {e}");
+                return;
+            }
+        };
+        for key in self.world.rec.drains().finished(&live) {
+            self.world.rec.drains_mut().mark_deactivated(&key);
+            info!(
+                "virtual {}: server {} drained: no active connection left; setting active = 0 in {}",
+                key.0,
+                key.1,
+                self.cli.config.display()
+            );
+            let tx = finished.clone();
+            let (config, pulse) = (self.cli.config.clone(), self.cli.pulse_socket.clone());
+            tokio::spawn(async move {
+                let _ = tx.send(crate::deactivate::finish(config, pulse, key).await);
+            });
+        }
+    }
+
+    /// What became of a finished drain's edit of lvs.cf.
+    fn drain_finished(&mut self, f: Finished) {
+        match f {
+            Finished::Reloaded((v, s)) => {
+                debug!("virtual {v}: server {s} deactivated; pulse reloaded")
+            }
+            Finished::ReloadHere((v, s), why) => {
+                info!("virtual {v}: server {s} deactivated in lvs.cf; reloading here (pulse: {why})");
+                self.reload();
+            }
+            Finished::Failed((v, s), why) => error!(
+                "virtual {v}: server {s} drained but not deactivated: {why}; it stays at weight 0 (`lvscf drain --cancel` ends the drain)"
+            ),
         }
     }
 
@@ -288,7 +370,8 @@ async fn main_loop(
     ready_fd: Option<ReadyFd>,
 ) -> i32 {
     let (nanny_tx, mut nanny_rx) = mpsc::unbounded_channel();
-    let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
+    let (status_tx, mut status_rx) = mpsc::channel::<Ask>(16);
+    let (finished_tx, mut finished_rx) = mpsc::unbounded_channel::<Finished>();
     let [mut sighup, mut sigterm, mut sigint] = match signals() {
         Ok(s) => s,
         Err(e) => {
@@ -354,6 +437,9 @@ async fn main_loop(
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.tick().await;
     let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
+    // While a drain is in progress: its connections looked at every second.
+    let mut drain_tick = tokio::time::interval(Duration::from_secs(1));
+    drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
         if let Some(code) = d.world.exit {
@@ -399,10 +485,18 @@ async fn main_loop(
             _ = resync.tick(), if resync_every > 0 => d.world.rec.resync(),
             _ = tokio::time::sleep_until(restart_at) => d.restarts_due(),
             _ = tokio::time::sleep_until(ready_at) => d.maybe_ready(),
-            Some(req) = status_rx.recv() => {
-                let a = d.world.rec.status_line();
-                let _ = req.reply.send(a);
+            Some(ask) = status_rx.recv() => match ask {
+                Ask::Status { reply } => {
+                    let _ = reply.send(d.world.rec.status_line());
+                }
+                Ask::Drain { request, reply } => {
+                    let _ = reply.send(d.drain(&request).line());
+                }
+            },
+            _ = drain_tick.tick(), if !d.world.rec.drains().is_empty() => {
+                d.drains_due(&finished_tx);
             }
+            Some(f) = finished_rx.recv() => d.drain_finished(f),
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct ServerInfo {
     pub in_table: bool,
     /// Its https check's certificate warning.
     pub certificate: Option<lvs_status::lvsd::Certificate>,
+    /// Being drained (weight 0 whatever its health; [`crate::drain`]).
+    pub draining: bool,
 }
 
 /// What lvs.cf says about a desired service, for logs and the status socket.
@@ -286,6 +288,7 @@ pub fn desired_service(
             state,
             in_table: weight.is_some(),
             certificate,
+            draining: false,
         });
     }
     let round_done = match monitor {
@@ -332,6 +335,7 @@ pub fn desired_service(
                 state: ShownState::Sorry,
                 in_table: true,
                 certificate: None,
+                draining: false,
             });
         }
     }

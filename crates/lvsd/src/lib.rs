@@ -28,6 +28,7 @@
 //! | [`desired`] | pure | configuration + reports -> desired table |
 //! | [`diff`] | pure | current + desired -> the fewest operations |
 //! | [`plan`] | pure | what a reconcile sends for the whole table or one re-read block; the sorry-server and start/stop lines |
+//! | [`drain`] | pure | real servers being drained: weight 0 in the desired table, and when a drain is over |
 //! | [`health`] | pure | nanny's reports: the state of each real server, the first round of checks |
 //! | [`jobs`] | pure | the nanny job lines built from lvs.cf |
 //! | [`group`] | pure | which virtual servers share a nanny process, and which group keeps which nanny on reload |
@@ -42,6 +43,7 @@
 //! | [`resolve`] | I/O | host names, resolved once per load within a deadline |
 //! | [`kernel`] | I/O | netlink reads and batches (through `ipvs`), and the model of the owned services |
 //! | [`reconcile`] | I/O | the one path from configuration and reports to the kernel's table |
+//! | [`deactivate`] | I/O | the end of a drain: `active = 0` in lvs.cf under the writers' lock, then pulse's reload |
 //! | [`reload`] | I/O | SIGHUP: unchanged file, one block re-read alone, or the full parse |
 //! | [`nannyproc`] | I/O | nanny child processes: pipes, `PR_SET_PDEATHSIG`, reading their reports |
 //! | [`status_server`] | I/O | the status socket |
@@ -56,6 +58,7 @@ pub mod backoff;
 pub mod cli;
 pub mod desired;
 pub mod diff;
+pub mod drain;
 pub mod group;
 pub mod health;
 pub mod ipvsadm;
@@ -69,6 +72,7 @@ pub mod synth;
 pub mod table;
 
 pub mod daemon;
+pub mod deactivate;
 pub mod kernel;
 pub mod load;
 pub mod log;

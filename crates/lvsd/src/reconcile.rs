@@ -18,6 +18,7 @@ use lvscf_parser::{Config, VirtualServer};
 use nanny::protocol::Report;
 
 use crate::desired::{configured_keys, Desired, Monitor};
+use crate::drain::Drains;
 use crate::health::{Applied, Health};
 use crate::kernel::Kernel;
 use crate::plan::{self, Scope};
@@ -54,6 +55,8 @@ pub struct Reconciler {
     last: Desired,
     sorry_on: BTreeMap<String, IpAddr>,
     steps: Steps,
+    /// Real servers being drained (weight 0 whatever their health).
+    drains: Drains,
 }
 
 /// Frees a large value (a replaced configuration or desired table) on a
@@ -89,6 +92,7 @@ impl Reconciler {
             last: Desired::default(),
             sorry_on: BTreeMap::new(),
             steps: Steps::default(),
+            drains: Drains::new(),
         }
     }
 
@@ -123,6 +127,17 @@ impl Reconciler {
         self.kernel.model()
     }
 
+    /// The drains in progress.
+    pub fn drains(&self) -> &Drains {
+        &self.drains
+    }
+
+    /// The drains in progress, to begin or end one (the table follows at
+    /// the next reconcile).
+    pub fn drains_mut(&mut self) -> &mut Drains {
+        &mut self.drains
+    }
+
     /// Where the last full reconcile spent its time.
     pub fn steps(&self) -> Steps {
         self.steps
@@ -148,6 +163,12 @@ impl Reconciler {
     /// before it scans every report).
     pub fn forget_unconfigured(&mut self) {
         self.health.retain_configured(&self.config);
+        for ((v, s), lasted) in self.drains.retain_configured(&self.config, Instant::now()) {
+            info!(
+                "virtual {v}: drain of server {s} over after {} s: lvs.cf no longer has it active",
+                lasted.as_secs()
+            );
+        }
     }
 
     /// Puts a re-read `virtual` block in place of the one at `index` (and
@@ -196,9 +217,11 @@ impl Reconciler {
             return 0;
         }
         let t0 = Instant::now();
-        let Some(d) = plan::wanted(&self.config, self.monitor(), self.kernel.model(), scope) else {
+        let Some(mut d) = plan::wanted(&self.config, self.monitor(), self.kernel.model(), scope)
+        else {
             return 0;
         };
+        self.drains.apply(&mut d);
         let t_desired = Instant::now();
         if whole && d.warnings != self.warned {
             for w in &d.warnings {
@@ -261,26 +284,30 @@ impl Reconciler {
         self.kernel.remove_services(&owned);
     }
 
-    /// The status socket's answer: the live table (counters included)
-    /// with the names and states of what was last wanted, as one JSON
-    /// line.
-    pub fn status_line(&mut self) -> String {
+    /// The live table (counters included) with the names and states of
+    /// what was last wanted: the status socket's document.
+    pub fn live_status(&mut self) -> Result<lvs_status::LvsdStatus, String> {
         let owned: BTreeSet<ServiceKey> = self.last.info.keys().copied().collect();
-        match self.kernel.live(&owned) {
-            Ok(live) => {
-                let order: Vec<String> = self
-                    .config
-                    .virtuals
-                    .iter()
-                    .map(|v| v.name.clone())
-                    .collect();
-                let out = crate::status::status(&live, &self.last, &order);
-                serde_json::to_string(&out)
-                    .unwrap_or_else(|e| lvs_status::ErrorAnswer::new(e.to_string()).line())
-            }
-            Err(e) => {
-                lvs_status::ErrorAnswer::new(format!("cannot read the IPVS table: {e}")).line()
-            }
+        let live = self
+            .kernel
+            .live(&owned)
+            .map_err(|e| format!("cannot read the IPVS table: {e}"))?;
+        let order: Vec<String> = self
+            .config
+            .virtuals
+            .iter()
+            .map(|v| v.name.clone())
+            .collect();
+        Ok(crate::status::status(&live, &self.last, &order))
+    }
+
+    /// The status socket's answer ([`Reconciler::live_status`]) as one
+    /// JSON line.
+    pub fn status_line(&mut self) -> String {
+        match self.live_status() {
+            Ok(out) => serde_json::to_string(&out)
+                .unwrap_or_else(|e| lvs_status::ErrorAnswer::new(e.to_string()).line()),
+            Err(e) => lvs_status::ErrorAnswer::new(e).line(),
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn status(live: &Table, desired: &Desired, order: &[String]) -> LvsdStatus {
                 inactive_conns: d.map(|d| d.inactive_conns).unwrap_or(0),
                 stats: d.map(|d| stats(&d.stats)).unwrap_or_default(),
                 certificate: s.certificate,
+                draining: s.draining,
             });
         }
         out.services.push(Service {

@@ -1,20 +1,32 @@
 //! The status socket (`/run/piranha/lvsd.sock`, mode 0660 group piranha):
-//! every connection's `status` request is handed to the main loop, which
-//! owns the netlink socket and answers with the live table
-//! ([`crate::status`] builds the document); anything else is refused (lvsd
-//! is reloaded by SIGHUP, which pulse forwards).
+//! each connection's request is handed to the main loop, which owns the
+//! netlink socket: `status` is answered with the live table ([`crate::status`]
+//! builds the document), `drain` (root or the group piranha only) begins or
+//! ends a drain; anything else is refused (lvsd is reloaded by SIGHUP,
+//! which pulse forwards).
 
 use std::path::{Path, PathBuf};
 
+use lvs_status::{DrainRequest, DrainResult, ErrorAnswer, Request};
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::warn;
 
-/// A `status` request waiting for the main loop's answer (one JSON line).
-pub struct StatusRequest {
-    /// Where the answer goes.
-    pub reply: oneshot::Sender<String>,
+/// A request waiting for the main loop's answer (one JSON line).
+pub enum Ask {
+    /// The status document.
+    Status {
+        /// Where the answer goes.
+        reply: oneshot::Sender<String>,
+    },
+    /// Begin or end a drain.
+    Drain {
+        /// Which server.
+        request: DrainRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<String>,
+    },
 }
 
 /// The path of the status socket for clients.
@@ -42,21 +54,38 @@ pub fn bind(path: &Path) -> Option<UnixListener> {
     }
 }
 
-/// Answers the socket: `status` through `tx` to the main loop, anything
-/// else refused.
-pub async fn serve(listener: UnixListener, tx: mpsc::Sender<StatusRequest>) {
-    lvs_status::server::serve(listener, move |req, _peer| {
+/// Answers the socket: `status` and `drain` through `tx` to the main
+/// loop, anything else refused.
+pub async fn serve(listener: UnixListener, tx: mpsc::Sender<Ask>) {
+    let piranha = daemon_kit::socket::status_gid();
+    lvs_status::server::serve(listener, move |req, peer| {
         let tx = tx.clone();
         async move {
-            if req != lvs_status::Request::Status {
-                return lvs_status::ErrorAnswer::new("unknown command \"reload\"").line();
-            }
             let (otx, orx) = oneshot::channel();
-            if tx.send(StatusRequest { reply: otx }).await.is_err() {
-                return lvs_status::ErrorAnswer::new("lvsd is stopping").line();
+            let ask = match req {
+                Request::Status => Ask::Status { reply: otx },
+                Request::Drain(request) => {
+                    if !peer.is_some_and(|p| daemon_kit::socket::may_control(p.uid, p.gid, piranha))
+                    {
+                        return DrainResult::failed("permission denied").line();
+                    }
+                    Ask::Drain {
+                        request,
+                        reply: otx,
+                    }
+                }
+                Request::Reload => {
+                    return ErrorAnswer::new(
+                        "lvsd is reloaded by SIGHUP (pulse forwards it): ask pulse",
+                    )
+                    .line()
+                }
+            };
+            if tx.send(ask).await.is_err() {
+                return ErrorAnswer::new("lvsd is stopping").line();
             }
             orx.await
-                .unwrap_or_else(|_| lvs_status::ErrorAnswer::new("lvsd is stopping").line())
+                .unwrap_or_else(|_| ErrorAnswer::new("lvsd is stopping").line())
         }
     })
     .await

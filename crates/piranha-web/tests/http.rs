@@ -770,6 +770,7 @@ fn basic_auth_api_and_metrics() {
                 inactive_conns: 3,
                 stats,
                 certificate: None,
+                draining: false,
             }],
             quorum: None,
         }],

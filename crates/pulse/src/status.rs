@@ -158,7 +158,7 @@ pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
 
 /// Whether a peer may ask for a reload.
 pub fn may_reload(uid: u32, gid: u32, piranha: Option<u32>) -> bool {
-    uid == 0 || piranha == Some(gid)
+    daemon_kit::socket::may_control(uid, gid, piranha)
 }
 
 /// Binds the socket (replacing a stale one), mode 0660, group piranha.
@@ -196,6 +196,10 @@ pub async fn serve(
                         Ok(Err(e)) => ReloadResult::failed(e).line(),
                         Err(_) => ReloadResult::failed("shutting down").line(),
                     }
+                }
+                Request::Drain(_) => {
+                    lvs_status::ErrorAnswer::new("drain is lvsd's: ask /run/piranha/lvsd.sock")
+                        .line()
                 }
             }
         }

@@ -65,9 +65,9 @@ fn one_field_changes_one_line() {
 fn bad_values_map_to_their_field() {
     for (field, value) in [
         ("port", "http-nope"),
-        ("port", "70000"),
+        ("port", "0x"),
         ("timeout", "x"),
-        ("address", "1.2.3"),
+        ("address", "1.2.3.4.5"),
     ] {
         let mut d = doc();
         let mut form = p(&[(field, value)]);

@@ -207,10 +207,28 @@ pub const MAX_FAILURES_PER_USER: usize = 10;
 /// that doubles with each further failure (capped at the window); the user
 /// as a whole backs off the same way after [`MAX_FAILURES_PER_USER`].
 /// Sessions that are already logged in are never affected.
+///
+/// An attempt is counted as a failure when it starts ([`Throttle::begin`])
+/// and forgiven when its password turns out right
+/// ([`Throttle::succeeded`]), so attempts checked in parallel cannot slip
+/// past the lock while the first ones are still being checked.
+///
+/// While the user-wide brake is on, an address that has not failed within
+/// the window may still try, once: a correct password from the admin's own
+/// address gets through while someone else hammers the login, and each
+/// address an attacker uses buys a single guess per brake.
 #[derive(Debug, Default)]
 pub struct Throttle {
     clients: HashMap<IpAddr, Vec<Instant>>,
     user: Vec<Instant>,
+}
+
+/// One login attempt under way: returned by [`Throttle::begin`], given back
+/// to [`Throttle::succeeded`] when the password was right.
+#[derive(Debug)]
+#[must_use = "a successful attempt must be given back to Throttle::succeeded"]
+pub struct Attempt {
+    at: Instant,
 }
 
 fn lock_left(failures: &[Instant], limit: usize, now: Instant) -> Option<Duration> {
@@ -237,18 +255,29 @@ impl Throttle {
     /// How long `client` must still wait before it may try again.
     pub fn locked(&mut self, client: IpAddr, now: Instant) -> Option<Duration> {
         self.prune(now);
-        let c = self
-            .clients
-            .get(&client)
-            .and_then(|f| lock_left(f, MAX_FAILURES_PER_CLIENT, now));
-        let u = lock_left(&self.user, MAX_FAILURES_PER_USER, now);
-        match (c, u) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        let mine = self.clients.get(&client).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(wait) = lock_left(mine, MAX_FAILURES_PER_CLIENT, now) {
+            return Some(wait);
         }
+        // The user-wide brake stops only addresses that failed themselves.
+        if mine.is_empty() {
+            return None;
+        }
+        lock_left(&self.user, MAX_FAILURES_PER_USER, now)
     }
 
-    /// Records a failed attempt.
+    /// Starts an attempt: refused with the time left while `client` is
+    /// locked, else counted as a failure at once (undone by
+    /// [`Throttle::succeeded`]).
+    pub fn begin(&mut self, client: IpAddr, now: Instant) -> Result<Attempt, Duration> {
+        if let Some(wait) = self.locked(client, now) {
+            return Err(wait);
+        }
+        self.failed(client, now);
+        Ok(Attempt { at: now })
+    }
+
+    /// Records a failed attempt that [`Throttle::begin`] did not count.
     pub fn failed(&mut self, client: IpAddr, now: Instant) {
         self.prune(now);
         self.clients.entry(client).or_default().push(now);
@@ -262,9 +291,13 @@ impl Throttle {
         }
     }
 
-    /// Records a success: that client's failures are forgotten.
-    pub fn succeeded(&mut self, client: IpAddr) {
+    /// The attempt's password was right: it is no failure, and that
+    /// client's earlier failures are forgotten.
+    pub fn succeeded(&mut self, client: IpAddr, attempt: Attempt) {
         self.clients.remove(&client);
+        if let Some(i) = self.user.iter().rposition(|t| *t == attempt.at) {
+            self.user.remove(i);
+        }
     }
 }
 
@@ -464,6 +497,8 @@ mod tests {
             let ip: IpAddr = format!("10.1.0.{i}").parse().expect("ip");
             th.failed(ip, t0);
         }
+        assert!(th.locked(b, t0).is_none(), "a clean address may try");
+        th.failed(b, t0);
         assert!(th.locked(b, t0).is_some(), "user-wide backoff");
         // Everything is forgotten after the window.
         assert!(th
@@ -478,7 +513,51 @@ mod tests {
         th.failed(a, t0);
         let second = th.locked(a, t0).expect("locked");
         assert!(second > first);
-        th.succeeded(a);
+    }
+
+    #[test]
+    fn attempts_count_before_they_are_checked() {
+        let t0 = Instant::now();
+        let mut th = Throttle::default();
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        // Five attempts under way at once: the sixth waits.
+        let pending: Vec<Attempt> = (0..MAX_FAILURES_PER_CLIENT)
+            .map(|_| th.begin(a, t0).expect("allowed"))
+            .collect();
+        assert!(th.begin(a, t0).is_err());
+        // One of them was right: the address is forgiven.
+        let mut pending = pending.into_iter();
+        th.succeeded(a, pending.next().expect("one"));
+        assert!(th.begin(a, t0).is_ok());
+        // A success undoes its own count for the user, not the others'.
+        let mut th = Throttle::default();
+        let ok = th.begin(a, t0).expect("allowed");
+        th.succeeded(a, ok);
+        assert!(th.user.is_empty());
+    }
+
+    #[test]
+    fn the_user_brake_lets_a_clean_address_try_once() {
+        let t0 = Instant::now();
+        let mut th = Throttle::default();
+        for i in 0..MAX_FAILURES_PER_USER {
+            let ip: IpAddr = format!("10.1.0.{}", i / 2).parse().expect("ip");
+            th.failed(ip, t0);
+        }
+        let failed: IpAddr = "10.1.0.0".parse().expect("ip");
+        assert!(th.locked(failed, t0).is_some(), "a failed address waits");
+        // The admin's address has not failed: its right password is checked.
+        let admin: IpAddr = "192.0.2.7".parse().expect("ip");
+        let at = th.begin(admin, t0).expect("a clean address may try");
+        th.succeeded(admin, at);
+        assert!(th.locked(admin, t0).is_none());
+        // An attacker's fresh address gets one guess, then waits.
+        let fresh: IpAddr = "198.51.100.9".parse().expect("ip");
+        let _wrong = th.begin(fresh, t0).expect("one guess");
+        assert!(
+            th.begin(fresh, t0).is_err(),
+            "only one guess under the brake"
+        );
     }
 
     #[test]

@@ -118,21 +118,21 @@ async fn check_password(
     user: String,
     password: String,
 ) -> Result<(), Response> {
-    if let Some(wait) = app.throttle().locked(client, Instant::now()) {
-        return Err(too_many(wait));
-    }
+    // Counted before the check: parallel attempts see each other.
+    let attempt = app
+        .throttle()
+        .begin(client, Instant::now())
+        .map_err(too_many)?;
     let entries = app.passwd_entries().unwrap_or_default();
     let ok = tokio::task::spawn_blocking(move || {
         crate::htpasswd::check_login(&entries, &user, &password)
     })
     .await
     .unwrap_or(false);
-    let mut t = app.throttle();
     if ok {
-        t.succeeded(client);
+        app.throttle().succeeded(client, attempt);
         Ok(())
     } else {
-        t.failed(client, Instant::now());
         tracing::warn!(%client, "failed login");
         Err(StatusCode::UNAUTHORIZED.into_response())
     }

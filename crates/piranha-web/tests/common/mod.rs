@@ -470,3 +470,51 @@ impl Drop for Tmpfs {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// A TCP connection to `addr` from the loopback address `src` (any of
+/// 127.0.0.0/8), so a test can be several clients.
+pub fn connect_from(src: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    use std::os::fd::AsRawFd;
+    let SocketAddr::V4(dst) = addr else {
+        panic!("IPv4 server address expected");
+    };
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    let local = SockaddrIn::from(std::net::SocketAddrV4::new(src, 0));
+    bind(fd.as_raw_fd(), &local).unwrap_or_else(|e| panic!("bind {src}: {e}"));
+    connect(fd.as_raw_fd(), &SockaddrIn::from(dst)).expect("connect");
+    TcpStream::from(fd)
+}
+
+/// [`request`] from the loopback address `src`.
+pub fn request_from(
+    src: std::net::Ipv4Addr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut s = connect_from(src, addr);
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("write head");
+    s.write_all(body).expect("write body");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    parse_response(&buf)
+}

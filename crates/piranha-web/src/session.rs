@@ -49,6 +49,10 @@ pub struct Session {
     pub created: Instant,
     /// Its last request.
     pub last_seen: Instant,
+    /// The fingerprint of the password entry it logged in with
+    /// ([`crate::credential::entry_fingerprint`]): once the password
+    /// changes, the session is over.
+    pub credential: String,
 }
 
 /// The sessions of the server process (lost on restart, by design).
@@ -60,7 +64,7 @@ pub struct Sessions {
 impl Sessions {
     /// Creates a session and returns its id (a fresh random id every time,
     /// so a cookie planted before login is never promoted: no fixation).
-    pub fn create(&mut self, now: Instant) -> (String, Session) {
+    pub fn create(&mut self, now: Instant, credential: &str) -> (String, Session) {
         self.expire(now);
         while self.map.len() >= MAX_SESSIONS {
             let oldest = self
@@ -80,18 +84,22 @@ impl Sessions {
             csrf: random_hex(32),
             created: now,
             last_seen: now,
+            credential: credential.to_string(),
         };
         self.map.insert(id.clone(), session.clone());
         (id, session)
     }
 
-    /// The live session with this id, touched; expired ones are removed.
-    pub fn get(&mut self, id: &str, now: Instant) -> Option<Session> {
+    /// The live session with this id, touched, if it logged in with the
+    /// password entry whose fingerprint is `credential`; expired ones and
+    /// those of an older password are removed.
+    pub fn get(&mut self, id: &str, credential: &str, now: Instant) -> Option<Session> {
         let alive = match self.map.get(id) {
             None => return None,
             Some(s) => {
                 now.saturating_duration_since(s.last_seen) < IDLE_TIMEOUT
                     && now.saturating_duration_since(s.created) < ABSOLUTE_TIMEOUT
+                    && constant_time_eq(s.credential.as_bytes(), credential.as_bytes())
             }
         };
         if !alive {
@@ -395,32 +403,42 @@ mod tests {
     fn sessions_expire_and_ids_are_fresh() {
         let t0 = Instant::now();
         let mut s = Sessions::default();
-        let (a, sa) = s.create(t0);
-        let (b, _) = s.create(t0);
+        let (a, sa) = s.create(t0, "fp");
+        let (b, _) = s.create(t0, "fp");
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
-        assert!(s.get(&a, t0 + Duration::from_secs(60)).is_some());
-        assert_eq!(s.get(&a, t0).map(|x| x.csrf), Some(sa.csrf));
+        assert!(s.get(&a, "fp", t0 + Duration::from_secs(60)).is_some());
+        assert_eq!(s.get(&a, "fp", t0).map(|x| x.csrf), Some(sa.csrf));
         assert!(s
-            .get(&a, t0 + Duration::from_secs(60) + IDLE_TIMEOUT)
+            .get(&a, "fp", t0 + Duration::from_secs(60) + IDLE_TIMEOUT)
             .is_none());
-        assert!(s.get(&a, t0).is_none(), "expired sessions are gone");
+        assert!(s.get(&a, "fp", t0).is_none(), "expired sessions are gone");
         s.remove(&b);
-        assert!(s.get(&b, t0).is_none());
-        assert!(s.get("not-a-session", t0).is_none());
+        assert!(s.get(&b, "fp", t0).is_none());
+        assert!(s.get("not-a-session", "fp", t0).is_none());
+    }
+
+    #[test]
+    fn a_new_password_ends_the_sessions_of_the_old_one() {
+        let t0 = Instant::now();
+        let mut s = Sessions::default();
+        let (a, _) = s.create(t0, "old");
+        assert!(s.get(&a, "old", t0).is_some());
+        assert!(s.get(&a, "new", t0).is_none());
+        assert!(s.get(&a, "old", t0).is_none(), "and it stays ended");
     }
 
     #[test]
     fn absolute_timeout_applies_to_busy_sessions() {
         let t0 = Instant::now();
         let mut s = Sessions::default();
-        let (a, _) = s.create(t0);
+        let (a, _) = s.create(t0, "fp");
         let mut t = t0;
         while t < t0 + ABSOLUTE_TIMEOUT - Duration::from_secs(600) {
             t += Duration::from_secs(600);
-            assert!(s.get(&a, t).is_some());
+            assert!(s.get(&a, "fp", t).is_some());
         }
-        assert!(s.get(&a, t0 + ABSOLUTE_TIMEOUT).is_none());
+        assert!(s.get(&a, "fp", t0 + ABSOLUTE_TIMEOUT).is_none());
     }
 
     #[test]
@@ -428,7 +446,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Sessions::default();
         for _ in 0..MAX_SESSIONS + 10 {
-            s.create(t0);
+            s.create(t0, "fp");
         }
         assert_eq!(s.len(), MAX_SESSIONS);
     }

@@ -228,3 +228,48 @@ fn one_address_cannot_take_every_connection() {
     let r = request_from(hog, env.addr, "GET", "/login", &[], b"");
     assert_eq!(r.status, 200);
 }
+
+fn set_password(env: &Env, password: &str) {
+    let h = piranha_web::htpasswd::hash_with_cost(password, 4).expect("hash");
+    std::fs::write(&env.passwd, format!("piranha:{h}\n")).expect("write passwd");
+}
+
+/// I18 item 5: a password change ends the sessions opened with the old
+/// one (a stolen cookie used to last 12 h); the new password logs in.
+#[test]
+fn a_password_change_ends_existing_sessions() {
+    let env = EnvBuilder::new("pw-change").start();
+    let a = login(env.addr, PASSWORD).expect("login");
+    assert_eq!(a.get("/control").status, 200);
+    set_password(&env, "a new one");
+    assert_eq!(a.get("/control").status, 401, "the old session lives on");
+    // Putting the old password back does not revive it either: the old
+    // hash is gone, a new one has a new salt.
+    set_password(&env, PASSWORD);
+    assert_eq!(a.get("/control").status, 401);
+    let b = login(env.addr, PASSWORD).expect("login with the new entry");
+    assert_eq!(b.get("/control").status, 200);
+}
+
+/// I16 item 9: a verified Basic credential is remembered, but only for
+/// the password entry it was checked against; wrong passwords are still
+/// checked and throttled as before, and never remembered.
+#[test]
+fn cached_basic_credentials_follow_the_password_file() {
+    let env = EnvBuilder::new("basic-cache").start();
+    let get =
+        |auth: &str| request(env.addr, "GET", "/metrics", &[("Authorization", auth)], b"").status;
+    let good = basic(PASSWORD);
+    assert_eq!(get(&good), 200);
+    assert_eq!(get(&good), 200, "cached");
+    // The password changes: the cached header no longer works.
+    set_password(&env, "rotated");
+    assert_eq!(get(&good), 401, "a cached credential outlived the password");
+    assert_eq!(get(&basic("rotated")), 200);
+    // Wrong passwords: five checked, then 429, cached or not.
+    let wrong: Vec<u16> = (0..8).map(|i| get(&basic(&format!("bad{i}")))).collect();
+    assert_eq!(wrong[..5], [401; 5], "{wrong:?}");
+    assert!(wrong[5..].iter().all(|s| *s == 429), "{wrong:?}");
+    // The same wrong header again is not remembered as good.
+    assert_eq!(get(&basic("bad0")), 429);
+}

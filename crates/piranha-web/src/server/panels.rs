@@ -96,6 +96,7 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
     };
     let edit = match outcome {
         Outcome::Redirect(url) => return see_other(&url),
+        Outcome::Nothing => return StatusCode::NO_CONTENT.into_response(),
         Outcome::Save(edit) => edit,
     };
     match app.store().save(Expect::Hash(version), edit).await {

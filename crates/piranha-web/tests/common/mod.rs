@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub mod chromium;
+
 pub const PASSWORD: &str = "s3cret pass";
 
 /// A test that cannot run here (not root, a tool missing) says why and

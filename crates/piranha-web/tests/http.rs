@@ -648,7 +648,9 @@ fn web13_stale_edits_are_refused_and_saves_serialise() {
     let start_serial = 8u64;
     let handles: Vec<_> = (0..100)
         .map(|i| {
-            let c = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let mut c = if i % 2 == 0 { a.clone() } else { b.clone() };
+            // 25 addresses, 4 each: under the per-address connection cap.
+            c.src = Some(std::net::Ipv4Addr::new(127, 0, 5, 1 + (i % 25) as u8));
             std::thread::spawn(move || {
                 let v = c.version("/virtual/web/edit");
                 c.post_form(

@@ -33,9 +33,23 @@ pub struct Auth {
     pub session: Option<String>,
     /// Logged in with HTTP Basic on this request.
     pub basic: bool,
+    /// The client's address.
+    pub client: IpAddr,
 }
 
 impl Auth {
+    /// Who saves, for the history and the log.
+    pub fn author(&self) -> crate::store::Author {
+        crate::store::Author {
+            who: if self.basic {
+                "web user piranha (HTTP Basic)".into()
+            } else {
+                "web user piranha".into()
+            },
+            from: self.client.to_string(),
+        }
+    }
+
     /// What every page of this logged-in client needs.
     pub fn page_ctx(&self) -> Ctx {
         Ctx {
@@ -241,6 +255,7 @@ pub async fn guard(State(app): State<App>, mut req: Request, next: Next) -> Resp
             csrf: s.csrf,
             session: Some(id),
             basic: false,
+            client,
         },
         None => {
             let Some(value) = header_str(h, header::AUTHORIZATION).map(str::to_string) else {
@@ -251,6 +266,7 @@ pub async fn guard(State(app): State<App>, mut req: Request, next: Next) -> Resp
                     csrf: session::basic_csrf(app.secret()),
                     session: None,
                     basic: true,
+                    client,
                 },
                 Err(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => return r,
                 Err(_) => return unauthorized(&app, &path, Some("Login failed.")),

@@ -278,6 +278,9 @@ pub struct Client {
     pub addr: SocketAddr,
     pub cookie: String,
     pub csrf: String,
+    /// The loopback address requests come from (127.0.0.1 when none): the
+    /// server caps connections per client address.
+    pub src: Option<std::net::Ipv4Addr>,
 }
 
 pub fn extract(html: &str, name: &str) -> Option<String> {
@@ -303,12 +306,24 @@ pub fn login(addr: SocketAddr, password: &str) -> Result<Client, Resp> {
     let cookie = set.split(';').next().unwrap_or("").to_string();
     let page = request(addr, "GET", "/control", &[("Cookie", &cookie)], b"");
     let csrf = extract(&page.body, "csrf").unwrap_or_default();
-    Ok(Client { addr, cookie, csrf })
+    Ok(Client {
+        addr,
+        cookie,
+        csrf,
+        src: None,
+    })
 }
 
 impl Client {
     pub fn get(&self, path: &str) -> Resp {
-        request(self.addr, "GET", path, &[("Cookie", &self.cookie)], b"")
+        self.send("GET", path, &[("Cookie", &self.cookie)], b"")
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        match self.src {
+            Some(src) => request_from(src, self.addr, method, path, headers, body),
+            None => request(self.addr, method, path, headers, body),
+        }
     }
 
     /// Loads a form page and returns its `version` (file hash).
@@ -323,8 +338,7 @@ impl Client {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str()), ("version", version)];
         all.extend_from_slice(pairs);
         let body = urlencode(&all);
-        request(
-            self.addr,
+        self.send(
             "POST",
             path,
             &[

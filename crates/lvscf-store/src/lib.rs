@@ -8,13 +8,16 @@
 //! over it, then the directory fsynced), the steps it makes ([`SaveStep`],
 //! named in its errors) and the seam that lets tests drive those steps
 //! ([`SaveOps`], [`write_atomic_with`]); the writers' lock ([`ConfigLock`]);
-//! and the removal of the temporary files interrupted saves left behind
-//! ([`remove_stale_temps`]).
+//! the removal of the temporary files interrupted saves left behind
+//! ([`remove_stale_temps`]); and the [`history`] of saved versions (who,
+//! from where, when, a one-line summary computed from the parser's typed
+//! configurations, the previous bytes), bounded and pruned.
 //!
 //! Must not: read or write lvs.cf's grammar (that is `lvscf-parser`'s, and
 //! this crate only hands it bytes), decide what a save contains, contact
 //! the daemons, or follow a symbolic link when it writes.
 
+pub mod history;
 mod load;
 mod lock;
 mod save;

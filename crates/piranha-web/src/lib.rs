@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | [`htpasswd`] | pure | password file schemes, constant-time checks, new bcrypt hashes |
 //! | [`session`] | pure | sessions, CSRF tokens, login throttling, the client allow-list (injected clock) |
+//! | [`credential`] | pure | what a login is tied to (the password entry's fingerprint), the cache of verified Basic credentials |
 //! | [`forms`] | pure | form fields to lvs.cf edits: the [`forms::Editor`], errors mapped to fields |
 //! | [`edits`] | pure | each panel's form as edits: GLOBAL SETTINGS ... MONITORING SCRIPTS, ADD defaults |
 //! | [`panel`] | pure | which panel a URL names and what its POST asks for; list buttons; the API's edits |
@@ -31,6 +32,7 @@
 //! helpers on them (`flatten`, `backup_differs`).
 
 pub mod cli;
+pub mod credential;
 pub mod edits;
 pub mod forms;
 pub mod htpasswd;

@@ -134,6 +134,8 @@ pub enum Outcome {
     Redirect(String),
     /// Save with this edit, then go to the URL the edit returns.
     Save(PanelEdit),
+    /// Nothing at all (Enter in a list: its hidden default button).
+    Nothing,
 }
 
 impl std::fmt::Debug for Outcome {
@@ -141,6 +143,7 @@ impl std::fmt::Debug for Outcome {
         match self {
             Outcome::Redirect(url) => f.debug_tuple("Redirect").field(url).finish(),
             Outcome::Save(_) => f.write_str("Save(..)"),
+            Outcome::Nothing => f.write_str("Nothing"),
         }
     }
 }
@@ -194,6 +197,8 @@ impl ListButton {
 pub const SELECTED: &str = "selected";
 /// Name of the form field of the name typed for ADD.
 pub const ADD_NAME: &str = "name";
+/// The field of a list's hidden default button (what Enter presses).
+pub const ENTER: &str = "enter";
 
 /// One of the lists of blocks with [`ListButton`]s under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +288,7 @@ impl List {
             Some(ListButton::Edit) => {
                 Ok(Outcome::Redirect(self.edit_url(&selected(p, self.noun())?)))
             }
+            None if param(p, ENTER).is_some() => Ok(Outcome::Nothing),
             None => Err(FieldErrors::general("unknown action")),
         }
     }

@@ -49,6 +49,10 @@ pub struct Session {
     pub created: Instant,
     /// Its last request.
     pub last_seen: Instant,
+    /// The fingerprint of the password entry it logged in with
+    /// ([`crate::credential::entry_fingerprint`]): once the password
+    /// changes, the session is over.
+    pub credential: String,
 }
 
 /// The sessions of the server process (lost on restart, by design).
@@ -60,7 +64,7 @@ pub struct Sessions {
 impl Sessions {
     /// Creates a session and returns its id (a fresh random id every time,
     /// so a cookie planted before login is never promoted: no fixation).
-    pub fn create(&mut self, now: Instant) -> (String, Session) {
+    pub fn create(&mut self, now: Instant, credential: &str) -> (String, Session) {
         self.expire(now);
         while self.map.len() >= MAX_SESSIONS {
             let oldest = self
@@ -80,18 +84,22 @@ impl Sessions {
             csrf: random_hex(32),
             created: now,
             last_seen: now,
+            credential: credential.to_string(),
         };
         self.map.insert(id.clone(), session.clone());
         (id, session)
     }
 
-    /// The live session with this id, touched; expired ones are removed.
-    pub fn get(&mut self, id: &str, now: Instant) -> Option<Session> {
+    /// The live session with this id, touched, if it logged in with the
+    /// password entry whose fingerprint is `credential`; expired ones and
+    /// those of an older password are removed.
+    pub fn get(&mut self, id: &str, credential: &str, now: Instant) -> Option<Session> {
         let alive = match self.map.get(id) {
             None => return None,
             Some(s) => {
                 now.saturating_duration_since(s.last_seen) < IDLE_TIMEOUT
                     && now.saturating_duration_since(s.created) < ABSOLUTE_TIMEOUT
+                    && constant_time_eq(s.credential.as_bytes(), credential.as_bytes())
             }
         };
         if !alive {
@@ -207,10 +215,28 @@ pub const MAX_FAILURES_PER_USER: usize = 10;
 /// that doubles with each further failure (capped at the window); the user
 /// as a whole backs off the same way after [`MAX_FAILURES_PER_USER`].
 /// Sessions that are already logged in are never affected.
+///
+/// An attempt is counted as a failure when it starts ([`Throttle::begin`])
+/// and forgiven when its password turns out right
+/// ([`Throttle::succeeded`]), so attempts checked in parallel cannot slip
+/// past the lock while the first ones are still being checked.
+///
+/// While the user-wide brake is on, an address that has not failed within
+/// the window may still try, once: a correct password from the admin's own
+/// address gets through while someone else hammers the login, and each
+/// address an attacker uses buys a single guess per brake.
 #[derive(Debug, Default)]
 pub struct Throttle {
     clients: HashMap<IpAddr, Vec<Instant>>,
     user: Vec<Instant>,
+}
+
+/// One login attempt under way: returned by [`Throttle::begin`], given back
+/// to [`Throttle::succeeded`] when the password was right.
+#[derive(Debug)]
+#[must_use = "a successful attempt must be given back to Throttle::succeeded"]
+pub struct Attempt {
+    at: Instant,
 }
 
 fn lock_left(failures: &[Instant], limit: usize, now: Instant) -> Option<Duration> {
@@ -237,18 +263,29 @@ impl Throttle {
     /// How long `client` must still wait before it may try again.
     pub fn locked(&mut self, client: IpAddr, now: Instant) -> Option<Duration> {
         self.prune(now);
-        let c = self
-            .clients
-            .get(&client)
-            .and_then(|f| lock_left(f, MAX_FAILURES_PER_CLIENT, now));
-        let u = lock_left(&self.user, MAX_FAILURES_PER_USER, now);
-        match (c, u) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        let mine = self.clients.get(&client).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(wait) = lock_left(mine, MAX_FAILURES_PER_CLIENT, now) {
+            return Some(wait);
         }
+        // The user-wide brake stops only addresses that failed themselves.
+        if mine.is_empty() {
+            return None;
+        }
+        lock_left(&self.user, MAX_FAILURES_PER_USER, now)
     }
 
-    /// Records a failed attempt.
+    /// Starts an attempt: refused with the time left while `client` is
+    /// locked, else counted as a failure at once (undone by
+    /// [`Throttle::succeeded`]).
+    pub fn begin(&mut self, client: IpAddr, now: Instant) -> Result<Attempt, Duration> {
+        if let Some(wait) = self.locked(client, now) {
+            return Err(wait);
+        }
+        self.failed(client, now);
+        Ok(Attempt { at: now })
+    }
+
+    /// Records a failed attempt that [`Throttle::begin`] did not count.
     pub fn failed(&mut self, client: IpAddr, now: Instant) {
         self.prune(now);
         self.clients.entry(client).or_default().push(now);
@@ -262,9 +299,13 @@ impl Throttle {
         }
     }
 
-    /// Records a success: that client's failures are forgotten.
-    pub fn succeeded(&mut self, client: IpAddr) {
+    /// The attempt's password was right: it is no failure, and that
+    /// client's earlier failures are forgotten.
+    pub fn succeeded(&mut self, client: IpAddr, attempt: Attempt) {
         self.clients.remove(&client);
+        if let Some(i) = self.user.iter().rposition(|t| *t == attempt.at) {
+            self.user.remove(i);
+        }
     }
 }
 
@@ -363,32 +404,42 @@ mod tests {
     fn sessions_expire_and_ids_are_fresh() {
         let t0 = Instant::now();
         let mut s = Sessions::default();
-        let (a, sa) = s.create(t0);
-        let (b, _) = s.create(t0);
+        let (a, sa) = s.create(t0, "fp");
+        let (b, _) = s.create(t0, "fp");
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
-        assert!(s.get(&a, t0 + Duration::from_secs(60)).is_some());
-        assert_eq!(s.get(&a, t0).map(|x| x.csrf), Some(sa.csrf));
+        assert!(s.get(&a, "fp", t0 + Duration::from_secs(60)).is_some());
+        assert_eq!(s.get(&a, "fp", t0).map(|x| x.csrf), Some(sa.csrf));
         assert!(s
-            .get(&a, t0 + Duration::from_secs(60) + IDLE_TIMEOUT)
+            .get(&a, "fp", t0 + Duration::from_secs(60) + IDLE_TIMEOUT)
             .is_none());
-        assert!(s.get(&a, t0).is_none(), "expired sessions are gone");
+        assert!(s.get(&a, "fp", t0).is_none(), "expired sessions are gone");
         s.remove(&b);
-        assert!(s.get(&b, t0).is_none());
-        assert!(s.get("not-a-session", t0).is_none());
+        assert!(s.get(&b, "fp", t0).is_none());
+        assert!(s.get("not-a-session", "fp", t0).is_none());
+    }
+
+    #[test]
+    fn a_new_password_ends_the_sessions_of_the_old_one() {
+        let t0 = Instant::now();
+        let mut s = Sessions::default();
+        let (a, _) = s.create(t0, "old");
+        assert!(s.get(&a, "old", t0).is_some());
+        assert!(s.get(&a, "new", t0).is_none());
+        assert!(s.get(&a, "old", t0).is_none(), "and it stays ended");
     }
 
     #[test]
     fn absolute_timeout_applies_to_busy_sessions() {
         let t0 = Instant::now();
         let mut s = Sessions::default();
-        let (a, _) = s.create(t0);
+        let (a, _) = s.create(t0, "fp");
         let mut t = t0;
         while t < t0 + ABSOLUTE_TIMEOUT - Duration::from_secs(600) {
             t += Duration::from_secs(600);
-            assert!(s.get(&a, t).is_some());
+            assert!(s.get(&a, "fp", t).is_some());
         }
-        assert!(s.get(&a, t0 + ABSOLUTE_TIMEOUT).is_none());
+        assert!(s.get(&a, "fp", t0 + ABSOLUTE_TIMEOUT).is_none());
     }
 
     #[test]
@@ -396,7 +447,7 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Sessions::default();
         for _ in 0..MAX_SESSIONS + 10 {
-            s.create(t0);
+            s.create(t0, "fp");
         }
         assert_eq!(s.len(), MAX_SESSIONS);
     }
@@ -466,6 +517,8 @@ mod tests {
             let ip: IpAddr = format!("10.1.0.{i}").parse().expect("ip");
             th.failed(ip, t0);
         }
+        assert!(th.locked(b, t0).is_none(), "a clean address may try");
+        th.failed(b, t0);
         assert!(th.locked(b, t0).is_some(), "user-wide backoff");
         // Everything is forgotten after the window.
         assert!(th
@@ -480,7 +533,51 @@ mod tests {
         th.failed(a, t0);
         let second = th.locked(a, t0).expect("locked");
         assert!(second > first);
-        th.succeeded(a);
+    }
+
+    #[test]
+    fn attempts_count_before_they_are_checked() {
+        let t0 = Instant::now();
+        let mut th = Throttle::default();
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        // Five attempts under way at once: the sixth waits.
+        let pending: Vec<Attempt> = (0..MAX_FAILURES_PER_CLIENT)
+            .map(|_| th.begin(a, t0).expect("allowed"))
+            .collect();
+        assert!(th.begin(a, t0).is_err());
+        // One of them was right: the address is forgiven.
+        let mut pending = pending.into_iter();
+        th.succeeded(a, pending.next().expect("one"));
+        assert!(th.begin(a, t0).is_ok());
+        // A success undoes its own count for the user, not the others'.
+        let mut th = Throttle::default();
+        let ok = th.begin(a, t0).expect("allowed");
+        th.succeeded(a, ok);
+        assert!(th.user.is_empty());
+    }
+
+    #[test]
+    fn the_user_brake_lets_a_clean_address_try_once() {
+        let t0 = Instant::now();
+        let mut th = Throttle::default();
+        for i in 0..MAX_FAILURES_PER_USER {
+            let ip: IpAddr = format!("10.1.0.{}", i / 2).parse().expect("ip");
+            th.failed(ip, t0);
+        }
+        let failed: IpAddr = "10.1.0.0".parse().expect("ip");
+        assert!(th.locked(failed, t0).is_some(), "a failed address waits");
+        // The admin's address has not failed: its right password is checked.
+        let admin: IpAddr = "192.0.2.7".parse().expect("ip");
+        let at = th.begin(admin, t0).expect("a clean address may try");
+        th.succeeded(admin, at);
+        assert!(th.locked(admin, t0).is_none());
+        // An attacker's fresh address gets one guess, then waits.
+        let fresh: IpAddr = "198.51.100.9".parse().expect("ip");
+        let _wrong = th.begin(fresh, t0).expect("one guess");
+        assert!(
+            th.begin(fresh, t0).is_err(),
+            "only one guess under the brake"
+        );
     }
 
     #[test]

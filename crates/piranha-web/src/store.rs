@@ -59,9 +59,21 @@ pub enum SaveError {
     Io(io::Error),
 }
 
+/// Who saves: kept in the history with each version it replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// `web user piranha`, `web API (Basic auth)`...
+    pub who: String,
+    /// The client's address.
+    pub from: String,
+}
+
 /// A successful save.
 #[derive(Debug)]
 pub struct Saved<T> {
+    /// The one-line summary of the change (from the typed configurations;
+    /// empty when nothing was written).
+    pub summary: String,
     /// What the edit returned.
     pub value: T,
     /// The file after the save.
@@ -115,9 +127,10 @@ impl Store {
     pub fn save_blocking<T>(
         &self,
         expect: &Expect,
+        author: &Author,
         edit: impl FnOnce(&mut Document) -> Result<T, FieldErrors>,
     ) -> Result<Saved<T>, SaveError> {
-        self.save_blocking_with(&mut OsSave, expect, edit)
+        self.save_blocking_with(&mut OsSave, expect, author, edit)
     }
 
     /// [`Store::save_blocking`] with the atomic writer's filesystem calls
@@ -126,6 +139,7 @@ impl Store {
         &self,
         ops: &mut O,
         expect: &Expect,
+        author: &Author,
         edit: impl FnOnce(&mut Document) -> Result<T, FieldErrors>,
     ) -> Result<Saved<T>, SaveError> {
         let _guard = self.mutex.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,6 +170,7 @@ impl Store {
         let value = edit(&mut doc).map_err(SaveError::Invalid)?;
         if doc.as_bytes() == current.doc.as_bytes() {
             return Ok(Saved {
+                summary: String::new(),
                 value,
                 snapshot: current,
                 written: false,
@@ -167,9 +182,34 @@ impl Store {
         if let Err(d) = doc.load() {
             return Err(SaveError::Invalid(FieldErrors::general(d.to_string())));
         }
+        let summary = lvscf_store::history::summarize(&current.doc, &doc);
         lvscf_store::write_atomic_with(ops, &self.path, doc.as_bytes()).map_err(SaveError::Io)?;
+        if current.exists {
+            let change = lvscf_store::history::Change {
+                who: author.who.clone(),
+                from: author.from.clone(),
+                summary: summary.clone(),
+            };
+            // Kept once the save is in place (a failed save leaves no
+            // entry). The history helps; it must not fail a save that
+            // happened (an emergency edit on a full disk still counts).
+            if let Err(e) = lvscf_store::history::record(
+                &self.path,
+                current.doc.as_bytes(),
+                old_serial,
+                next,
+                &change,
+            ) {
+                tracing::warn!(
+                    dir = %lvscf_store::history::dir_for(&self.path).display(),
+                    error = %e,
+                    "cannot keep the previous lvs.cf in the history"
+                );
+            }
+        }
         let hash = sha256_hex(doc.as_bytes());
         Ok(Saved {
+            summary,
             value,
             snapshot: Snapshot {
                 doc,
@@ -184,10 +224,11 @@ impl Store {
     pub async fn save<T: Send + 'static>(
         &self,
         expect: Expect,
+        author: Author,
         edit: impl FnOnce(&mut Document) -> Result<T, FieldErrors> + Send + 'static,
     ) -> Result<Saved<T>, SaveError> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.save_blocking(&expect, edit))
+        tokio::task::spawn_blocking(move || store.save_blocking(&expect, &author, edit))
             .await
             .unwrap_or_else(|e| Err(SaveError::Io(io::Error::other(e.to_string()))))
     }
@@ -258,6 +299,13 @@ pub fn describe_save_failure(path: &Path, e: &io::Error) -> (u16, String) {
 mod tests {
     use super::*;
 
+    fn tester() -> Author {
+        Author {
+            who: "unit test".into(),
+            from: "here".into(),
+        }
+    }
+
     fn tempdir(tag: &str) -> PathBuf {
         let d = std::env::current_dir()
             .unwrap_or_else(|_| PathBuf::from("."))
@@ -278,7 +326,7 @@ mod tests {
         let store = Store::new(&p);
         let snap = store.read().expect("read");
         let saved = store
-            .save_blocking(&Expect::Hash(snap.hash.clone()), |doc| {
+            .save_blocking(&Expect::Hash(snap.hash.clone()), &tester(), |doc| {
                 doc.set(&Target::Virtual("web".into()), "port", "8080")
                     .map_err(|e| FieldErrors::general(e.to_string()))
             })
@@ -291,13 +339,13 @@ mod tests {
                 .replace("port = 80", "port = 8080")
         );
         // The old hash is now stale.
-        let again = store.save_blocking(&Expect::Hash(snap.hash), |_| Ok(()));
+        let again = store.save_blocking(&Expect::Hash(snap.hash), &tester(), |_| Ok(()));
         assert!(matches!(again, Err(SaveError::Conflict(_))));
         // Serial expectations work too.
-        let stale = store.save_blocking(&Expect::Serial(4), |_| Ok(()));
+        let stale = store.save_blocking(&Expect::Serial(4), &tester(), |_| Ok(()));
         assert!(matches!(stale, Err(SaveError::Conflict(_))));
         let unchanged = store
-            .save_blocking(&Expect::Serial(5), |_| Ok(()))
+            .save_blocking(&Expect::Serial(5), &tester(), |_| Ok(()))
             .expect("noop");
         assert!(!unchanged.written);
         let _ = std::fs::remove_dir_all(&d);
@@ -310,7 +358,7 @@ mod tests {
         std::fs::write(&p, FILE).expect("write");
         let store = Store::new(&p);
         let snap = store.read().expect("read");
-        let r = store.save_blocking(&Expect::Hash(snap.hash), |doc| {
+        let r = store.save_blocking(&Expect::Hash(snap.hash), &tester(), |doc| {
             crate::edits::apply_virtual_edit(
                 doc,
                 "web",
@@ -387,10 +435,15 @@ mod tests {
         std::fs::write(&p, FILE).expect("write");
         let store = Store::new(&p);
         let snap = store.read().expect("read");
-        let r = store.save_blocking_with(&mut EioOnFsync, &Expect::Hash(snap.hash), |doc| {
-            doc.set(&Target::Virtual("web".into()), "port", "8080")
-                .map_err(|e| FieldErrors::general(e.to_string()))
-        });
+        let r = store.save_blocking_with(
+            &mut EioOnFsync,
+            &Expect::Hash(snap.hash),
+            &tester(),
+            |doc| {
+                doc.set(&Target::Virtual("web".into()), "port", "8080")
+                    .map_err(|e| FieldErrors::general(e.to_string()))
+            },
+        );
         let Err(SaveError::Io(e)) = r else {
             panic!("expected an I/O error, got {r:?}");
         };

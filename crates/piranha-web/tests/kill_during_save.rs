@@ -147,6 +147,13 @@ fn expected_new(old: &[u8], port: u16) -> Vec<u8> {
 }
 
 /// Runs one save in a forked child killed at `point`; returns how it ended.
+fn author() -> piranha_web::store::Author {
+    piranha_web::store::Author {
+        who: "test".into(),
+        from: "kill_during_save".into(),
+    }
+}
+
 fn killed_save(path: &Path, serial: u64, port: u16, point: usize) -> libc::c_int {
     // SAFETY: fork in a process whose only other thread is the test
     // harness's, which is blocked waiting for this test; the child only
@@ -157,7 +164,9 @@ fn killed_save(path: &Path, serial: u64, port: u16, point: usize) -> libc::c_int
         let code = std::panic::catch_unwind(|| {
             let store = Store::new(path);
             let mut ops = KillAt { point, step: 0 };
-            match store.save_blocking_with(&mut ops, &Expect::Serial(serial), |d| edit(d, port)) {
+            match store.save_blocking_with(&mut ops, &Expect::Serial(serial), &author(), |d| {
+                edit(d, port)
+            }) {
                 Ok(_) => 0,
                 Err(_) => 1,
             }

@@ -7,7 +7,7 @@
 
 use super::layout::Ctx;
 use super::widgets::{err, hidden, FormState};
-use crate::panel::{List, ListButton, ADD_NAME, SELECTED};
+use crate::panel::{List, ListButton, ADD_NAME, ENTER, SELECTED};
 use maud::{html, Markup};
 
 /// One column of a list: its heading and how a row's cell is drawn.
@@ -68,6 +68,7 @@ pub fn render<T>(ctx: &Ctx, hash: &str, fs: &FormState, form: &ListForm<'_, T>) 
     let field = form.list.button_field();
     html! {
         form method="post" action=(form.list.url()) {
+            (enter_does_nothing())
             (hidden(ctx, hash))
             table.list {
                 tr { th {} @for c in &form.columns { th { (c.heading) } } }
@@ -92,6 +93,18 @@ pub fn render<T>(ctx: &Ctx, hash: &str, fs: &FormState, form: &ListForm<'_, T>) 
     }
 }
 
+/// The form's default button, first in the form and hidden: Enter in the
+/// name field or on a selected row presses it, and it asks for nothing
+/// (the answer is 204, so the browser stays on the page with what was
+/// typed). Enter used to press ADD, the first visible button. (A disabled
+/// default button would do, by the HTML standard, but Chromium then
+/// picks the next enabled one.)
+pub fn enter_does_nothing() -> Markup {
+    html! {
+        button type="submit" name=(ENTER) value="1" hidden aria-hidden="true" tabindex="-1" { "(Enter does nothing here)" }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +126,11 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<td>3</td>"), "{html}");
+        let default = html.find("<button").expect("a button");
+        assert!(
+            html[default..].starts_with(r#"<button type="submit" name="enter" value="1" hidden"#),
+            "the default button must do nothing: {html}"
+        );
         for b in ListButton::ALL {
             let want = format!(r#"name="real_service" value="{0}">{0}</button>"#, b.label());
             assert!(html.contains(&want), "{want}: {html}");

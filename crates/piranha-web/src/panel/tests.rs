@@ -27,7 +27,23 @@ fn run(panel: &Panel, d: &mut Document, pairs: &[(&str, &str)]) -> Result<String
     match panel.decide(&form(pairs), &no_programs())? {
         Outcome::Redirect(url) => Ok(format!("redirect {url}")),
         Outcome::Save(edit) => edit(d),
+        Outcome::Nothing => Ok("nothing".to_string()),
     }
+}
+
+#[test]
+fn enter_in_a_list_does_nothing() {
+    let mut d = doc();
+    let before = d.as_bytes().to_vec();
+    for list in [Panel::VirtualList, Panel::RealList("web".into())] {
+        let r = run(
+            &list,
+            &mut d,
+            &[("enter", "1"), ("selected", "web"), ("name", "x")],
+        );
+        assert_eq!(r, Ok("nothing".to_string()));
+    }
+    assert_eq!(d.as_bytes(), &before[..]);
 }
 
 #[test]

@@ -138,7 +138,7 @@ fn prelude(auth: &Auth, headers: &HeaderMap, body: &Bytes) -> Result<ApiEdit, Re
     })
 }
 
-async fn edit(app: App, edit: ApiEdit, unset: bool) -> Response {
+async fn edit(app: App, auth: &Auth, edit: ApiEdit, unset: bool) -> Response {
     let Some(serial) = edit.serial else {
         return json(
             StatusCode::BAD_REQUEST,
@@ -148,17 +148,23 @@ async fn edit(app: App, edit: ApiEdit, unset: bool) -> Response {
     let key = edit.key;
     let value = edit.value.unwrap_or_default();
     let policy = app.policy();
+    let author = auth.author();
     let result = app
         .store()
-        .save(Expect::Serial(serial), move |doc| {
+        .save(Expect::Serial(serial), author.clone(), move |doc| {
             panel::api_edit(doc, &key, &value, unset, &policy)
         })
         .await;
     match result {
-        Ok(saved) => json(
-            StatusCode::OK,
-            serde_json::json!({"ok": true, "changed": saved.written, "serial": saved.snapshot.serial()}),
-        ),
+        Ok(saved) => {
+            if saved.written {
+                super::panels::log_saved(&author, &saved);
+            }
+            json(
+                StatusCode::OK,
+                serde_json::json!({"ok": true, "changed": saved.written, "serial": saved.snapshot.serial(), "summary": saved.summary}),
+            )
+        }
         Err(SaveError::Conflict(snap)) => json(
             StatusCode::CONFLICT,
             serde_json::json!({"error": "lvs.cf changed since you read it", "serial": snap.serial()}),
@@ -186,7 +192,7 @@ pub async fn set(
     body: Bytes,
 ) -> Response {
     match prelude(&auth, &headers, &body) {
-        Ok(e) => edit(app, e, false).await,
+        Ok(e) => edit(app, &auth, e, false).await,
         Err(r) => r,
     }
 }
@@ -199,7 +205,7 @@ pub async fn unset(
     body: Bytes,
 ) -> Response {
     match prelude(&auth, &headers, &body) {
-        Ok(e) => edit(app, e, true).await,
+        Ok(e) => edit(app, &auth, e, true).await,
         Err(r) => r,
     }
 }

@@ -1,5 +1,6 @@
 //! The state every handler shares.
 
+use crate::credential::{self, BasicCache};
 use crate::session::{self, Cidr, Sessions, Throttle};
 use crate::store::{Snapshot, Store};
 use std::path::PathBuf;
@@ -32,7 +33,18 @@ struct Inner {
     store: Store,
     sessions: Mutex<Sessions>,
     throttle: Mutex<Throttle>,
+    basic_cache: Mutex<BasicCache>,
     secret: String,
+}
+
+/// The password file as read for one request: its entries and the
+/// fingerprint of the user's entry (what logins are tied to).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Every entry of the file.
+    pub entries: Vec<crate::htpasswd::Entry>,
+    /// [`credential::entry_fingerprint`] of the user `piranha`'s entry.
+    pub fingerprint: String,
 }
 
 /// The shared application state.
@@ -54,6 +66,7 @@ impl App {
             opts,
             sessions: Mutex::new(Sessions::default()),
             throttle: Mutex::new(Throttle::default()),
+            basic_cache: Mutex::new(BasicCache::default()),
             secret: session::random_hex(32),
         }))
     }
@@ -81,6 +94,24 @@ impl App {
     /// The failed-login bookkeeping.
     pub fn throttle(&self) -> MutexGuard<'_, Throttle> {
         lock(&self.0.throttle)
+    }
+
+    /// The verified HTTP Basic credentials.
+    pub fn basic_cache(&self) -> MutexGuard<'_, BasicCache> {
+        lock(&self.0.basic_cache)
+    }
+
+    /// The password file now, with the fingerprint of the user's entry; none
+    /// when it is missing or has no user piranha.
+    pub fn credentials(&self) -> Option<Credentials> {
+        let entries = self.passwd_entries()?;
+        let stored = crate::htpasswd::lookup(&entries, crate::htpasswd::USER)?;
+        let fingerprint =
+            credential::entry_fingerprint(&self.0.secret, crate::htpasswd::USER, stored);
+        Some(Credentials {
+            entries,
+            fingerprint,
+        })
     }
 
     /// The process's secret (for the CSRF token of HTTP Basic clients).

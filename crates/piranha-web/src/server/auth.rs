@@ -6,15 +6,15 @@
 //! Every route and every method needs a login except the login page and the
 //! stylesheet.
 
-use super::app::App;
+use super::app::{App, Credentials};
 use super::listener::ConnInfo;
 use super::reply::{
     self, header_str, html, parse_params, plain, see_other, MAX_HEAD, MAX_PARAMS, MAX_URI,
 };
 use crate::forms::{self, Params};
 use crate::pages::{self, Ctx};
-use crate::session;
 use crate::store::Snapshot;
+use crate::{credential, session};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -33,9 +33,23 @@ pub struct Auth {
     pub session: Option<String>,
     /// Logged in with HTTP Basic on this request.
     pub basic: bool,
+    /// The client's address.
+    pub client: IpAddr,
 }
 
 impl Auth {
+    /// Who saves, for the history and the log.
+    pub fn author(&self) -> crate::store::Author {
+        crate::store::Author {
+            who: if self.basic {
+                "web user piranha (HTTP Basic)".into()
+            } else {
+                "web user piranha".into()
+            },
+            from: self.client.to_string(),
+        }
+    }
+
     /// What every page of this logged-in client needs.
     pub fn page_ctx(&self) -> Ctx {
         Ctx {
@@ -115,27 +129,52 @@ fn too_many(wait: Duration) -> Response {
 async fn check_password(
     app: &App,
     client: IpAddr,
+    entries: Vec<crate::htpasswd::Entry>,
     user: String,
     password: String,
 ) -> Result<(), Response> {
-    if let Some(wait) = app.throttle().locked(client, Instant::now()) {
-        return Err(too_many(wait));
-    }
-    let entries = app.passwd_entries().unwrap_or_default();
+    // Counted before the check: parallel attempts see each other.
+    let attempt = app
+        .throttle()
+        .begin(client, Instant::now())
+        .map_err(too_many)?;
     let ok = tokio::task::spawn_blocking(move || {
         crate::htpasswd::check_login(&entries, &user, &password)
     })
     .await
     .unwrap_or(false);
-    let mut t = app.throttle();
     if ok {
-        t.succeeded(client);
+        app.throttle().succeeded(client, attempt);
         Ok(())
     } else {
-        t.failed(client, Instant::now());
         tracing::warn!(%client, "failed login");
         Err(StatusCode::UNAUTHORIZED.into_response())
     }
+}
+
+/// An `Authorization: Basic` header: accepted at once when the same header
+/// was verified against the current password entry a moment ago, else
+/// checked (and throttled) like a login and remembered when right.
+async fn check_basic(
+    app: &App,
+    client: IpAddr,
+    creds: Credentials,
+    header_value: &str,
+) -> Result<(), Response> {
+    let key = credential::keyed_hex(app.secret(), header_value.as_bytes());
+    if app
+        .basic_cache()
+        .check(&key, &creds.fingerprint, Instant::now())
+    {
+        return Ok(());
+    }
+    let Some((user, password)) = session::parse_basic(header_value) else {
+        return Err(StatusCode::UNAUTHORIZED.into_response());
+    };
+    check_password(app, client, creds.entries, user, password).await?;
+    app.basic_cache()
+        .insert(key, creds.fingerprint, Instant::now());
+    Ok(())
 }
 
 fn client_of(conn: Option<ConnInfo>) -> IpAddr {
@@ -200,37 +239,37 @@ pub async fn guard(State(app): State<App>, mut req: Request, next: Next) -> Resp
         return next.run(req).await;
     }
     let now = Instant::now();
+    let Some(creds) = app.credentials() else {
+        return unauthorized(&app, &path, None);
+    };
     let cookie = header_str(h, header::COOKIE)
         .and_then(|c| session::cookie_value(c, session::COOKIE))
         .map(str::to_string);
-    let auth = match cookie.and_then(|id| app.sessions().get(&id, now).map(|s| (id, s))) {
-        Some((id, s)) => Some(Auth {
+    let live = cookie.and_then(|id| {
+        app.sessions()
+            .get(&id, &creds.fingerprint, now)
+            .map(|s| (id, s))
+    });
+    let auth = match live {
+        Some((id, s)) => Auth {
             csrf: s.csrf,
             session: Some(id),
             basic: false,
-        }),
-        None => None,
-    };
-    let auth = match auth {
-        Some(a) => a,
+            client,
+        },
         None => {
-            let basic = header_str(h, header::AUTHORIZATION).and_then(session::parse_basic);
-            match basic {
-                Some((user, password)) => {
-                    if app.passwd_entries().is_none() {
-                        return unauthorized(&app, &path, None);
-                    }
-                    match check_password(&app, client, user, password).await {
-                        Ok(()) => Auth {
-                            csrf: session::basic_csrf(app.secret()),
-                            session: None,
-                            basic: true,
-                        },
-                        Err(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => return r,
-                        Err(_) => return unauthorized(&app, &path, Some("Login failed.")),
-                    }
-                }
-                None => return unauthorized(&app, &path, None),
+            let Some(value) = header_str(h, header::AUTHORIZATION).map(str::to_string) else {
+                return unauthorized(&app, &path, None);
+            };
+            match check_basic(&app, client, creds, &value).await {
+                Ok(()) => Auth {
+                    csrf: session::basic_csrf(app.secret()),
+                    session: None,
+                    basic: true,
+                    client,
+                },
+                Err(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => return r,
+                Err(_) => return unauthorized(&app, &path, Some("Login failed.")),
             }
         }
     };
@@ -253,9 +292,9 @@ pub async fn login_post(
     conn: Option<Extension<ConnInfo>>,
     body: Bytes,
 ) -> Response {
-    if app.passwd_entries().is_none() {
+    let Some(creds) = app.credentials() else {
         return unauthorized(&app, "/login", None);
-    }
+    };
     let p = match parse_params(&body) {
         Ok(p) => p,
         Err(r) => return r,
@@ -266,9 +305,9 @@ pub async fn login_post(
         .unwrap_or(crate::htpasswd::USER)
         .to_string();
     let password = forms::param(&p, "password").unwrap_or("").to_string();
-    match check_password(&app, client, user, password).await {
+    match check_password(&app, client, creds.entries, user, password).await {
         Ok(()) => {
-            let (id, _) = app.sessions().create(Instant::now());
+            let (id, _) = app.sessions().create(Instant::now(), &creds.fingerprint);
             let secure = if conn.map(|c| c.tls).unwrap_or(false) {
                 "; Secure"
             } else {

@@ -29,6 +29,6 @@ pub mod routes;
 
 pub use app::{App, Options};
 pub use auth::Auth;
-pub use listener::{serve, tls_config, ConnInfo, TlsError};
+pub use listener::{serve, serve_with, tls_config, ConnInfo, Limits, TlsError};
 pub use reply::{parse_params, MAX_BODY, MAX_HEAD, MAX_PARAMS, MAX_URI};
 pub use routes::router;

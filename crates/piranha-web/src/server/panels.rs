@@ -96,12 +96,14 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
     };
     let edit = match outcome {
         Outcome::Redirect(url) => return see_other(&url),
+        Outcome::Nothing => return StatusCode::NO_CONTENT.into_response(),
         Outcome::Save(edit) => edit,
     };
-    match app.store().save(Expect::Hash(version), edit).await {
+    let author = auth.author();
+    match app.store().save(Expect::Hash(version), author.clone(), edit).await {
         Ok(saved) => {
             if saved.written {
-                tracing::info!(serial = saved.snapshot.serial(), "lvs.cf saved");
+                log_saved(&author, &saved);
                 see_other(&format!("{}?saved=1", saved.value))
             } else {
                 see_other(&saved.value)
@@ -143,6 +145,17 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
             }
         }
     }
+}
+
+/// The log line of a save: who, from where, and what changed.
+pub fn log_saved<T>(author: &crate::store::Author, saved: &crate::store::Saved<T>) {
+    tracing::info!(
+        serial = saved.snapshot.serial(),
+        who = %author.who,
+        from = %author.from,
+        "lvs.cf saved: {}",
+        saved.summary
+    );
 }
 
 /// GET and POST of an editing panel, whose route's path parameters make the

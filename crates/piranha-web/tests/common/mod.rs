@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub mod chromium;
+
 pub const PASSWORD: &str = "s3cret pass";
 
 /// A test that cannot run here (not root, a tool missing) says why and
@@ -276,6 +278,9 @@ pub struct Client {
     pub addr: SocketAddr,
     pub cookie: String,
     pub csrf: String,
+    /// The loopback address requests come from (127.0.0.1 when none): the
+    /// server caps connections per client address.
+    pub src: Option<std::net::Ipv4Addr>,
 }
 
 pub fn extract(html: &str, name: &str) -> Option<String> {
@@ -301,12 +306,24 @@ pub fn login(addr: SocketAddr, password: &str) -> Result<Client, Resp> {
     let cookie = set.split(';').next().unwrap_or("").to_string();
     let page = request(addr, "GET", "/control", &[("Cookie", &cookie)], b"");
     let csrf = extract(&page.body, "csrf").unwrap_or_default();
-    Ok(Client { addr, cookie, csrf })
+    Ok(Client {
+        addr,
+        cookie,
+        csrf,
+        src: None,
+    })
 }
 
 impl Client {
     pub fn get(&self, path: &str) -> Resp {
-        request(self.addr, "GET", path, &[("Cookie", &self.cookie)], b"")
+        self.send("GET", path, &[("Cookie", &self.cookie)], b"")
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        match self.src {
+            Some(src) => request_from(src, self.addr, method, path, headers, body),
+            None => request(self.addr, method, path, headers, body),
+        }
     }
 
     /// Loads a form page and returns its `version` (file hash).
@@ -321,8 +338,7 @@ impl Client {
         let mut all: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str()), ("version", version)];
         all.extend_from_slice(pairs);
         let body = urlencode(&all);
-        request(
-            self.addr,
+        self.send(
             "POST",
             path,
             &[
@@ -469,4 +485,52 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
+}
+
+/// A TCP connection to `addr` from the loopback address `src` (any of
+/// 127.0.0.0/8), so a test can be several clients.
+pub fn connect_from(src: std::net::Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    use std::os::fd::AsRawFd;
+    let SocketAddr::V4(dst) = addr else {
+        panic!("IPv4 server address expected");
+    };
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    let local = SockaddrIn::from(std::net::SocketAddrV4::new(src, 0));
+    bind(fd.as_raw_fd(), &local).unwrap_or_else(|e| panic!("bind {src}: {e}"));
+    connect(fd.as_raw_fd(), &SockaddrIn::from(dst)).expect("connect");
+    TcpStream::from(fd)
+}
+
+/// [`request`] from the loopback address `src`.
+pub fn request_from(
+    src: std::net::Ipv4Addr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut s = connect_from(src, addr);
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("write head");
+    s.write_all(body).expect("write body");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    parse_response(&buf)
 }

@@ -1,7 +1,7 @@
 //! The headless Chromium driver of the browser tests (chromedriver through
 //! fantoccini): starting it, a browser session, and the small steps the
-//! tests are written in. Used by tests/browser_safety.rs; the same helpers
-//! as tests/browser.rs, shared here so new browser tests need no copy.
+//! tests are written in, shared by every browser test (tests/browser.rs,
+//! tests/browser_safety.rs).
 
 #![allow(dead_code)]
 

@@ -1457,39 +1457,6 @@ fn fltd02_directory_not_writable() {
     assert!(daemons.untouched(), "a daemon was contacted");
 }
 
-/// A login attempt from a given loopback source address; returns the status.
-fn login_from(src: std::net::Ipv4Addr, addr: std::net::SocketAddr, password: &str) -> u16 {
-    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
-    use std::io::{Read, Write};
-    use std::os::fd::AsRawFd;
-    let std::net::SocketAddr::V4(dst) = addr else {
-        panic!("IPv4 server address expected");
-    };
-    let fd = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .expect("socket");
-    let local = SockaddrIn::from(std::net::SocketAddrV4::new(src, 0));
-    bind(fd.as_raw_fd(), &local).unwrap_or_else(|e| panic!("bind {src}: {e}"));
-    connect(fd.as_raw_fd(), &SockaddrIn::from(dst)).expect("connect");
-    let mut s = std::net::TcpStream::from(fd);
-    let body = urlencode(&[("user", "piranha"), ("password", password)]);
-    let head = format!(
-        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    s.write_all(head.as_bytes()).expect("head");
-    s.write_all(body.as_bytes()).expect("body");
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    parse_response(&buf).status
-}
-
 /// WEB-03: 100 wrong passwords from one address, then 100 from 50
 /// addresses (two each): one address gets 5 checks; once the user-wide
 /// brake is on (10 failures) every other address gets one guess and then
@@ -1502,12 +1469,12 @@ fn web03_brute_force_from_many_addresses() {
     let env = EnvBuilder::new("web03many").start();
     let good = login(env.addr, PASSWORD).expect("login");
     let one: Vec<u16> = (0..100)
-        .map(|i| login_from([127, 0, 0, 1].into(), env.addr, &format!("wrong{i}")))
+        .map(|i| login_status_from([127, 0, 0, 1].into(), env.addr, &format!("wrong{i}")))
         .collect();
     let many: Vec<u16> = (0..100)
         .map(|i| {
             let src = std::net::Ipv4Addr::new(127, 0, 1, 2 + (i % 50) as u8);
-            login_from(src, env.addr, &format!("other{i}"))
+            login_status_from(src, env.addr, &format!("other{i}"))
         })
         .collect();
     for s in one.iter().chain(&many) {
@@ -1518,9 +1485,15 @@ fn web03_brute_force_from_many_addresses() {
     assert_eq!(checked(&many[..50]), 50, "first guesses: {many:?}");
     assert_eq!(checked(&many[50..]), 0, "second guesses: {many:?}");
     // The brake is on; the failed addresses wait even with the password.
-    assert_eq!(login_from([127, 0, 1, 2].into(), env.addr, PASSWORD), 429);
+    assert_eq!(
+        login_status_from([127, 0, 1, 2].into(), env.addr, PASSWORD),
+        429
+    );
     // The admin's own address has not failed: the right password works.
-    assert_eq!(login_from([127, 0, 2, 9].into(), env.addr, PASSWORD), 303);
+    assert_eq!(
+        login_status_from([127, 0, 2, 9].into(), env.addr, PASSWORD),
+        303
+    );
     assert_eq!(good.get("/control").status, 200);
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 /// Replaces the password file with one whose hash costs more, so that each
@@ -14,38 +14,6 @@ use std::time::Duration;
 fn slow_password(env: &Env, cost: u32) {
     let h = piranha_web::htpasswd::hash_with_cost(PASSWORD, cost).expect("hash");
     std::fs::write(&env.passwd, format!("piranha:{h}\n")).expect("write passwd");
-}
-
-/// A login from a given loopback source address (127.x.y.z); the status.
-fn login_status_from(src: std::net::Ipv4Addr, addr: SocketAddr, password: &str) -> u16 {
-    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
-    use std::os::fd::AsRawFd;
-    let SocketAddr::V4(dst) = addr else {
-        panic!("IPv4 server address expected");
-    };
-    let fd = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .expect("socket");
-    let local = SockaddrIn::from(std::net::SocketAddrV4::new(src, 0));
-    bind(fd.as_raw_fd(), &local).unwrap_or_else(|e| panic!("bind {src}: {e}"));
-    connect(fd.as_raw_fd(), &SockaddrIn::from(dst)).expect("connect");
-    let mut s = TcpStream::from(fd);
-    let body = urlencode(&[("user", "piranha"), ("password", password)]);
-    let head = format!(
-        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    s.write_all(head.as_bytes()).expect("head");
-    s.write_all(body.as_bytes()).expect("body");
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    parse_response(&buf).status
 }
 
 /// I18 item 3: 100 wrong passwords sent at once from one address. The

@@ -534,3 +534,17 @@ pub fn request_from(
     let _ = s.read_to_end(&mut buf);
     parse_response(&buf)
 }
+
+/// A login from the loopback address `src` (127.x.y.z); the status.
+pub fn login_status_from(src: std::net::Ipv4Addr, addr: SocketAddr, password: &str) -> u16 {
+    let body = urlencode(&[("user", "piranha"), ("password", password)]);
+    request_from(
+        src,
+        addr,
+        "POST",
+        "/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .status
+}

@@ -173,11 +173,8 @@ impl Daemon {
             }
             info!("virtual {v}: drain of server {s} cancelled: back at its weight");
         } else {
-            let config = rec.config().clone();
-            match rec.drains_mut().start(&config, v, s, Instant::now()) {
-                Ok(false) => {}
-                Ok(true) => {}
-                Err(e) => return lvs_status::DrainResult::failed(e.to_string()),
+            if let Err(e) = rec.start_drain(v, s, Instant::now()) {
+                return lvs_status::DrainResult::failed(e.to_string());
             }
         }
         rec.reconcile(Scope::All);

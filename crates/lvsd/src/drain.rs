@@ -161,12 +161,21 @@ impl Drains {
         if self.drains.is_empty() {
             return;
         }
+        // Runs at every reconcile: look names up without allocating, and
+        // only in the virtual servers that have a drain.
         for (key, info) in desired.info.iter_mut() {
+            let mut drained = self
+                .drains
+                .keys()
+                .filter(|(v, _)| *v == info.name)
+                .map(|(_, s)| s.as_str())
+                .peekable();
+            if drained.peek().is_none() {
+                continue;
+            }
+            let drained: Vec<&str> = drained.collect();
             for s in info.servers.iter_mut() {
-                if !self
-                    .drains
-                    .contains_key(&(info.name.clone(), s.name.clone()))
-                {
+                if !drained.contains(&s.name.as_str()) {
                     continue;
                 }
                 s.draining = true;

@@ -132,10 +132,21 @@ impl Reconciler {
         &self.drains
     }
 
-    /// The drains in progress, to begin or end one (the table follows at
-    /// the next reconcile).
+    /// The drains in progress, to end one or mark it written (the table
+    /// follows at the next reconcile).
     pub fn drains_mut(&mut self) -> &mut Drains {
         &mut self.drains
+    }
+
+    /// Begins draining `server` of `virtual_name` in the running
+    /// configuration ([`Drains::start`]).
+    pub fn start_drain(
+        &mut self,
+        virtual_name: &str,
+        server: &str,
+        now: Instant,
+    ) -> Result<bool, crate::drain::DrainError> {
+        self.drains.start(&self.config, virtual_name, server, now)
     }
 
     /// Where the last full reconcile spent its time.

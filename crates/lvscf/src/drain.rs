@@ -137,10 +137,23 @@ pub fn run(doc: &Document, args: &DrainArgs<'_>) -> Result<ExitCode, String> {
     let mut shown = (result.active_conns, result.inactive_conns);
     loop {
         std::thread::sleep(POLL);
+        if let Some(limit) = args.timeout {
+            if start.elapsed() >= limit {
+                eprintln!(
+                    "lvscf: {who}: still {} active connection(s) after {} s; the drain goes on (`lvscf drain --cancel {}` ends it)",
+                    shown.0,
+                    limit.as_secs(),
+                    args.path
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+        let st: LvsdStatus = ask(Request::Status)
+            .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))?;
+        let here = in_status(&st, &virtual_name, &server);
         if deactivated_in_file(args.config, &virtual_name, &server)? {
-            let st: LvsdStatus = ask(Request::Status)
-                .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))?;
-            if in_status(&st, &virtual_name, &server).is_none() {
+            // lvs.cf says so; done once the reload has taken it out.
+            if here.is_none() {
                 println!(
                     "{who}: drained and deactivated after {:.1} s: it can be stopped",
                     start.elapsed().as_secs_f64()
@@ -149,9 +162,7 @@ pub fn run(doc: &Document, args: &DrainArgs<'_>) -> Result<ExitCode, String> {
             }
             continue;
         }
-        let st: LvsdStatus = ask(Request::Status)
-            .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))?;
-        match in_status(&st, &virtual_name, &server) {
+        match here {
             Some((true, active, inactive)) => {
                 if (active, inactive) != shown {
                     println!("{who}: {active} active, {inactive} inactive connection(s)");
@@ -162,17 +173,6 @@ pub fn run(doc: &Document, args: &DrainArgs<'_>) -> Result<ExitCode, String> {
                 return Err(format!(
                     "{who}: the drain ended before the server was deactivated (cancelled, or lvsd restarted)"
                 ))
-            }
-        }
-        if let Some(limit) = args.timeout {
-            if start.elapsed() >= limit {
-                eprintln!(
-                    "lvscf: {who}: still {} active connection(s) after {} s; the drain goes on (`lvscf drain --cancel {}` ends it)",
-                    shown.0,
-                    limit.as_secs(),
-                    args.path
-                );
-                return Ok(ExitCode::from(2));
             }
         }
     }

@@ -110,10 +110,12 @@ fn unchanged_checkers_keep_their_state_and_identical_checks_are_shared() {
     let v = n.wait_for(Duration::from_secs(2), "round 2", |_| true);
     assert!(round_done(&v, 2), "{v}");
     let before = s.accepts.load(std::sync::atomic::Ordering::Relaxed);
-    std::thread::sleep(Duration::from_millis(3100));
+    std::thread::sleep(Duration::from_millis(5100));
     let probes = s.accepts.load(std::sync::atomic::Ordering::Relaxed) - before;
-    // one shared check per second, not two
-    assert!((2..=4).contains(&probes), "{probes} connections in 3.1 s");
+    // One shared check per second, not two (10 or more). The window is
+    // long enough that a probe delayed on a loaded machine (CI saw 5 in
+    // 3.1 s) cannot make one check look like two.
+    assert!((4..=7).contains(&probes), "{probes} connections in 5.1 s");
     assert!(n.collect(Duration::from_millis(10)).is_empty());
     // changing the weight of one keeps its state: only a weight report, if any
     let job = json!({"virtuals": [sending("a", 1), sending("b", 1)]});

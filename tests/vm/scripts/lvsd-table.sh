@@ -252,12 +252,15 @@ grep -q 'virtual s1 re-read alone (lines [0-9]*-[0-9]*): 2 change' "$LVSD_LOG" &
     || fail "no 're-read alone' line for s1: $(grep 're-read alone' "$LVSD_LOG" | tail -1)"
 
 note "reload: an invalid value inside one block (FLT-R02 in the block path): table unchanged, error at its line"
-awk '/^virtual s1 /{b=1} b && /weight = 9/{sub(/weight = 9/, "weight = -9"); b=0} {print}' "$W/w.cf" > "$W/badw.cf"
-badline=$(grep -n 'weight = -9' "$W/badw.cf" | cut -d: -f1)
+# `9x`: no C spelling of a number (strtol would stop at the x; Piranha
+# refused it too). A negative weight loads now, as under Piranha, with the
+# server not programmed, so it no longer serves this test.
+awk '/^virtual s1 /{b=1} b && /weight = 9/{sub(/weight = 9/, "weight = 9x"); b=0} {print}' "$W/w.cf" > "$W/badw.cf"
+badline=$(grep -n 'weight = 9x' "$W/badw.cf" | cut -d: -f1)
 before=$(rules)
 reload_lvsd "$W/badw.cf"
 [ "$(rules)" = "$before" ] && pass "invalid block: table unchanged" || fail "invalid block changed the table"
-grep -q "lvs.cf:$badline:[0-9]*: negative value" "$LVSD_LOG" && pass "error logged at line $badline" || fail "no error at line $badline: $(grep -i 'error' "$LVSD_LOG" | tail -2)"
+grep -q "lvs.cf:$badline:[0-9]*: integer expected" "$LVSD_LOG" && pass "error logged at line $badline" || fail "no error at line $badline: $(grep -i 'error' "$LVSD_LOG" | tail -2)"
 
 note "reload: ipvsadm -C behind lvsd's back, then an edit inside one block: block applied, whole table repaired"
 repairs=$(log_count 'repaired [0-9]* difference')

@@ -156,3 +156,118 @@ fn k01_kill9_failover_p99_over_10_runs() {
     );
     assert!(p99 <= 3.0 + 1.0 + 1.0, "p99 {p99:.3} s");
 }
+
+/// I18: a clean stop always hands over through "leaving", never through
+/// the partner's deadtime. 200 planned switchovers (SIGTERM of the active
+/// pulse) at keepalive 0.1 / deadtime 0.3, alternating between the routers:
+/// the stopped pulse is started again as the standby, hears the active one,
+/// and is stopped in its turn. Each new active pulse must say why it took
+/// over: "partner dead" is the deadtime path and fails the test; so does a
+/// stopped pulse that did not see the partner announce the VIPs (it then
+/// keeps them for `deadtime`, and the client may keep talking to it). Prints
+/// the time from SIGTERM to the VIP on the standby and to the client's first
+/// answer from it.
+#[test]
+fn switchover_200_planned_stops_never_wait_for_deadtime() {
+    if !can_run() {
+        return;
+    }
+    const RUNS: usize = 200;
+    let t = Topo::new();
+    let (k, d) = ("0.1", "0.3");
+    let cfg = t.config("lvs-switchover.cf", k, d, "");
+    let standin = t.standin("lvsd", true, None);
+    let mut names = [t.r1.clone(), t.r2.clone()];
+    let mut active = t.pulse(&names[0], "r1-0", &cfg, &standin, &[]);
+    assert!(
+        active.wait_state("active", sec(10.0)),
+        "r1 never active: {:?}",
+        active.log()
+    );
+    let mut standby = t.pulse(&names[1], "r2-0", &cfg, &standin, &[]);
+    let mut vip_ms = Vec::new();
+    let mut client_ms = Vec::new();
+    let mut deadtime_path = Vec::new();
+    for run in 0..RUNS {
+        let ready = wait_until(sec(10.0), || {
+            standby
+                .status()
+                .is_some_and(|s| s["state"] == "inactive" && s["partner"]["state"] == "active")
+        });
+        assert!(
+            ready.is_some(),
+            "run {run}: the standby never saw the active router: {:?} / {:?}",
+            standby.log(),
+            active.log()
+        );
+        // strike at a random phase of the keepalive period
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        std::thread::sleep(sec(0.15 + f64::from(nanos % 1000) / 1000.0 * 0.1));
+        let t0 = Instant::now();
+        active.signal(libc::SIGTERM);
+        let took = wait_until_every(sec(5.0), Duration::from_millis(1), || t.has_vip(&names[1]))
+            .map(|at| (at - t0).as_secs_f64() * 1000.0);
+        let label = if names[1] == t.r1 { "r1" } else { "r2" };
+        let answered = wait_until_every(sec(5.0), Duration::from_millis(1), || {
+            t.ask_within(Duration::from_millis(20)).as_deref() == Some(label)
+        })
+        .map(|at| (at - t0).as_secs_f64() * 1000.0);
+        let why = standby
+            .wait_log("activating lvs", sec(3.0))
+            .and_then(|_| {
+                standby
+                    .log()
+                    .into_iter()
+                    .find(|l| l.contains("activating lvs"))
+            })
+            .unwrap_or_else(|| "no takeover".to_string());
+        assert_eq!(
+            active.wait_exit(sec(5.0)),
+            Some(0),
+            "run {run}: the stopped pulse did not exit cleanly: {:?}",
+            active.log()
+        );
+        match (took, answered) {
+            (Some(ms), Some(c)) => {
+                vip_ms.push(ms);
+                client_ms.push(c);
+            }
+            _ => panic!("run {run}: no takeover: {:?}", standby.log()),
+        }
+        // (the last lines may still be in the pipe after the exit)
+        let handed = active
+            .wait_log("announce", sec(2.0))
+            .and_then(|_| active.log().into_iter().find(|l| l.contains("announce")))
+            .unwrap_or_default();
+        if !why.contains("leaving") && !why.contains("inactive") || !handed.contains("announced") {
+            eprintln!(
+                "run {run}: took over by \"{why}\", VIP after {took:?} ms, client after {answered:?} ms; stopped pulse: {:?}",
+                active.log()
+            );
+            deadtime_path.push(run);
+        }
+        // the stopped router comes back as the standby
+        let next = t.pulse(&names[0], &format!("n{run}"), &cfg, &standin, &[]);
+        active = std::mem::replace(&mut standby, next);
+        names.swap(0, 1);
+    }
+    let n = vip_ms.len();
+    let p50 = percentile(&mut vip_ms, 50.0);
+    let p99 = percentile(&mut vip_ms, 99.0);
+    let max = vip_ms.last().copied().unwrap_or(f64::NAN);
+    let c50 = percentile(&mut client_ms, 50.0);
+    let c99 = percentile(&mut client_ms, 99.0);
+    let cmax = client_ms.last().copied().unwrap_or(f64::NAN);
+    println!(
+        "FIGURE planned switchover K {k} D {d}: {} of {n} through a deadtime; SIGTERM to VIP on the standby p50 {p50:.0} ms p99 {p99:.0} ms max {max:.0} ms; to the client's answer p50 {c50:.0} ms p99 {c99:.0} ms max {cmax:.0} ms",
+        deadtime_path.len()
+    );
+    assert!(
+        deadtime_path.is_empty(),
+        "{} of {n} switchovers waited for the deadtime: runs {deadtime_path:?}",
+        deadtime_path.len()
+    );
+}

@@ -38,8 +38,9 @@ pub enum Op {
     /// Become inactive.
     Relinquish,
     /// A planned stop: keep the VIPs until the partner announces them (at
-    /// most this long), then relinquish ([`crate::handover`]).
-    HandOver(Duration),
+    /// most this long), then relinquish ([`crate::handover`]). The watch,
+    /// when given, was opened before "leaving" went out.
+    HandOver(Duration, Option<crate::handover::ArpWatch>),
     /// Re-run active_cmd, make sure the VIPs are up, re-send ARPs.
     Reannounce,
     /// New settings after a reload.
@@ -142,7 +143,7 @@ impl Executor {
                 }
                 Op::Takeover(gen) => self.takeover(gen).await,
                 Op::Relinquish => self.relinquish().await,
-                Op::HandOver(wait) => self.hand_over(wait).await,
+                Op::HandOver(wait, watch) => self.hand_over(wait, watch).await,
                 Op::Reannounce => self.reannounce(),
                 Op::Reconfigure(s) => self.reconfigure(s),
                 Op::Flush(ack) => {
@@ -334,7 +335,7 @@ impl Executor {
         }));
     }
 
-    async fn hand_over(&mut self, wait: Duration) {
+    async fn hand_over(&mut self, wait: Duration, watch: Option<crate::handover::ArpWatch>) {
         let v4: Vec<std::net::Ipv4Addr> = self
             .held
             .iter()
@@ -345,10 +346,12 @@ impl Executor {
             .collect();
         if !v4.is_empty() {
             let started = std::time::Instant::now();
-            let seen =
-                tokio::task::spawn_blocking(move || crate::handover::wait_announce(&v4, wait))
-                    .await
-                    .unwrap_or(false);
+            let seen = tokio::task::spawn_blocking(move || match watch {
+                Some(w) => w.wait_announce(&v4, wait),
+                None => crate::handover::wait_announce(&v4, wait),
+            })
+            .await
+            .unwrap_or(false);
             let ms = started.elapsed().as_millis();
             self.log.info(&if seen {
                 format!("partner announced the VIPs after {ms} ms: relinquishing")

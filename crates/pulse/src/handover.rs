@@ -6,7 +6,11 @@
 //! milliseconds; relinquishing first would leave the VIPs unserved for all
 //! of it. IPv6-only VIP sets (no ARP) are not waited for.
 
+use nix::sys::socket::sockopt::ReceiveTimeout;
+use nix::sys::socket::{recvfrom, setsockopt, LinkAddr};
+use nix::sys::time::TimeVal;
 use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// The sender protocol address of an Ethernet/IPv4 ARP packet (as a
@@ -19,58 +23,63 @@ pub fn arp_sender(pkt: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::new(pkt[14], pkt[15], pkt[16], pkt[17]))
 }
 
-/// Waits until an ARP packet from another host (not one this host sent)
-/// names one of `vips` as its sender, or `timeout` passes. True when one
-/// did. Blocking: run it off the event loop.
+/// A packet socket that sees every ARP packet arriving on this host.
+/// Opened before "leaving" goes out: the partner can announce the VIPs
+/// within a few milliseconds of hearing it, and an announcement that
+/// arrives before the socket exists is missed (the next round comes one
+/// second later), which kept both routers holding the VIPs until the
+/// hand-over's `deadtime` bound.
+pub struct ArpWatch {
+    fd: OwnedFd,
+}
+
+impl ArpWatch {
+    /// Opens the socket (root only).
+    pub fn open() -> std::io::Result<ArpWatch> {
+        let proto = (libc::ETH_P_ARP as u16).to_be();
+        // SAFETY: plain socket(2) call; nix has no ETH_P_ARP protocol.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fd was just returned by socket(2) and is owned by no one else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        setsockopt(&fd, ReceiveTimeout, &TimeVal::new(0, 50_000)).map_err(std::io::Error::from)?;
+        Ok(ArpWatch { fd })
+    }
+
+    /// Waits until an ARP packet from another host (not one this host
+    /// sent) names one of `vips` as its sender, or `timeout` passes. True
+    /// when one did. Packets queued since [`ArpWatch::open`] count.
+    /// Blocking: run it off the event loop.
+    pub fn wait_announce(&self, vips: &[Ipv4Addr], timeout: Duration) -> bool {
+        if vips.is_empty() || timeout.is_zero() {
+            return false;
+        }
+        let end = Instant::now() + timeout;
+        let mut buf = [0u8; 128];
+        while Instant::now() < end {
+            let Ok((n, from)) = recvfrom::<LinkAddr>(self.fd.as_raw_fd(), &mut buf) else {
+                continue;
+            };
+            let outgoing = from.is_some_and(|a| a.pkttype() == libc::PACKET_OUTGOING);
+            if n == 0 || outgoing {
+                continue;
+            }
+            if arp_sender(&buf[..n]).is_some_and(|ip| vips.contains(&ip)) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// [`ArpWatch::wait_announce`] on a socket opened now.
 pub fn wait_announce(vips: &[Ipv4Addr], timeout: Duration) -> bool {
     if vips.is_empty() || timeout.is_zero() {
         return false;
     }
-    let proto = (libc::ETH_P_ARP as u16).to_be();
-    // SAFETY: plain socket(2) call; the descriptor is closed below.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, proto as i32) };
-    if fd < 0 {
-        return false;
-    }
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 50_000,
-    };
-    // SAFETY: fd is ours; tv outlives the call.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            &tv as *const _ as *const libc::c_void,
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        );
-    }
-    let end = Instant::now() + timeout;
-    let mut buf = [0u8; 128];
-    let mut seen = false;
-    while !seen && Instant::now() < end {
-        // SAFETY: zeroed sockaddr_ll is valid; buf and addr outlive the call.
-        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-        let n = unsafe {
-            libc::recvfrom(
-                fd,
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-                0,
-                &mut addr as *mut _ as *mut libc::sockaddr,
-                &mut len,
-            )
-        };
-        if n <= 0 || addr.sll_pkttype == libc::PACKET_OUTGOING {
-            continue;
-        }
-        seen = arp_sender(&buf[..n as usize]).is_some_and(|ip| vips.contains(&ip));
-    }
-    // SAFETY: fd is ours.
-    unsafe { libc::close(fd) };
-    seen
+    ArpWatch::open().is_ok_and(|w| w.wait_announce(vips, timeout))
 }
 
 #[cfg(test)]

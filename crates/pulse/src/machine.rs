@@ -141,7 +141,26 @@ pub struct Machine {
     need: Instant,
     partner: Partner,
     per_channel: [Option<PeerState>; MAX_CHANNELS],
+    stopped_at: Option<Instant>,
+    leaving: Option<LeavingRepeats>,
 }
+
+/// The repeats of "leaving" after a clean stop: one datagram can be lost
+/// (a queue overflow, a busy partner), and without it the partner waits for
+/// the deadtime. They stop when the partner answers "running" (it claimed:
+/// every pulse, and Piranha, announces its own state, so this
+/// acknowledgement needs nothing new on the wire) or once `deadtime` has
+/// passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LeavingRepeats {
+    next: Instant,
+    gap: Duration,
+    until: Instant,
+}
+
+/// The pause before the first repeat of "leaving"; each later pause is
+/// twice the one before (0, 5, 15, 35, 75 ms, ... until `deadtime`).
+pub const LEAVING_FIRST_REPEAT: Duration = Duration::from_millis(5);
 
 /// Heartbeat channels tracked separately.
 pub const MAX_CHANNELS: usize = 4;
@@ -162,6 +181,8 @@ impl Machine {
             need: now + timing.deadtime,
             partner: Partner::default(),
             per_channel: [None; MAX_CHANNELS],
+            stopped_at: None,
+            leaving: None,
         }
     }
 
@@ -216,8 +237,21 @@ impl Machine {
         self.timing = timing;
     }
 
+    /// Whether "leaving" is still being repeated (a clean stop not yet
+    /// acknowledged by the partner's "running").
+    pub fn repeating_leaving(&self) -> bool {
+        self.leaving.is_some()
+    }
+
     /// When the runtime must call `step(Event::Tick, ..)` next.
     pub fn next_deadline(&self) -> Instant {
+        if let Some(at) = self.stopped_at {
+            // Stopping: only the repeats of "leaving" are timed.
+            return self
+                .leaving
+                .map(|r| r.next)
+                .unwrap_or(at + Duration::from_secs(3600));
+        }
         if self.sends {
             self.next_send.min(self.need)
         } else {
@@ -302,11 +336,18 @@ impl Machine {
                 if !self.terminating {
                     out.push(Action::Log(format!("Terminating due to signal {sig}")));
                     self.terminating = true;
+                    self.stopped_at = Some(now);
                     // "leaving" first, so the partner starts its takeover
-                    // while we take our VIPs down instead of after (it is
-                    // sent again at the exit).
+                    // while we take our VIPs down instead of after; then
+                    // repeated until the partner answers (and sent again
+                    // at the exit).
                     if self.active && self.sends {
                         out.push(Action::Send(self.own_state()));
+                        self.leaving = Some(LeavingRepeats {
+                            next: now + LEAVING_FIRST_REPEAT,
+                            gap: LEAVING_FIRST_REPEAT,
+                            until: now + self.timing.deadtime,
+                        });
                     }
                     let partner_takes_over =
                         self.partner.state == Some(PeerState::Inactive) && !self.partner.unwilling;
@@ -327,6 +368,7 @@ impl Machine {
 
     fn check_timers(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.terminating {
+            self.repeat_leaving(now, out);
             return;
         }
         if now >= self.need {
@@ -348,6 +390,22 @@ impl Machine {
                 self.next_send = now + self.timing.keepalive;
             }
         }
+    }
+
+    fn repeat_leaving(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(r) = self.leaving.as_mut() else {
+            return;
+        };
+        if now < r.next {
+            return;
+        }
+        if now >= r.until {
+            self.leaving = None;
+            return;
+        }
+        out.push(Action::Send(PeerState::Leaving));
+        r.gap *= 2;
+        r.next = now + r.gap;
     }
 
     fn on_heartbeat(&mut self, heard: Heard, now: Instant, out: &mut Vec<Action>) {
@@ -377,6 +435,11 @@ impl Machine {
             self.partner.stopped_since = None;
         }
         if self.terminating {
+            if state == PeerState::Active && self.leaving.take().is_some() {
+                out.push(Action::Debug(
+                    "DEBUG -- partner active: leaving acknowledged".into(),
+                ));
+            }
             return;
         }
         match state {
@@ -747,6 +810,56 @@ mod tests {
             .iter()
             .all(|x| !matches!(x, Action::Takeover)));
         assert!(m.step(Event::Terminate(2), t0).is_empty());
+    }
+
+    /// I18: "leaving" is repeated (0, 5, 15, 35, 75, 155 ms at deadtime
+    /// 0.3 s) until the partner's "running" acknowledges it.
+    #[test]
+    fn leaving_is_repeated_until_acknowledged() {
+        let t0 = Instant::now();
+        let sends = |a: &[Action]| {
+            a.iter()
+                .filter(|x| **x == Action::Send(PeerState::Leaving))
+                .count()
+        };
+        let mut m = Machine::new(Role::Master, t(0.1, 0.3), true, t0);
+        m.step(Event::ForceActive, t0);
+        m.step(Event::Heartbeat(PeerState::Inactive), t0);
+        let a = m.step(Event::Terminate(15), t0);
+        assert_eq!(sends(&a), 1);
+        assert!(m.repeating_leaving());
+        let mut at = Vec::new();
+        let mut now = t0;
+        while now < t0 + ms(400) {
+            if sends(&m.step(Event::Tick, now)) > 0 {
+                at.push((now - t0).as_millis());
+            }
+            now += ms(1);
+        }
+        assert_eq!(at, vec![5, 15, 35, 75, 155]);
+        assert!(!m.repeating_leaving());
+        assert_eq!(m.next_deadline(), t0 + Duration::from_secs(3600));
+
+        // the partner claims: no more repeats
+        let mut m = Machine::new(Role::Backup, t(0.1, 0.3), true, t0);
+        m.step(Event::Tick, t0 + ms(300));
+        assert!(m.is_active());
+        m.step(Event::Heartbeat(PeerState::Inactive), t0 + ms(301));
+        m.step(Event::Terminate(15), t0 + ms(302));
+        assert_eq!(m.next_deadline(), t0 + ms(307));
+        assert_eq!(sends(&m.step(Event::Tick, t0 + ms(307))), 1);
+        let a = m.step(Event::Heartbeat(PeerState::Active), t0 + ms(310));
+        assert!(!a
+            .iter()
+            .any(|x| matches!(x, Action::Takeover | Action::Send(_))));
+        assert!(!m.repeating_leaving());
+        assert_eq!(sends(&m.step(Event::Tick, t0 + ms(400))), 0);
+
+        // an inactive router stopping has nothing to hand over
+        let mut m = Machine::new(Role::Backup, t(0.1, 0.3), true, t0);
+        m.step(Event::Heartbeat(PeerState::Active), t0);
+        m.step(Event::Terminate(15), t0);
+        assert!(!m.repeating_leaving());
     }
 
     fn heard(state: PeerState, unwilling: bool) -> Event {

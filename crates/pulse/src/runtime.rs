@@ -40,6 +40,7 @@ struct Loop {
     resolver: Resolver,
     exiting: bool,
     cancel: tokio::sync::watch::Sender<u64>,
+    arp_watch: Option<crate::handover::ArpWatch>,
 }
 
 impl Loop {
@@ -58,7 +59,10 @@ impl Loop {
                 }
                 Action::HandOver => {
                     self.cancel.send_modify(|g| *g += 1);
-                    let _ = self.ops.send(Op::HandOver(self.settings.timing.deadtime));
+                    let watch = self.arp_watch.take();
+                    let _ = self
+                        .ops
+                        .send(Op::HandOver(self.settings.timing.deadtime, watch));
                 }
                 Action::Reannounce => {
                     let _ = self.ops.send(Op::Reannounce);
@@ -67,6 +71,23 @@ impl Loop {
             }
         }
         self.publish();
+    }
+
+    /// SIGTERM or SIGINT. An active router watches for the partner's ARP
+    /// before it says "leaving" (see [`crate::handover::ArpWatch`]).
+    fn terminate(&mut self, sig: i32) {
+        if self.machine.is_active() && self.arp_watch.is_none() {
+            match crate::handover::ArpWatch::open() {
+                Ok(w) => self.arp_watch = Some(w),
+                Err(e) => self
+                    .log
+                    .debug(&format!("DEBUG -- cannot watch for the partner's ARP: {e}")),
+            }
+        }
+        let a = self.machine.step(Event::Terminate(sig), Instant::now());
+        self.perform(a);
+        // Not handed over (no willing partner): nothing to watch for.
+        self.arp_watch = None;
     }
 
     fn send(&mut self, st: PeerState) {
@@ -518,6 +539,7 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         resolver,
         exiting: false,
         cancel: cancel_tx,
+        arp_watch: None,
     };
     if opts.force_active {
         let a = lp.machine.step(Event::ForceActive, Instant::now());
@@ -574,13 +596,11 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
             _ = watchdog.tick(), if watchdog_every.is_some() => notifier.send("WATCHDOG=1"),
             _ = sigterm.recv() => {
                 notifier.send("STOPPING=1");
-                let a = lp.machine.step(Event::Terminate(libc::SIGTERM), Instant::now());
-                lp.perform(a);
+                lp.terminate(libc::SIGTERM);
             }
             _ = sigint.recv() => {
                 notifier.send("STOPPING=1");
-                let a = lp.machine.step(Event::Terminate(libc::SIGINT), Instant::now());
-                lp.perform(a);
+                lp.terminate(libc::SIGINT);
             }
             _ = sighup.recv() => {
                 let _ = lp.reload();
@@ -606,10 +626,29 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
             }
         }
     }
-    // Exit: the relinquish queued by the machine runs first, then "leaving".
-    let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+    // Exit: the hand-over or relinquish queued by the machine runs first,
+    // then "leaving" once more. Meanwhile the partner is still heard and
+    // "leaving" repeated until it answers "running" (the machine times the
+    // repeats): a single datagram lost here would cost the partner its
+    // deadtime.
+    let (ack_tx, mut ack_rx) = tokio::sync::oneshot::channel();
     let _ = ops_tx.send(Op::Flush(ack_tx));
-    let _ = ack_rx.await;
+    loop {
+        let deadline = tokio::time::Instant::from_std(lp.machine.next_deadline());
+        tokio::select! {
+            _ = &mut ack_rx => break,
+            r = recv_on(lp.sockets.first(), &mut buf0) => {
+                if let Ok((n, from)) = r { lp.on_datagram(0, &buf0[..n], from); lp.drain(0, &mut buf0) }
+            }
+            r = recv_on(lp.sockets.get(1), &mut buf1) => {
+                if let Ok((n, from)) = r { lp.on_datagram(1, &buf1[..n], from); lp.drain(1, &mut buf1) }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                let a = lp.machine.step(Event::Tick, Instant::now());
+                lp.perform(a);
+            }
+        }
+    }
     lp.send(PeerState::Leaving);
     drop(lp);
     drop(ops_tx);

@@ -274,7 +274,8 @@ impl Reconciler {
                     .iter()
                     .map(|v| v.name.clone())
                     .collect();
-                let out = crate::status::status(&live, &self.last, &order);
+                let health = self.monitor.then_some(&self.health);
+                let out = crate::status::status(&live, &self.last, health, &order, Instant::now());
                 serde_json::to_string(&out)
                     .unwrap_or_else(|e| lvs_status::ErrorAnswer::new(e.to_string()).line())
             }

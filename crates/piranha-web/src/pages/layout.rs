@@ -39,6 +39,20 @@ pub struct Ctx {
     pub refresh: Option<(u32, String)>,
     /// What the daemons' exec policy allows, for pages with program fields.
     pub programs: Option<ProgramsNote>,
+    /// lvsd's status, for the pages that show the live state beside the
+    /// configuration (`None`: not asked, and those columns are left out).
+    pub live: Option<Result<lvs_status::LvsdStatus, String>>,
+    /// How the page's list is searched and paged.
+    pub view: crate::view::ListView,
+}
+
+impl Ctx {
+    /// lvsd's status indexed by name, when the page asked for it.
+    pub fn live_index(&self) -> Option<crate::live::LiveIndex<'_>> {
+        self.live
+            .as_ref()
+            .map(|l| crate::live::LiveIndex::new(l.as_ref().ok()))
+    }
 }
 
 /// The page frame.

@@ -68,6 +68,7 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
         html lang="en" {
             head {
                 meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
                 @if let Some((secs, url)) = &ctx.refresh {
                     meta http-equiv="refresh" content=(format!("{secs};url={url}"));
                 }
@@ -75,8 +76,8 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
                 link rel="stylesheet" href="/static/style.css";
             }
             body {
-                div.banner {
-                    span.logo { "PIRANHA" } " CONFIGURATION TOOL"
+                header.banner {
+                    span.brand { span.logo { "PIRANHA" } " CONFIGURATION TOOL" }
                     @if ctx.logged_in {
                         form.logout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(ctx.csrf);
@@ -86,10 +87,10 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
                     }
                 }
                 @if ctx.logged_in {
-                    nav.tabs {
+                    nav.tabs aria-label="panels" {
                         @for (t, href, label) in tabs {
                             @if t == tab {
-                                a.current href=(href) { (label) }
+                                a.current href=(href) aria-current="page" { (label) }
                             } @else {
                                 a href=(href) { (label) }
                             }

@@ -169,6 +169,7 @@ pub fn render<T>(ctx: &Ctx, hash: &str, fs: &FormState, form: &ListForm<'_, T>) 
             input type="hidden" name="list_q" value=(view.q);
             input type="hidden" name="list_problems" value=(if view.problems { "1" } else { "" });
             input type="hidden" name="list_page" value=(paged.page);
+            div.scroll role="region" aria-label=(format!("{noun}s")) tabindex="0" {
             table.list {
                 tr { th scope="col" { span.vh { "select" } } @for c in &form.columns { th scope="col" { (c.heading) } } }
                 @for &i in &kept[paged.start..paged.end] {
@@ -182,6 +183,7 @@ pub fn render<T>(ctx: &Ctx, hash: &str, fs: &FormState, form: &ListForm<'_, T>) 
                         @for c in &form.columns { td { ((c.cell)(row)) } }
                     }
                 }
+            }
             }
             (err(fs, SELECTED))
             p {

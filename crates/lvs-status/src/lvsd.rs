@@ -3,15 +3,24 @@
 //! ```json
 //! {"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,
 //!   "fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,
-//!   "stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},
+//!   "stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,
+//!     "cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0},
 //!   "servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,
+//!     "in_kernel":true,"reason":null,"since_ms":5000,"report_age_ms":5000,
 //!     "active_conns":0,"inactive_conns":0,"stats":{...},"draining":false}]}]}
 //! ```
 //!
 //! Services are the active virtuals of lvs.cf in file order (those lvsd
 //! programs); servers are their active real servers in file order, then
 //! the sorry server (state `sorry`) while it is in use. Weights and
-//! counters are the kernel's, 0 for a server not in the table.
+//! counters are the kernel's, 0 for a server not in the table. The rates
+//! are the kernel's estimates (per second, averaged over a few seconds).
+//!
+//! nanny reports a server only when its state or weight changes, so
+//! `report_age_ms` is the age of the latest result nanny sent about it
+//! (a check that keeps passing sends nothing new), and `since_ms` how long
+//! it has been up or down; both are absent while nanny has not decided and
+//! when lvsd runs without health checks.
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -29,6 +38,16 @@ pub struct Stats {
     pub inbytes: u64,
     /// Bytes out.
     pub outbytes: u64,
+    /// Connections per second.
+    pub cps: u64,
+    /// Packets in per second.
+    pub inpps: u64,
+    /// Packets out per second.
+    pub outpps: u64,
+    /// Bytes in per second.
+    pub inbps: u64,
+    /// Bytes out per second.
+    pub outbps: u64,
 }
 
 /// What the health checks say of a real server.
@@ -70,6 +89,15 @@ pub struct Server {
     pub state: ServerState,
     /// Weight in the kernel (0 when not in the table).
     pub weight: i32,
+    /// Whether the kernel has it (a quiesced server is there at weight 0).
+    pub in_kernel: bool,
+    /// Why nanny last said it is down (none while up).
+    pub reason: Option<String>,
+    /// Milliseconds it has been in its state (up or down) as nanny
+    /// reported it; none while undecided or unmonitored.
+    pub since_ms: Option<u64>,
+    /// Milliseconds since nanny's latest report about it.
+    pub report_age_ms: Option<u64>,
     /// Active connections.
     pub active_conns: u32,
     /// Inactive connections.
@@ -149,7 +177,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_strictness() {
-        let text = r#"{"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":{"conns":1,"inpkts":2,"outpkts":3,"inbytes":4,"outbytes":5},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"active_conns":0,"inactive_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0},"draining":false}]}]}"#;
+        let text = r#"{"services":[{"virtual":"web","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":{"conns":1,"inpkts":2,"outpkts":3,"inbytes":4,"outbytes":5,"cps":6,"inpps":7,"outpps":8,"inbps":9,"outbps":10},"servers":[{"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":1,"in_kernel":true,"reason":null,"since_ms":1200,"report_age_ms":1200,"active_conns":0,"inactive_conns":0,"stats":{"conns":0,"inpkts":0,"outpkts":0,"inbytes":0,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0},"draining":false}]}]}"#;
         let s: LvsdStatus = serde_json::from_str(text).expect("parse");
         assert_eq!(s.services[0].servers[0].state, ServerState::Up);
         assert_eq!(serde_json::to_string(&s).expect("write"), text);
@@ -159,5 +187,9 @@ mod tests {
         assert!(serde_json::from_str::<LvsdStatus>(&missing).is_err());
         let bad_state = text.replace(r#""state":"up""#, r#""state":"maybe""#);
         assert!(serde_json::from_str::<LvsdStatus>(&bad_state).is_err());
+        let no_rate = text.replacen(r#""cps":6,"#, "", 1);
+        assert!(serde_json::from_str::<LvsdStatus>(&no_rate).is_err());
+        let no_in_kernel = text.replace(r#""in_kernel":true,"reason""#, r#""reason""#);
+        assert!(serde_json::from_str::<LvsdStatus>(&no_in_kernel).is_err());
     }
 }

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::time::Instant;
 
 use lvscf_parser::{Config, VirtualServer};
 use nanny::protocol::{self, Report, ServerReport, State};
@@ -58,10 +59,23 @@ pub enum ServerState {
     Down,
 }
 
+/// When nanny's reports about a server came, and why it is down: what the
+/// status socket shows beside the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Since when it has been up, or down.
+    pub since: Instant,
+    /// When nanny's latest report about it came.
+    pub reported: Instant,
+    /// Why it is down (nanny's reason; none while up).
+    pub reason: Option<String>,
+}
+
 /// Reports received so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Health {
     states: HashMap<ServerId, ServerState>,
+    notes: HashMap<ServerId, Note>,
     initial_done: BTreeSet<String>,
     certificates: HashMap<ServerId, protocol::CertExpiry>,
     /// Whether each virtual with `quorum` has it (absent: not decided).
@@ -99,6 +113,11 @@ impl Health {
         self.states.get(id).copied()
     }
 
+    /// When and why, for the server's latest reports.
+    pub fn note(&self, id: &ServerId) -> Option<&Note> {
+        self.notes.get(id)
+    }
+
     /// Whether the first round of checks of a virtual is over.
     pub fn initial_done(&self, virtual_name: &str) -> bool {
         self.initial_done.contains(virtual_name)
@@ -124,8 +143,20 @@ impl Health {
     }
 
     /// Applies one report line from the nanny watching `watched` (the
-    /// virtual names of its job). `config` tells which servers exist.
+    /// virtual names of its job), received now. `config` tells which
+    /// servers exist.
     pub fn apply(&mut self, report: &Report, watched: &[String], config: &Config) -> Applied {
+        self.apply_at(report, watched, config, Instant::now())
+    }
+
+    /// [`Health::apply`] of a report received at `at`.
+    pub fn apply_at(
+        &mut self,
+        report: &Report,
+        watched: &[String],
+        config: &Config,
+        at: Instant,
+    ) -> Applied {
         match report {
             Report::Event(e) if e.event == protocol::INITIAL_ROUND_DONE => {
                 let mut newly = Vec::new();
@@ -144,7 +175,7 @@ impl Health {
                 None => format!("nanny event {}", e.event),
             }),
             Report::Server(r) => {
-                let applied = self.apply_server(r, watched, config);
+                let applied = self.apply_server(r, watched, config, at);
                 if let Applied::Changed { id, .. } = &applied {
                     self.update_quorum(&id.virtual_name, config);
                 }
@@ -232,7 +263,13 @@ impl Health {
         }
     }
 
-    fn apply_server(&mut self, r: &ServerReport, watched: &[String], config: &Config) -> Applied {
+    fn apply_server(
+        &mut self,
+        r: &ServerReport,
+        watched: &[String],
+        config: &Config,
+        at: Instant,
+    ) -> Applied {
         if !watched.contains(&r.virtual_name) {
             return Applied::Ignored(format!(
                 "report for virtual {} from a nanny that does not watch it",
@@ -256,6 +293,31 @@ impl Health {
             State::Down => ServerState::Down,
         };
         let before = self.states.insert(id.clone(), now);
+        let same_kind = matches!(
+            (before, now),
+            (Some(ServerState::Up(_)), ServerState::Up(_))
+                | (Some(ServerState::Down), ServerState::Down)
+        );
+        let reason = match now {
+            ServerState::Up(_) => None,
+            ServerState::Down => r.reason.clone(),
+        };
+        match self.notes.get_mut(&id) {
+            Some(n) if same_kind => {
+                n.reported = at;
+                n.reason = reason;
+            }
+            _ => {
+                self.notes.insert(
+                    id.clone(),
+                    Note {
+                        since: at,
+                        reported: at,
+                        reason,
+                    },
+                );
+            }
+        }
         if before == Some(now) {
             Applied::Unchanged
         } else {
@@ -273,7 +335,7 @@ impl Health {
         for v in config.active_virtuals() {
             by_name.entry(v.name.as_str()).or_default().push(v);
         }
-        self.states.retain(|id, _| {
+        let configured = |id: &ServerId| {
             by_name.get(id.virtual_name.as_str()).is_some_and(|vs| {
                 vs.iter().any(|v| {
                     v.active_servers().any(|s| {
@@ -283,7 +345,9 @@ impl Health {
                     })
                 })
             })
-        });
+        };
+        self.states.retain(|id, _| configured(id));
+        self.notes.retain(|id, _| configured(id));
         self.initial_done
             .retain(|v| by_name.contains_key(v.as_str()));
         let states = &self.states;

@@ -116,7 +116,13 @@ mod table_tests {
         );
         // The status document carries it.
         let d = desired(&c, Monitor::Reports(&h), &Table::default());
-        let st = crate::status::status(&Table::default(), &d, &["web".to_string()]);
+        let st = crate::status::status(
+            &Table::default(),
+            &d,
+            None,
+            &["web".to_string()],
+            std::time::Instant::now(),
+        );
         let q = st.services[0].quorum.expect("quorum in the status");
         assert_eq!(
             (q.quorum, q.hysteresis, q.live_weight, q.up),
@@ -149,7 +155,9 @@ mod table_tests {
         let st = crate::status::status(
             &Table::default(),
             &desired(&c, Monitor::Reports(&h), &Table::default()),
+            None,
             &["web".to_string()],
+            std::time::Instant::now(),
         );
         assert!(!serde_json::to_string(&st).unwrap().contains("quorum"));
     }
@@ -176,7 +184,15 @@ mod certificate_tests {
         h.apply(&Report::from_line(warn).unwrap(), &watched, &c);
         let status = |h: &Health| {
             let d = desired(&c, Monitor::Reports(h), &Table::default());
-            crate::status::status(&Table::default(), &d, &watched).services[0].servers[0]
+            crate::status::status(
+                &Table::default(),
+                &d,
+                None,
+                &watched,
+                std::time::Instant::now(),
+            )
+            .services[0]
+                .servers[0]
                 .certificate
         };
         assert_eq!(status(&h).map(|c| c.days_left), Some(3));

@@ -309,7 +309,14 @@ impl Reconciler {
             .iter()
             .map(|v| v.name.clone())
             .collect();
-        Ok(crate::status::status(&live, &self.last, &order))
+        let health = self.monitor.then_some(&self.health);
+        Ok(crate::status::status(
+            &live,
+            &self.last,
+            health,
+            &order,
+            Instant::now(),
+        ))
     }
 
     /// The status socket's answer ([`Reconciler::live_status`]) as one

@@ -389,7 +389,7 @@ fn status_has_the_documented_shape() {
     let c = cfg();
     let d = desired(&c, Monitor::AssumeUp, &Table::new());
     let order: Vec<String> = c.virtuals.iter().map(|v| v.name.clone()).collect();
-    let s = status(&d.table, &d, &order);
+    let s = status(&d.table, &d, None, &order, std::time::Instant::now());
     let json = match serde_json::to_value(&s) {
         Ok(j) => j,
         Err(e) => panic!("{e}"),
@@ -402,7 +402,10 @@ fn status_has_the_documented_shape() {
     assert!(first["fwmark"].is_null());
     assert_eq!(first["scheduler"], "wlc");
     assert_eq!(first["persistent"], 300);
-    for k in ["conns", "inpkts", "outpkts", "inbytes", "outbytes"] {
+    for k in [
+        "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps", "inbps",
+        "outbps",
+    ] {
         assert_eq!(first["stats"][k], 0, "{k}");
     }
     let r1 = &first["servers"][0];
@@ -413,10 +416,76 @@ fn status_has_the_documented_shape() {
     assert_eq!(r1["weight"], 4);
     assert_eq!(r1["active_conns"], 0);
     assert_eq!(r1["inactive_conns"], 0);
+    assert_eq!(r1["in_kernel"], true);
+    // Without health checks there is no report to date.
+    assert!(r1["since_ms"].is_null() && r1["report_age_ms"].is_null());
+    assert!(r1["reason"].is_null());
     assert_eq!(json["services"][3]["fwmark"], 5);
     assert!(Request::parse("{\"cmd\":\"status\"}\n").is_ok());
     assert!(Request::parse("{\"cmd\":\"flush\"}").is_err());
     assert!(Request::parse("garbage").is_err());
+}
+
+/// The status says why a server is down, how long it has been in its
+/// state, how old nanny's latest report is, and whether the kernel has it
+/// (a quiesced server stays at weight 0).
+#[test]
+fn status_tells_reason_time_in_state_and_kernel_presence() {
+    use std::time::{Duration, Instant};
+    let c = cfg();
+    let mut h = Health::new();
+    let (web_v, q_v) = (vec!["web".to_string()], vec!["q".to_string()]);
+    let t0 = Instant::now();
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    h.apply_at(&up("web", "r1", "10.0.1.11", 80, 1), &web_v, &c, at(0));
+    // The ramp (a new weight, still up) is a newer report, not a new state.
+    h.apply_at(&up("web", "r1", "10.0.1.11", 80, 2), &web_v, &c, at(10));
+    h.apply_at(&down("web", "r2", "10.0.1.12", 8080), &web_v, &c, at(5));
+    h.apply_at(&down("q", "a", "10.0.2.1", 443), &q_v, &c, at(20));
+    h.apply_at(&done(), &web_v, &c, at(20));
+    h.apply_at(&done(), &q_v, &c, at(20));
+    let d = desired(&c, Monitor::Reports(&h), &Table::new());
+    let order: Vec<String> = c.virtuals.iter().map(|v| v.name.clone()).collect();
+    let s = status(&d.table, &d, Some(&h), &order, at(30));
+    let web = &s.services[0];
+    let (r1, r2) = (&web.servers[0], &web.servers[1]);
+    assert_eq!(
+        (r1.since_ms, r1.report_age_ms),
+        (Some(30_000), Some(20_000))
+    );
+    assert_eq!(
+        (r1.in_kernel, r1.weight, r1.reason.as_deref()),
+        (true, 2, None)
+    );
+    assert_eq!(r2.reason.as_deref(), Some("connection refused"));
+    assert_eq!((r2.since_ms, r2.in_kernel), (Some(25_000), false));
+    let q = &s.services[1].servers[0];
+    assert_eq!(q.state, lvs_status::lvsd::ServerState::Down);
+    assert_eq!(
+        (q.in_kernel, q.weight),
+        (true, 0),
+        "quiesced: kept at weight 0"
+    );
+    // Back up: the reason goes, the time in state starts again.
+    h.apply_at(&up("web", "r2", "10.0.1.12", 8080, 1), &web_v, &c, at(40));
+    let d = desired(&c, Monitor::Reports(&h), &Table::new());
+    let s = status(&d.table, &d, Some(&h), &order, at(41));
+    let r2 = &s.services[0].servers[1];
+    assert_eq!((r2.reason.as_deref(), r2.since_ms), (None, Some(1_000)));
+    // A server the configuration no longer has is forgotten with its note.
+    let text = CF.replace("address = 10.0.1.12", "address = 10.0.1.99");
+    let c2 = match lvscf_parser::parse("lvs.cf", text.as_bytes()) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{e}"),
+    };
+    h.retain_configured(&c2);
+    let id = lvsd::health::ServerId {
+        virtual_name: "web".into(),
+        server: "r2".into(),
+        addr: ip("10.0.1.12"),
+        port: 8080,
+    };
+    assert!(h.note(&id).is_none());
 }
 
 #[test]

@@ -17,6 +17,8 @@
 //! | [`edits`] | pure | each panel's form as edits: GLOBAL SETTINGS ... MONITORING SCRIPTS, ADD defaults |
 //! | [`panel`] | pure | which panel a URL names and what its POST asks for; list buttons; the API's edits |
 //! | [`urls`] | pure | the pages' URLs, names as single path segments |
+//! | [`view`] | pure | where the user is in a long list: search, filter, page, the row to return to |
+//! | [`live`] | pure | the configuration beside lvsd's and nanny's live state |
 //! | [`pages`] | pure | the HTML pages, one module per panel, one list-and-buttons widget |
 //! | [`metrics`] | pure | the Prometheus text of `/metrics` |
 //! | [`cli`] | pure | the command line (shared with the man page generator) |
@@ -29,13 +31,14 @@
 //! during saves, timing of password checks). No pure module calls an I/O
 //! one: [`pages`] and [`metrics`] take the daemons' documents (the
 //! `lvs-status` types) as data, and [`pages`] uses [`status`]'s two pure
-//! helpers on them (`flatten`, `backup_differs`).
+//! helpers on them (`backup_differs`, `disk_differs_from_running`).
 
 pub mod cli;
 pub mod credential;
 pub mod edits;
 pub mod forms;
 pub mod htpasswd;
+pub mod live;
 pub mod metrics;
 pub mod pages;
 pub mod panel;
@@ -44,3 +47,4 @@ pub mod session;
 pub mod status;
 pub mod store;
 pub mod urls;
+pub mod view;

@@ -306,10 +306,10 @@ mod tests {
     #[test]
     fn renders_services_servers_and_pulse() {
         // Documents of the real daemons' shape (the lvs-status types).
-        let stats = |conns: u64, inbytes: u64| serde_json::json!({"conns":conns,"inpkts":0,"outpkts":0,"inbytes":inbytes,"outbytes":0});
+        let stats = |conns: u64, inbytes: u64| serde_json::json!({"conns":conns,"inpkts":0,"outpkts":0,"inbytes":inbytes,"outbytes":0,"cps":0,"inpps":0,"outpps":0,"inbps":0,"outbps":0});
         let l: LvsdStatus = serde_json::from_value(serde_json::json!({"services":[{"virtual":"we\"b","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"wlc","persistent":0,"in_kernel":true,"stats":stats(7,100),"servers":[
-            {"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":3,"active_conns":2,"inactive_conns":1,"stats":stats(5,0),"draining":false},
-            {"server":"r2","address":"10.0.1.12","port":80,"state":"down","weight":0,"active_conns":0,"inactive_conns":0,"stats":stats(0,0),"draining":false}]}]})).expect("parse");
+            {"server":"r1","address":"10.0.1.11","port":80,"state":"up","weight":3,"in_kernel":true,"reason":null,"since_ms":1000,"report_age_ms":1000,"active_conns":2,"inactive_conns":1,"stats":stats(5,0),"draining":false},
+            {"server":"r2","address":"10.0.1.12","port":80,"state":"down","weight":0,"in_kernel":false,"reason":"connection refused","since_ms":1000,"report_age_ms":1000,"active_conns":0,"inactive_conns":0,"stats":stats(0,0),"draining":false}]}]})).expect("parse");
         let p: PulseStatus = serde_json::from_value(serde_json::json!({
             "daemon":"pulse","pid":1,"role":"master","state":"active","link_failure":false,"child_failure":false,
             "partner":{"state":"inactive","last_heartbeat_age_ms":120,"unwilling":false},

@@ -10,6 +10,7 @@
 use crate::edits;
 use crate::forms::{param, Editor, FieldErrors, Params};
 use crate::urls::{failover_url, server_url, virtual_url};
+use crate::view::ListView;
 use lvscf_parser::keypath::KeyPath;
 use lvscf_parser::{Document, Target};
 
@@ -262,7 +263,10 @@ impl List {
 
     /// What a press of one of the list's buttons asks for.
     pub fn decide(&self, p: &Params) -> Result<Outcome, FieldErrors> {
-        let back = self.url();
+        // Back to the page the button was pressed on, at the row acted on.
+        let view = ListView::from_form(p);
+        let base = self.url();
+        let back = view.return_url(&base, param(p, SELECTED).filter(|s| !s.is_empty()));
         let button = param(p, self.button_field()).and_then(ListButton::parse);
         match button {
             Some(ListButton::Add) => {
@@ -274,7 +278,7 @@ impl List {
                         List::Servers(v) => edits::add_server(d, v, name.as_deref()),
                         List::Failovers => edits::add_failover(d, name.as_deref()),
                     };
-                    added.map(|_| back)
+                    added.map(|n| view.return_url(&base, Some(&n)))
                 })
             }
             Some(ListButton::Delete) => {

@@ -752,6 +752,11 @@ fn basic_auth_api_and_metrics() {
         outpkts: 7,
         inbytes: 8,
         outbytes: 9,
+        cps: 1,
+        inpps: 2,
+        outpps: 3,
+        inbps: 4,
+        outbps: 5,
     };
     let lvsd_doc = l::LvsdStatus {
         services: vec![l::Service {
@@ -770,6 +775,10 @@ fn basic_auth_api_and_metrics() {
                 port: 80,
                 state: l::ServerState::Up,
                 weight: 1,
+                in_kernel: true,
+                reason: None,
+                since_ms: Some(60_000),
+                report_age_ms: Some(60_000),
                 active_conns: 2,
                 inactive_conns: 3,
                 stats,
@@ -837,11 +846,24 @@ fn basic_auth_api_and_metrics() {
     let c = login(env.addr, PASSWORD).expect("login");
     let page = c.get("/control");
     assert!(
-        page.body.contains("10.0.1.11:80") && page.body.contains("master"),
+        page.body.contains("10.0.1.11:80") && page.body.contains("<td>primary</td>"),
         "{}",
         page.body
     );
     assert!(page.body.contains("differs"), "backup digest banner");
+    // The list pages put the live state beside the configured flag.
+    let real = c.get("/virtual/web/real");
+    assert!(
+        real.body.contains(r#"<span class="cfg">active</span>"#),
+        "{}",
+        real.body
+    );
+    assert!(
+        real.body.contains(r#"<span class="live-up">up</span>"#),
+        "{}",
+        real.body
+    );
+    assert!(real.body.contains("2 active, 3 inactive"), "{}", real.body);
     // Edits by key path, with serial checks.
     let set = |body: &str| {
         request(

@@ -141,4 +141,47 @@ fn web_tool_reads_the_real_pulse() {
         10,
     ));
     assert!(page.contains("lvs.cf differs"), "{page}");
+
+    // CONTROL/MONITORING over HTTP, from the real pulse: the two routers'
+    // roles and states, the partner heard lately, the digests compared,
+    // and lvs.cf on disk is the file pulse runs (no "newer" notice).
+    let control = get(addr, "/control", "web test").expect("control");
+    for want in [
+        "<td>primary</td><td>backup</td>",
+        "active: holds the VIPs and runs lvsd",
+        "inactive: standing by",
+        "differs: copy lvs.cf to the backup",
+        "The backup router's lvs.cf differs",
+    ] {
+        assert!(control.contains(want), "{want:?} missing: {control}");
+    }
+    assert!(
+        regex_like_last_heard(&control),
+        "heartbeat age missing: {control}"
+    );
+    assert!(!control.contains("is newer than"), "{control}");
+    // A save on disk that pulse has not loaded: the notice with APPLY.
+    let mut text = std::fs::read_to_string(&cfg1).expect("read");
+    text.push_str("# saved, not applied\n");
+    std::fs::write(&cfg1, &text).expect("write");
+    let control = get(addr, "/control", "web test").expect("control");
+    assert!(
+        control.contains("lvs.cf on disk (serial_no 1) is newer than the configuration that runs"),
+        "{control}"
+    );
+    assert!(control.contains("APPLY (reload pulse)"), "{control}");
+    // pulse reloads it: the notice goes.
+    let reloaded = rt.block_on(piranha_web::status::pulse_reload(&p1.sock));
+    assert!(reloaded.as_ref().is_ok_and(|r| r.ok), "{reloaded:?}");
+    let control = get(addr, "/control", "web test").expect("control");
+    assert!(!control.contains("is newer than"), "{control}");
+}
+
+/// "last heard N s ago" (or min): pulse's partner heartbeat age.
+fn regex_like_last_heard(page: &str) -> bool {
+    page.split("last heard ").skip(1).any(|rest| {
+        rest.split(" ago")
+            .next()
+            .is_some_and(|n| n.ends_with(" s") || n.ends_with(" min"))
+    })
 }

@@ -57,7 +57,13 @@ fn weights(d: &Desired) -> Vec<(String, i32)> {
 }
 
 fn live(d: &Desired, conns: &[(&str, u32)]) -> LvsdStatus {
-    let mut st = crate::status::status(&d.table, d, &["web".to_string()]);
+    let mut st = crate::status::status(
+        &d.table,
+        d,
+        None,
+        &["web".to_string()],
+        std::time::Instant::now(),
+    );
     for s in st.services.iter_mut().flat_map(|v| v.servers.iter_mut()) {
         if let Some((_, n)) = conns.iter().find(|(name, _)| *name == s.server) {
             s.active_conns = *n;

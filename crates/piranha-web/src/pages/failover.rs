@@ -5,7 +5,7 @@
 use super::layout::{layout, Ctx, Tab};
 use super::list;
 use super::widgets::{
-    diagnostics, general_errors, hidden, mask_current, masks, select_row, status_word, text_row,
+    config_word, diagnostics, general_errors, hidden, mask_current, masks, select_row, text_row,
     FormState,
 };
 use crate::forms;
@@ -36,7 +36,17 @@ pub fn failover_subnav(fname: &str, current: &str) -> Markup {
 pub fn failover_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Markup {
     let c = doc.config();
     let form = list::ListForm::new(&List::Failovers, &c.failovers, |f| &f.name)
-        .column("STATUS", |f| status_word(f.active))
+        .column("CONFIGURED", |f| config_word(f.active))
+        .search(|f| {
+            format!(
+                "{} {}",
+                f.name,
+                f.address
+                    .as_ref()
+                    .map(|a| format!("{} {}", a.host, a.device))
+                    .unwrap_or_default()
+            )
+        })
         .column(
             "NAME",
             |f| html! { a href=(failover_url(&f.name, "edit")) { (f.name) } },

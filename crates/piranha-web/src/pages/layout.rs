@@ -39,6 +39,20 @@ pub struct Ctx {
     pub refresh: Option<(u32, String)>,
     /// What the daemons' exec policy allows, for pages with program fields.
     pub programs: Option<ProgramsNote>,
+    /// lvsd's status, for the pages that show the live state beside the
+    /// configuration (`None`: not asked, and those columns are left out).
+    pub live: Option<Result<lvs_status::LvsdStatus, String>>,
+    /// How the page's list is searched and paged.
+    pub view: crate::view::ListView,
+}
+
+impl Ctx {
+    /// lvsd's status indexed by name, when the page asked for it.
+    pub fn live_index(&self) -> Option<crate::live::LiveIndex<'_>> {
+        self.live
+            .as_ref()
+            .map(|l| crate::live::LiveIndex::new(l.as_ref().ok()))
+    }
 }
 
 /// The page frame.
@@ -54,6 +68,7 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
         html lang="en" {
             head {
                 meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
                 @if let Some((secs, url)) = &ctx.refresh {
                     meta http-equiv="refresh" content=(format!("{secs};url={url}"));
                 }
@@ -61,8 +76,8 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
                 link rel="stylesheet" href="/static/style.css";
             }
             body {
-                div.banner {
-                    span.logo { "PIRANHA" } " CONFIGURATION TOOL"
+                header.banner {
+                    span.brand { span.logo { "PIRANHA" } " CONFIGURATION TOOL" }
                     @if ctx.logged_in {
                         form.logout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(ctx.csrf);
@@ -72,10 +87,10 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
                     }
                 }
                 @if ctx.logged_in {
-                    nav.tabs {
+                    nav.tabs aria-label="panels" {
                         @for (t, href, label) in tabs {
                             @if t == tab {
-                                a.current href=(href) { (label) }
+                                a.current href=(href) aria-current="page" { (label) }
                             } @else {
                                 a href=(href) { (label) }
                             }

@@ -29,7 +29,7 @@ mod scripts;
 mod virtuals;
 mod widgets;
 
-pub use control::control;
+pub use control::{control, refresh_url as control_refresh_url};
 pub use failover::{failover_edit, failover_list};
 pub use global::{global, redundancy};
 pub use layout::{action_buttons, layout, message, render, Ctx, ProgramsNote, Tab, STYLE};

@@ -3,7 +3,9 @@
 use super::layout::{layout, Ctx, Tab};
 use super::list;
 use super::virtuals::subnav;
-use super::widgets::{general_errors, hidden, status_word, text_row, FormState};
+use super::widgets::{
+    config_word, general_errors, hidden, live_note, live_server_cell, text_row, FormState,
+};
 use crate::forms;
 use crate::panel::List;
 use crate::urls::{server_url, virtual_url};
@@ -18,8 +20,33 @@ pub fn real_list(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormSt
         .map(|v| v.servers.as_slice())
         .unwrap_or_default();
     let which = List::Servers(vname.to_string());
-    let form = list::ListForm::new(&which, servers, |s| &s.name)
-        .column("STATUS", |s| status_word(s.active))
+    let live = ctx.live_index();
+    let mut form = list::ListForm::new(&which, servers, |s| &s.name)
+        .column("CONFIGURED", |s| config_word(s.active));
+    if let Some(ix) = &live {
+        form = form
+            .column("LIVE (lvsd, nanny)", |s| {
+                live_server_cell(ix.server(vname, &s.name))
+            })
+            .column("WEIGHT NOW", |s| {
+                html! { @match ix.server(vname, &s.name) { Some(r) if r.in_kernel => (r.weight), _ => "-" } }
+            })
+            .column("CONNECTIONS", |s| {
+                html! { @match ix.server(vname, &s.name) { Some(r) => { (r.active_conns) " active, " (r.inactive_conns) " inactive" } None => "-" } }
+            })
+            .problems(|s| ix.server_state(vname, &s.name).is_problem());
+    }
+    let form = form
+        .search(|s| {
+            format!(
+                "{} {}",
+                s.name,
+                s.address
+                    .as_ref()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default()
+            )
+        })
         .column(
             "NAME",
             |s| html! { a href=(server_url(vname, &s.name)) { (s.name) } },
@@ -40,6 +67,7 @@ pub fn real_list(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormSt
         html! {
             (subnav(vname, "real"))
             (general_errors(fs))
+            (live_note(ctx))
             (list::render(ctx, hash, fs, &form))
         },
     )

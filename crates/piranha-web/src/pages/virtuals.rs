@@ -4,8 +4,8 @@
 use super::layout::{layout, Ctx, Tab};
 use super::list;
 use super::widgets::{
-    diagnostics, general_errors, hidden, mask_current, masks, persistence_masks, select_row,
-    status_word, text_row, FormState,
+    config_word, diagnostics, general_errors, hidden, live_note, live_virtual_cell, mask_current,
+    masks, persistence_masks, select_row, text_row, FormState,
 };
 use crate::forms;
 use crate::panel::List;
@@ -16,8 +16,25 @@ use maud::{html, Markup};
 /// VIRTUAL SERVERS list.
 pub fn virtual_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Markup {
     let c = doc.config();
-    let form = list::ListForm::new(&List::Virtuals, &c.virtuals, |v| &v.name)
-        .column("STATUS", |v| status_word(v.active))
+    let live = ctx.live_index();
+    let mut form = list::ListForm::new(&List::Virtuals, &c.virtuals, |v| &v.name)
+        .column("CONFIGURED", |v| config_word(v.active));
+    if let Some(ix) = &live {
+        form = form
+            .column("LIVE (lvsd)", |v| live_virtual_cell(ix.service(&v.name)))
+            .problems(|v| ix.virtual_state(&v.name).is_problem());
+    }
+    let form = form
+        .search(|v| {
+            format!(
+                "{} {} {} {} {}",
+                v.name,
+                v.address.as_ref().map(|a| format!("{} {}", a.host, a.device)).unwrap_or_default(),
+                v.port,
+                v.protocol,
+                v.fwmark.map(|m| format!("fwmark {m}")).unwrap_or_default()
+            )
+        })
         .column("NAME", |v| html! { a href=(virtual_url(&v.name, "edit")) { (v.name) } })
         .column("VIP", |v| html! { (v.address.as_ref().map(|a| a.host.to_string()).unwrap_or_default()) })
         .column("NETMASK", |v| html! { (v.vip_nmask.map(|m| m.to_string()).unwrap_or_else(|| "Unused".into())) })
@@ -30,6 +47,7 @@ pub fn virtual_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Ma
         ctx,
         html! {
             (general_errors(fs))
+            (live_note(ctx))
             (list::render(ctx, hash, fs, &form))
             (diagnostics(doc))
         },

@@ -190,7 +190,47 @@ pub fn diagnostics(doc: &Document) -> Markup {
     }
 }
 
-/// `up` or `down`, coloured.
-pub fn status_word(active: bool) -> Markup {
-    html! { @if active { span.up { "up" } } @else { span.down { "down" } } }
+/// The configured flag, `active` or `inactive`: what lvs.cf asks for,
+/// never coloured as health (the live state is beside it).
+pub fn config_word(active: bool) -> Markup {
+    html! { @if active { span.cfg { "active" } } @else { span.cfg.off { "inactive" } } }
+}
+
+/// A real server's live state: the word, why it is down, for how long.
+pub fn live_server_cell(s: Option<&lvs_status::lvsd::Server>) -> Markup {
+    let state = s
+        .map(crate::live::server_state)
+        .unwrap_or(crate::live::LiveState::NotRunning);
+    html! {
+        span class=(state.class()) { (state.word()) }
+        @if let Some(s) = s {
+            @if let Some(r) = &s.reason { ": " span.reason { (r) } }
+            @if let Some(ms) = s.since_ms { " " small { "for " (crate::live::ago(ms)) } }
+        }
+    }
+}
+
+/// A virtual server's live state: the word and how many real servers are
+/// up.
+pub fn live_virtual_cell(s: Option<&lvs_status::lvsd::Service>) -> Markup {
+    let state = s
+        .map(crate::live::virtual_state)
+        .unwrap_or(crate::live::VirtualState::NotRunning);
+    html! {
+        span class=(state.class()) { (state.word()) }
+        @if let Some(s) = s {
+            @let up = s.servers.iter().filter(|r| crate::live::server_state(r) == crate::live::LiveState::Up).count();
+            @let real = s.servers.iter().filter(|r| r.state != lvs_status::lvsd::ServerState::Sorry).count();
+            " " small { (up) "/" (real) " up" }
+        }
+    }
+}
+
+/// Why the live columns say "not running": lvsd did not answer.
+pub fn live_note(ctx: &Ctx) -> Markup {
+    html! {
+        @if let Some(Err(e)) = &ctx.live {
+            p.note { "lvsd is not running on this router (" (e) "), so no live state is shown: a backup router runs no lvsd." }
+        }
+    }
 }

@@ -52,7 +52,7 @@ fn list_buttons_add_delete_toggle_and_edit() {
     let v = Panel::VirtualList;
     assert_eq!(
         run(&v, &mut d, &[("virtual_service", "ADD"), ("name", "ftp")]),
-        Ok("/virtual".to_string())
+        Ok("/virtual?at=ftp#row-ftp".to_string())
     );
     assert!(d.config().virtual_named("ftp").is_some());
     assert_eq!(
@@ -61,7 +61,7 @@ fn list_buttons_add_delete_toggle_and_edit() {
             &mut d,
             &[("virtual_service", "(DE)ACTIVATE"), ("selected", "web")]
         ),
-        Ok("/virtual".to_string())
+        Ok("/virtual?at=web#row-web".to_string())
     );
     assert_eq!(
         d.config().virtual_named("web").map(|v| v.active),
@@ -81,14 +81,14 @@ fn list_buttons_add_delete_toggle_and_edit() {
             &mut d,
             &[("virtual_service", "DELETE"), ("selected", "ftp")]
         ),
-        Ok("/virtual".to_string())
+        Ok("/virtual?at=ftp#row-ftp".to_string())
     );
     assert!(d.config().virtual_named("ftp").is_none());
 
     let r = Panel::RealList("web".into());
     assert_eq!(
         run(&r, &mut d, &[("real_service", "ADD")]),
-        Ok("/virtual/web/real".to_string())
+        Ok("/virtual/web/real?at=%5Bunnamed%5D#row-%5Bunnamed%5D".to_string())
     );
     assert_eq!(d.config().virtuals[0].servers.len(), 2);
     assert_eq!(
@@ -121,6 +121,30 @@ fn list_buttons_add_delete_toggle_and_edit() {
             &[("failover_service", "EDIT"), ("selected", "fo")]
         ),
         Ok("redirect /failover/fo/edit".to_string())
+    );
+}
+
+/// An action returns to the page and search it was pressed on, at the row
+/// it acted on (the list's form carries the view in hidden fields).
+#[test]
+fn list_actions_return_to_the_view_and_row() {
+    let mut d = doc();
+    let view = [
+        ("list_q", "we b"),
+        ("list_problems", "1"),
+        ("list_page", "3"),
+    ];
+    let mut pairs = vec![("virtual_service", "(DE)ACTIVATE"), ("selected", "web")];
+    pairs.extend(view);
+    assert_eq!(
+        run(&Panel::VirtualList, &mut d, &pairs),
+        Ok("/virtual?q=we+b&problems=1&page=3&at=web#row-web".to_string())
+    );
+    let mut pairs = vec![("real_service", "ADD"), ("name", "r 2")];
+    pairs.extend(view);
+    assert_eq!(
+        run(&Panel::RealList("web".into()), &mut d, &pairs),
+        Ok("/virtual/web/real?q=we+b&problems=1&page=3&at=r_2#row-r_2".to_string())
     );
 }
 

@@ -45,8 +45,9 @@ pub async fn control(
         status::lvsd_status(&app.options().lvsd_socket)
     );
     let mut c = auth.saved_ctx(&uri, &snap);
+    c.view = crate::view::ListView::from_query(&q);
     if auto_update {
-        c.refresh = Some((rate, format!("/control?auto_update=1&rate={rate}")));
+        c.refresh = Some((rate, pages::control_refresh_url(&c.view, rate)));
     }
     html(
         StatusCode::OK,

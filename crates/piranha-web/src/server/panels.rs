@@ -57,6 +57,16 @@ async fn show(app: &App, auth: &Auth, uri: &Uri, panel: Panel) -> Response {
     }
     let mut c = auth.saved_ctx(uri, &snap);
     c.programs = programs_note(app, &panel);
+    if panel.list().is_some() {
+        c.view = crate::view::ListView::from_query(&super::reply::query_params(uri));
+        if panel != Panel::FailoverList {
+            c.live = Some(
+                crate::status::lvsd_status(&app.options().lvsd_socket)
+                    .await
+                    .map_err(|e| e.to_string()),
+            );
+        }
+    }
     html(
         StatusCode::OK,
         render(&panel, &c, &snap, &FormState::default()),
@@ -104,7 +114,7 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
         Ok(saved) => {
             if saved.written {
                 log_saved(&author, &saved);
-                see_other(&format!("{}?saved=1", saved.value))
+                see_other(&crate::view::with_query(&saved.value, "saved=1"))
             } else {
                 see_other(&saved.value)
             }

@@ -961,3 +961,58 @@ fn k02_lvsd_killed_is_noticed_within_a_second() {
     );
     assert_eq!(p1.state().as_deref(), Some("inactive"));
 }
+
+/// Reliability catalogue CFG-V10 (docs/RELIABILITY.md): a value of lvs.cf
+/// long enough to make a log line over 8 KiB (an `active_cmd` of 8,000
+/// bytes of two-byte characters that root did not list, so pulse logs it
+/// whole in its refusal) is cut safely at a character boundary with a note
+/// of what was cut, and pulse goes on to take over and stops cleanly.
+#[test]
+fn a_log_line_from_a_huge_lvs_cf_value_is_cut_and_pulse_runs_on() {
+    if !can_run() {
+        return;
+    }
+    let t = Topo::new();
+    let long = "é".repeat(4000);
+    let cfg = t.config(
+        "lvs-long.cf",
+        K,
+        D,
+        &format!("active_cmd = \"/bin/true {long}\"\n"),
+    );
+    let standin = t.standin("lvsd", true, None);
+    let mut p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    assert!(
+        p1.wait_log("gratuitous lvs arps finished", sec(8.0))
+            .is_some(),
+        "{:?}",
+        p1.log().iter().map(|l| l.len()).collect::<Vec<_>>()
+    );
+    let log = p1.log();
+    let refusal = log
+        .iter()
+        .find(|l| l.contains("active_cmd '/bin/true é"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no refusal logged: {:?}",
+                log.iter()
+                    .map(|l| &l[..l.len().min(120)])
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert!(
+        refusal.contains("more bytes not logged]"),
+        "the refusal was not cut: {} bytes",
+        refusal.len()
+    );
+    // The harness reads the lines as UTF-8: a cut inside a character would
+    // have shown as U+FFFD.
+    assert!(!refusal.contains('\u{FFFD}'), "cut inside a character");
+    let longest = log.iter().map(|l| l.len()).max().unwrap_or(0);
+    assert!(
+        longest <= daemon_kit::log::MAX_MESSAGE + 200,
+        "a log line of {longest} bytes"
+    );
+    p1.signal(libc::SIGTERM);
+    assert_eq!(p1.wait_exit(sec(3.0)), Some(0));
+}

@@ -1016,3 +1016,71 @@ fn a_log_line_from_a_huge_lvs_cf_value_is_cut_and_pulse_runs_on() {
     p1.signal(libc::SIGTERM);
     assert_eq!(p1.wait_exit(sec(3.0)), Some(0));
 }
+
+/// One request line to the Unix socket `sock` sent by a process running as
+/// uid and gid 65534 (nobody); its answer, or the error of the connect.
+fn request_as_nobody(sock: &std::path::Path, line: &str) -> String {
+    let script = "import socket,sys\n\
+s=socket.socket(socket.AF_UNIX)\n\
+try:\n  s.connect(sys.argv[1])\n\
+except OSError as e:\n  print('connect:', e.strerror); sys.exit(0)\n\
+s.sendall((sys.argv[2]+'\\n').encode()); s.settimeout(5)\n\
+print(s.makefile().readline().strip())\n";
+    // setpriv (util-linux) drops root's supplementary groups too.
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .arg(sock)
+        .arg(line)
+        .output()
+        .expect("setpriv and python3");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Reliability catalogue PRIV-06 (docs/RELIABILITY.md), with the real
+/// pulse: its status socket (mode 0660) refuses a connection from a user
+/// outside the group piranha; and even through a socket an administrator
+/// opened to everyone (mode 0666) such a user gets the status but its
+/// reload is refused ("permission denied", decided on the peer's
+/// credentials) and pulse does not reload, while root's reload is done.
+#[test]
+fn a_user_outside_the_group_cannot_reload_pulse() {
+    if !can_run() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let t = Topo::new();
+    std::fs::set_permissions(&t.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let cfg = t.config("lvs.cf", K, D, "");
+    let standin = t.standin("lvsd", true, None);
+    let p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    assert!(p1.wait_state("active", sec(8.0)), "{:?}", p1.log());
+    let mode = std::fs::metadata(&p1.sock)
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o660);
+    let refused = request_as_nobody(&p1.sock, r#"{"cmd":"reload"}"#);
+    assert!(refused.starts_with("connect:"), "{refused}");
+    std::fs::set_permissions(&p1.sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let status = request_as_nobody(&p1.sock, r#"{"cmd":"status"}"#);
+    assert!(status.contains(r#""state":"active""#), "{status}");
+    let reload = request_as_nobody(&p1.sock, r#"{"cmd":"reload"}"#);
+    assert!(reload.contains("permission denied"), "{reload}");
+    std::thread::sleep(sec(0.3));
+    assert_eq!(p1.count("configuration reloaded"), 0, "{:?}", p1.log());
+    let root = p1.request(r#"{"cmd":"reload"}"#);
+    assert!(
+        root.as_ref()
+            .is_some_and(|v| v.to_string().contains("done") || v["ok"] == true),
+        "{root:?}"
+    );
+    assert!(p1.wait_log("configuration reloaded", sec(2.0)).is_some());
+}

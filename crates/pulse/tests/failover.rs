@@ -1084,3 +1084,46 @@ fn a_user_outside_the_group_cannot_reload_pulse() {
     );
     assert!(p1.wait_log("configuration reloaded", sec(2.0)).is_some());
 }
+
+/// Reliability catalogue FLT-P05, the reload during the election: both
+/// routers start at once and both get SIGHUP three times while they are
+/// still deciding (within the first deadtime; the first one 50 ms after
+/// the start, before pulse's handlers exist: it used to kill pulse by
+/// SIGHUP's default action); they converge to the primary, the backup
+/// never takes the VIP in the 10 s after, and both reloaded.
+#[test]
+fn a_reload_during_the_election_changes_nothing() {
+    if !can_run() {
+        return;
+    }
+    let t = Topo::new();
+    let cfg = t.config("lvs.cf", K, D_SAFE, "");
+    let standin = t.standin("lvsd", true, None);
+    let p2 = t.pulse(&t.r2, "r2", &cfg, &standin, &[]);
+    let p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    let start = Instant::now();
+    for at in [0.05, 0.2, 0.5] {
+        let wait = sec(at).saturating_sub(start.elapsed());
+        std::thread::sleep(wait);
+        p1.signal(libc::SIGHUP);
+        p2.signal(libc::SIGHUP);
+    }
+    while start.elapsed() < sec(10.5) {
+        assert!(
+            !t.has_vip(&t.r2),
+            "the backup took the VIP after a reload during the election: {:?}",
+            p2.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(t.has_vip(&t.r1), "{:?}", p1.log());
+    assert_eq!(p1.state().as_deref(), Some("active"));
+    assert_eq!(p2.state().as_deref(), Some("inactive"));
+    assert_eq!(p2.count("activating lvs"), 0, "{:?}", p2.log());
+    // SIGHUPs that come before the loop's handlers wait and coalesce (one
+    // pending of each kind): at least one reload, never a death.
+    for p in [&p1, &p2] {
+        let n = p.count("configuration reloaded");
+        assert!((1..=3).contains(&n), "{n} reloads: {:?}", p.log());
+    }
+}

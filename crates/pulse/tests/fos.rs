@@ -33,7 +33,11 @@ fn main() {
         Ok("server") => serve(),
         _ => {}
     }
-    let tests: [(&str, fn()); 2] = [
+    let tests: [(&str, fn()); 3] = [
+        (
+            "own_network_fault_stops_the_takeover",
+            own_network_fault_stops_the_takeover,
+        ),
         (
             "service_failure_moves_the_service",
             service_failure_moves_the_service,
@@ -316,6 +320,99 @@ fn service_failure_moves_the_service() {
     assert!(t.has_vip(&t.r1) && !t.has_vip(&t.r2));
     assert!(s.marks()[before.len()..].contains("start r1\n"));
     assert!(p1.count("fos process exited -- restarting it") == 0);
+}
+
+/// Spec 2.11: before taking over, the backup pings its default gateway. A
+/// gateway that does not answer means our own network is broken: no
+/// takeover. Once the gateway answers, the takeover happens.
+fn own_network_fault_stops_the_takeover() {
+    if !can_run() {
+        return;
+    }
+    let t = Topo::new();
+    let s = setup(&t, "0.2", "1");
+    let p1 = start(&t, &s, &t.r1, "r1");
+    assert!(p1
+        .wait_log("gratuitous fos arps finished", sec(10.0))
+        .is_some());
+    let p2 = start(&t, &s, &t.r2, "r2");
+    assert!(
+        p2.wait_log("Remote service 203.0.113.100:8081 is available", sec(10.0))
+            .is_some(),
+        "{:#?}",
+        p2.log()
+    );
+    // a gateway nobody answers for
+    must(&[
+        "ip",
+        "-n",
+        &t.r2,
+        "route",
+        "add",
+        "default",
+        "via",
+        "203.0.113.77",
+        "dev",
+        "eth1",
+    ]);
+    let pid = s.service_pid("r1").expect("r1 service pid");
+    // SAFETY: kill(2) on the service this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert!(
+        p2.wait_log(
+            "I SEEM TO HAVE A NETWORK FAULT! (gateway 203.0.113.77: no answer)",
+            sec(10.0)
+        )
+        .is_some(),
+        "{:#?}",
+        p2.log()
+    );
+    // heartbeats still arrive on the public channel: the monitor is tried
+    // again, and again the gateway does not answer
+    assert!(
+        p2.wait_log("Network fault seems to be fixed", sec(3.0))
+            .is_some(),
+        "{:#?}",
+        p2.log()
+    );
+    let quiet = Instant::now();
+    while quiet.elapsed() < sec(4.0) {
+        assert!(!t.has_vip(&t.r2), "took over despite its own fault");
+        std::thread::sleep(sec(0.1));
+    }
+    assert_eq!(
+        p2.count("performing service failover"),
+        0,
+        "{:#?}",
+        p2.log()
+    );
+    // the client's address answers pings: the fault is the partner's
+    must(&[
+        "ip",
+        "-n",
+        &t.r2,
+        "route",
+        "replace",
+        "default",
+        "via",
+        "203.0.113.3",
+        "dev",
+        "eth1",
+    ]);
+    assert!(
+        p2.wait_log(
+            "gateway 203.0.113.3 answers: seems like a remote network fault; performing service failover",
+            sec(12.0)
+        )
+        .is_some(),
+        "{:#?}",
+        p2.log()
+    );
+    assert!(
+        wait_until(sec(5.0), || ask(&t).as_deref() == Some("r2")).is_some(),
+        "{:#?}",
+        p2.log()
+    );
 }
 
 /// Spec 2.4: an FOS pulse sends Piranha's FOS magics in native byte order

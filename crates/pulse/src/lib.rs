@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codec;
 pub mod exec;
 pub mod executor;
+pub mod fos;
 pub mod handover;
 pub mod keys;
 pub mod log;

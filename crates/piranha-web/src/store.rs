@@ -66,6 +66,9 @@ pub struct Author {
     pub who: String,
     /// The client's address.
     pub from: String,
+    /// What the save is, when more than its diff says (`restore of save
+    /// 12`): put before the summary.
+    pub why: String,
 }
 
 /// A successful save.
@@ -182,7 +185,10 @@ impl Store {
         if let Err(d) = doc.load() {
             return Err(SaveError::Invalid(FieldErrors::general(d.to_string())));
         }
-        let summary = lvscf_store::history::summarize(&current.doc, &doc);
+        let summary = match lvscf_store::history::summarize(&current.doc, &doc) {
+            s if author.why.is_empty() => s,
+            s => format!("{}: {s}", author.why),
+        };
         lvscf_store::write_atomic_with(ops, &self.path, doc.as_bytes()).map_err(SaveError::Io)?;
         if current.exists {
             let change = lvscf_store::history::Change {
@@ -303,6 +309,7 @@ mod tests {
         Author {
             who: "unit test".into(),
             from: "here".into(),
+            why: String::new(),
         }
     }
 

@@ -18,6 +18,8 @@ pub enum Tab {
     Redundancy,
     /// VIRTUAL SERVERS.
     Virtual,
+    /// HISTORY.
+    History,
     /// No tab (login, help).
     None,
 }
@@ -62,6 +64,7 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
         (Tab::Global, "/global", "GLOBAL SETTINGS"),
         (Tab::Redundancy, "/redundancy", "REDUNDANCY"),
         (Tab::Virtual, "/virtual", "VIRTUAL SERVERS"),
+        (Tab::History, "/history", "HISTORY"),
     ];
     html! {
         (DOCTYPE)

@@ -109,6 +109,11 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
         Outcome::Nothing => return StatusCode::NO_CONTENT.into_response(),
         Outcome::Save(edit) => edit,
     };
+    if let Some(title) = crate::confirm::question(&panel, &p) {
+        if !crate::confirm::confirmed(&p) {
+            return preview(app, auth, &panel, &p, edit, title);
+        }
+    }
     let author = auth.author();
     match app.store().save(Expect::Hash(version), author.clone(), edit).await {
         Ok(saved) => {
@@ -155,6 +160,72 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
             }
         }
     }
+}
+
+/// The confirmation of a destructive or disruptive edit: the edit made on
+/// a copy of lvs.cf as it is now, its diff, and CONFIRM / CANCEL. Nothing
+/// is written; the CONFIRM form carries the request and the version the
+/// diff was made from.
+fn preview(
+    app: &App,
+    auth: &Auth,
+    panel: &Panel,
+    p: &crate::forms::Params,
+    edit: crate::panel::PanelEdit,
+    title: String,
+) -> Response {
+    let snap = match read_snapshot(app) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut doc = snap.doc.clone();
+    let back = match edit(&mut doc) {
+        Ok(back) => back,
+        Err(errors) => {
+            let mut c = auth.page_ctx();
+            c.programs = programs_note(app, panel);
+            let fs = FormState {
+                submitted: Some(p.clone()),
+                errors,
+            };
+            return html(StatusCode::BAD_REQUEST, render(panel, &c, &snap, &fs));
+        }
+    };
+    let next = snap.serial().saturating_add(1);
+    if doc.as_bytes() != snap.doc.as_bytes() {
+        let _ = doc.set(
+            &lvscf_parser::Target::Global,
+            "serial_no",
+            &next.to_string(),
+        );
+    }
+    let action = match panel.list() {
+        Some(list) => list.url(),
+        None => match panel {
+            Panel::Redundancy => "/redundancy".to_string(),
+            _ => "/global".to_string(),
+        },
+    };
+    let c = pages::Confirmation {
+        title,
+        tab: match panel {
+            Panel::Redundancy => pages::Tab::Redundancy,
+            _ => pages::Tab::Virtual,
+        },
+        summary: lvscf_store::history::summarize(&snap.doc, &doc),
+        detail: String::new(),
+        diff: lvscf_store::history::diff(
+            snap.doc.as_bytes(),
+            doc.as_bytes(),
+            &format!("lvs.cf now (serial_no {})", snap.serial()),
+            &format!("lvs.cf after (serial_no {next})"),
+        ),
+        action,
+        carry: p.clone(),
+        version: Some(snap.hash.clone()),
+        cancel: back,
+    };
+    html(StatusCode::OK, pages::confirm(&auth.page_ctx(), &c))
 }
 
 /// The log line of a save: who, from where, and what changed.

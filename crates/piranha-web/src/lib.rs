@@ -13,6 +13,7 @@
 //! | [`htpasswd`] | pure | password file schemes, constant-time checks, new bcrypt hashes |
 //! | [`session`] | pure | sessions, CSRF tokens, login throttling, the client allow-list (injected clock) |
 //! | [`confirm`] | pure | which actions show what they will change and wait for CONFIRM |
+//! | [`conflict`] | pure | what a form loaded, and whether a later save touched those keys (merge or 409) |
 //! | [`credential`] | pure | what a login is tied to (the password entry's fingerprint), the cache of verified Basic credentials |
 //! | [`forms`] | pure | form fields to lvs.cf edits: the [`forms::Editor`], errors mapped to fields |
 //! | [`edits`] | pure | each panel's form as edits: GLOBAL SETTINGS ... MONITORING SCRIPTS, ADD defaults |
@@ -36,6 +37,7 @@
 
 pub mod cli;
 pub mod confirm;
+pub mod conflict;
 pub mod credential;
 pub mod edits;
 pub mod forms;

@@ -39,13 +39,30 @@ impl Snapshot {
     }
 }
 
+/// Whether the keys a form loaded are unchanged in a file.
+pub type Unchanged = std::sync::Arc<dyn Fn(&Document) -> bool + Send + Sync>;
+
 /// What a save expects the file to be.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Expect {
     /// The SHA-256 the form was rendered from.
     Hash(String),
     /// The serial the API client read.
     Serial(u64),
+    /// The SHA-256 the form was rendered from or, when the file changed
+    /// since, a file where the keys the form loaded are unchanged (the
+    /// edit is then made on the file as it is: the changes merge).
+    Loaded(String, Unchanged),
+}
+
+impl fmt::Debug for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Hash(h) => f.debug_tuple("Hash").field(h).finish(),
+            Expect::Serial(s) => f.debug_tuple("Serial").field(s).finish(),
+            Expect::Loaded(h, _) => f.debug_tuple("Loaded").field(h).finish(),
+        }
+    }
 }
 
 /// Why a save did not happen.
@@ -164,6 +181,10 @@ impl Store {
                 crate::htpasswd::constant_time_eq(h.as_bytes(), current.hash.as_bytes())
             }
             Expect::Serial(s) => *s == current.serial() && !current.doc.has_errors(),
+            Expect::Loaded(h, unchanged) => {
+                crate::htpasswd::constant_time_eq(h.as_bytes(), current.hash.as_bytes())
+                    || (!current.doc.has_errors() && unchanged(&current.doc))
+            }
         };
         if !fresh {
             return Err(SaveError::Conflict(Box::new(current)));

@@ -46,6 +46,9 @@ pub struct Ctx {
     pub live: Option<Result<lvs_status::LvsdStatus, String>>,
     /// How the page's list is searched and paged.
     pub view: crate::view::ListView,
+    /// What the page's form loaded ([`crate::conflict::loaded`]), sent
+    /// back with it so that a save merges with other changes.
+    pub loaded: Option<String>,
 }
 
 impl Ctx {

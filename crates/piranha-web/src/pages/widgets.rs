@@ -56,6 +56,9 @@ pub fn hidden(ctx: &Ctx, version: &str) -> Markup {
     html! {
         input type="hidden" name="csrf" value=(ctx.csrf);
         input type="hidden" name="version" value=(version);
+        @if let Some(l) = &ctx.loaded {
+            input type="hidden" name=(crate::conflict::LOADED) value=(l);
+        }
     }
 }
 

@@ -57,6 +57,7 @@ async fn show(app: &App, auth: &Auth, uri: &Uri, panel: Panel) -> Response {
     }
     let mut c = auth.saved_ctx(uri, &snap);
     c.programs = programs_note(app, &panel);
+    c.loaded = crate::conflict::loaded(&panel, &snap.doc);
     if panel.list().is_some() {
         c.view = crate::view::ListView::from_query(&super::reply::query_params(uri));
         if panel != Panel::FailoverList {
@@ -88,6 +89,7 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
             panel.fallback()
         };
         c.programs = programs_note(app, &panel);
+        c.loaded = crate::conflict::loaded(&panel, &snap.doc);
         html(status, render(&panel, &c, snap, &fs))
     };
     let outcome = match panel.decide(&p, &app.policy()) {
@@ -115,7 +117,23 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
         }
     }
     let author = auth.author();
-    match app.store().save(Expect::Hash(version), author.clone(), edit).await {
+    // A form that says what it loaded merges with changes elsewhere; the
+    // lists' buttons (ADD, and the confirmed DELETE and (DE)ACTIVATE,
+    // whose confirmation was made from the file it names) do not.
+    let loaded = crate::conflict::submitted(&p).map(str::to_string);
+    let expect = match (&loaded, panel.list()) {
+        (Some(l), None) => {
+            let (panel, l) = (panel.clone(), l.clone());
+            Expect::Loaded(
+                version,
+                std::sync::Arc::new(move |d| {
+                    crate::conflict::changes(&panel, Some(&l), d).is_empty()
+                }),
+            )
+        }
+        _ => Expect::Hash(version),
+    };
+    match app.store().save(expect, author.clone(), edit).await {
         Ok(saved) => {
             if saved.written {
                 log_saved(&author, &saved);
@@ -124,15 +142,48 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
                 see_other(&saved.value)
             }
         }
-        Err(SaveError::Conflict(snap)) => rerender(
-            StatusCode::CONFLICT,
-            &snap,
-            FormState::default(),
-            Some(format!(
-                "lvs.cf changed since this page was loaded (it is now serial_no {}). Nothing was saved; these are the current values: make your change again.",
-                snap.serial()
-            )),
-        ),
+        Err(SaveError::Conflict(snap)) => {
+            let changed = crate::conflict::changes(&panel, loaded.as_deref(), &snap.doc);
+            if panel.list().is_none() && panel.exists(&snap.doc) && loaded.is_some() {
+                // Keep what the user typed; say what somebody else changed.
+                let others = changed
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}: {} when you loaded this page, now {}",
+                            k.key, k.was, k.now
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let by = lvscf_store::history::list(app.store().path())
+                    .ok()
+                    .and_then(|h| h.into_iter().next())
+                    .map(|e| format!(" (last saved by {} from {})", e.change.who, e.change.from))
+                    .unwrap_or_default();
+                let fs = FormState {
+                    submitted: Some(p.clone()),
+                    errors: FieldErrors::default(),
+                };
+                return rerender(
+                    StatusCode::CONFLICT,
+                    &snap,
+                    fs,
+                    Some(format!(
+                        "Somebody else changed what this form shows since you loaded it{by}: {others}. Nothing was saved; your input is kept below: check it against their change and press the button again to save it over theirs."
+                    )),
+                );
+            }
+            rerender(
+                StatusCode::CONFLICT,
+                &snap,
+                FormState::default(),
+                Some(format!(
+                    "lvs.cf changed since this page was loaded (it is now serial_no {}). Nothing was saved; these are the current values: make your change again.",
+                    snap.serial()
+                )),
+            )
+        }
         Err(SaveError::Invalid(errors)) => {
             let snap = match read_snapshot(app) {
                 Ok(s) => s,

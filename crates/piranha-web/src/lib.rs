@@ -19,6 +19,7 @@
 //! | [`edits`] | pure | each panel's form as edits: GLOBAL SETTINGS ... MONITORING SCRIPTS, ADD defaults |
 //! | [`panel`] | pure | which panel a URL names and what its POST asks for; list buttons; the API's edits |
 //! | [`urls`] | pure | the pages' URLs, names as single path segments |
+//! | [`warnings`] | pure | the parser's new warnings of an edit, on their fields, before saving (SAVE ANYWAY) |
 //! | [`view`] | pure | where the user is in a long list: search, filter, page, the row to return to |
 //! | [`live`] | pure | the configuration beside lvsd's and nanny's live state |
 //! | [`pages`] | pure | the HTML pages, one module per panel, one list-and-buttons widget |
@@ -52,3 +53,4 @@ pub mod status;
 pub mod store;
 pub mod urls;
 pub mod view;
+pub mod warnings;

@@ -49,6 +49,8 @@ pub struct Ctx {
     /// What the page's form loaded ([`crate::conflict::loaded`]), sent
     /// back with it so that a save merges with other changes.
     pub loaded: Option<String>,
+    /// The page's form comes back with warnings: it offers SAVE ANYWAY.
+    pub warned: bool,
 }
 
 impl Ctx {

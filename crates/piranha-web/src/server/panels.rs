@@ -189,10 +189,21 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
                 Ok(s) => s,
                 Err(r) => return r,
             };
+            let warned = errors.only_warnings();
             let fs = FormState {
                 submitted: Some(p.clone()),
                 errors,
             };
+            if warned {
+                let mut c = auth.page_ctx();
+                c.programs = programs_note(app, &panel);
+                c.loaded = crate::conflict::loaded(&panel, &snap.doc);
+                c.warned = true;
+                return html(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render(&panel, &c, &snap, &fs),
+                );
+            }
             rerender(StatusCode::BAD_REQUEST, &snap, fs, None)
         }
         Err(SaveError::Io(e)) => {

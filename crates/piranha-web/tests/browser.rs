@@ -152,6 +152,7 @@ fn browser_edit_flow_screenshots_and_xss() {
                 .expect("goto");
             pick(&c, name).await;
             press(&c, "real_service", "(DE)ACTIVATE").await;
+            confirm(&c).await;
             expected.set(&st, "active", "1").expect("set");
             bump(&mut expected);
             check("activate real", &expected);
@@ -176,6 +177,7 @@ fn browser_edit_flow_screenshots_and_xss() {
             c.goto(&format!("{base}/virtual")).await.expect("goto");
             pick(&c, "ftp").await;
             press(&c, "virtual_service", "(DE)ACTIVATE").await;
+            confirm(&c).await;
             expected.set(&t, "active", want).expect("set");
             bump(&mut expected);
             check("toggle", &expected);
@@ -183,6 +185,9 @@ fn browser_edit_flow_screenshots_and_xss() {
         c.goto(&format!("{base}/virtual")).await.expect("goto");
         pick(&c, "ftp").await;
         press(&c, "virtual_service", "DELETE").await;
+        wait_confirmation(&c).await;
+        shot(&c, "08b-confirm-delete").await;
+        confirm(&c).await;
         expected.remove(&t).expect("remove");
         bump(&mut expected);
         check("DELETE", &expected);
@@ -283,6 +288,7 @@ fn lab_router_save_and_copy_to_backup() {
                 .unwrap_or_default()
         );
         copy.click().await.expect("click copy");
+        confirm(&c).await;
         let end = Instant::now() + Duration::from_secs(30);
         loop {
             let page = c.source().await.unwrap_or_default();

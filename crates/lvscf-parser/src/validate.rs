@@ -233,6 +233,7 @@ pub fn validate(
         }
     }
 
+    crate::anycast::check(&mut r, config);
     check_blocks(&mut r, config, false, &config.virtuals);
     check_blocks(&mut r, config, true, &config.failovers);
 }

@@ -226,3 +226,53 @@ fn one_form_for_a_new_virtual_server() {
         },
     );
 }
+
+/// I16 item 5 in the browser: deadtime below keepalive is not saved with
+/// "Changes saved": the page comes back with the warning on the field,
+/// the focus on it, and SAVE ANYWAY saves it.
+#[test]
+fn a_warning_is_shown_focused_and_saved_anyway() {
+    run("warn", EnvBuilder::new("browser-warn"), |c, env, base| {
+        Box::pin(async move {
+            log_in(c, &base).await;
+            c.goto(&format!("{base}/redundancy")).await.expect("goto");
+            fill(c, "dead_after", "5").await;
+            let before = std::fs::read_to_string(&env.config).expect("read");
+            press(c, "redundancy_action", "ACCEPT").await;
+            let w = find(c, Locator::Id("err-dead_after"))
+                .await
+                .text()
+                .await
+                .expect("text");
+            assert!(
+                w.contains("deadtime (5 s) is not above keepalive (6 s)"),
+                "{w}"
+            );
+            assert_eq!(std::fs::read_to_string(&env.config).expect("read"), before);
+            let focused = c.active_element().await.expect("focus");
+            assert_eq!(
+                focused.attr("id").await.expect("id").as_deref(),
+                Some("dead_after")
+            );
+            assert_eq!(
+                focused
+                    .attr("aria-describedby")
+                    .await
+                    .expect("attr")
+                    .as_deref(),
+                Some("err-dead_after")
+            );
+            shot(c, "24-warning").await;
+            press(c, "save_anyway", "1").await;
+            wait_title(c, "Piranha (Redundancy)").await;
+            let end = std::time::Instant::now() + Duration::from_secs(10);
+            while !std::fs::read_to_string(&env.config)
+                .expect("read")
+                .contains("deadtime = 5")
+            {
+                assert!(std::time::Instant::now() < end, "SAVE ANYWAY saved nothing");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    });
+}

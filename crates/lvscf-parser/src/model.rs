@@ -290,8 +290,33 @@ impl VirtualServer {
     /// is then not programmed (and logged), as under Piranha, where
     /// ipvsadm refused it and the rest of the file ran.
     pub fn kernel_refusal(&self) -> Option<String> {
-        self.unusable_port
-            .map(|p| format!("port {p} is not a port the kernel takes (1 to 65535)"))
+        if let Some(p) = self.unusable_port {
+            return Some(format!(
+                "port {p} is not a port the kernel takes (1 to 65535)"
+            ));
+        }
+        if self.fwmark.is_some_and(|m| m != 0) {
+            // A firewall-mark service needs no address.
+            return None;
+        }
+        unaddressed(self.address.as_ref().map(|a| &a.host))
+    }
+
+    /// The sorry server, unless it is the VIP itself (Piranha added it
+    /// anyway, a destination that loops back to the service; it is not
+    /// used).
+    pub fn usable_sorry_server(&self) -> Option<IpAddr> {
+        self.sorry_server.filter(|s| Some(*s) != self.vip())
+    }
+}
+
+/// Why an entry with this address cannot serve: none written (Piranha's
+/// 0.0.0.0) or 0.0.0.0 itself, which no packet is addressed to.
+fn unaddressed(host: Option<&Host>) -> Option<String> {
+    match host {
+        None => Some("it has no address".to_string()),
+        Some(Host::Ip(ip)) if ip.is_unspecified() => Some(format!("its address is {ip}")),
+        Some(_) => None,
     }
 }
 
@@ -341,8 +366,12 @@ impl RealServer {
                 "weight {w} is not a weight the kernel takes (0 to 65535)"
             ));
         }
-        self.unusable_port
-            .map(|p| format!("port {p} is not a port the kernel takes (1 to 65535)"))
+        if let Some(p) = self.unusable_port {
+            return Some(format!(
+                "port {p} is not a port the kernel takes (1 to 65535)"
+            ));
+        }
+        unaddressed(self.address.as_ref())
     }
 
     /// The server's address, when it is an address (not a host name).

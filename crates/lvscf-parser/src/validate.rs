@@ -139,17 +139,20 @@ pub fn validate(
         src: Source::for_placing(text, lexed, diags),
         structure,
     };
-    use Severity::{Error, Warning};
+    use Severity::Warning;
     let had_errors = r.src.diagnostics().iter().any(Diagnostic::is_error);
 
     if let (Some(p), Some(b)) = (&config.primary, &config.backup) {
         if p == b {
+            // Piranha ran this file: the router with that address is the
+            // primary and hears its own heartbeats as its partner's; the
+            // other cannot bind the backup address and does not start.
             r.at(
-                Error,
+                Warning,
                 Code::PrimaryIsBackup,
                 None,
                 "backup",
-                format!("backup is the same address as primary ({p})"),
+                format!("backup is the same address as primary ({p}): the router with this address runs as primary with itself as its partner, and the other router cannot start, as under Piranha"),
                 Some("the two routers need different addresses".into()),
             );
         }
@@ -217,14 +220,16 @@ pub fn validate(
             }
         }
         ServiceKind::Fos => {
-            r.at(
-                Warning,
-                Code::FailoverUnsupported,
-                None,
-                "service",
-                "service = fos: failover blocks are kept and edited, but this suite does not run failover services".into(),
-                None,
-            );
+            if !had_errors && !config.failovers.iter().any(|f| f.active) {
+                r.at(
+                    Warning,
+                    Code::NoActiveService,
+                    None,
+                    "service",
+                    "service = fos but no active failover block: pulse will refuse to start with this file".into(),
+                    Some("set `active = 1` in at least one failover block".into()),
+                );
+            }
         }
     }
 
@@ -287,14 +292,26 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                 } else {
                     v.stop_cmd.is_none()
                 };
+                // Piranha's parser loaded such a block; its fos then ran an
+                // uninitialised command line for a missing stop_cmd. Ours
+                // runs nothing for the missing command, so the file loads
+                // with a warning (only what made Piranha itself crash or
+                // spin on every run, like `timeout = 0`, stays refused).
                 if missing {
+                    let what = if key == "start_cmd" {
+                        "fos will start nothing for it on the active router"
+                    } else {
+                        "fos will stop nothing for it when the router relinquishes (Piranha's fos ran garbage here)"
+                    };
                     r.at(
                         Warning,
                         Code::MissingFailoverCommand,
                         Some(block),
                         key,
-                        format!("active failover `{}` has no `{key}`", v.name),
-                        None,
+                        format!("active failover `{}` has no `{key}`: {what}", v.name),
+                        Some(format!(
+                            "add `{key} = \"/path/to/program args\"` to the block"
+                        )),
                     );
                 }
             }
@@ -309,13 +326,15 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
         }
         let vip = match &v.address {
             None => {
-                let (severity, why) = if v.fwmark.is_some() {
-                    (Warning, "there is no VIP to bring up on takeover")
+                // Piranha loaded this (the address stayed 0.0.0.0): the
+                // file runs, this virtual is not programmed.
+                let why = if v.fwmark.is_some() {
+                    "there is no VIP to bring up on takeover"
                 } else {
-                    (Error, "it has nothing to listen on")
+                    "it has nothing to listen on; it loads but is not programmed"
                 };
                 r.at(
-                    severity,
+                    Warning,
                     Code::MissingAddress,
                     Some(block),
                     "address",
@@ -329,11 +348,14 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
             Some(a) => match a.host {
                 Host::Ip(ip) if ip.is_unspecified() => {
                     r.at(
-                        Error,
+                        Warning,
                         Code::MissingAddress,
                         Some(block),
                         "address",
-                        format!("active {kind} `{}` has the address {ip}", v.name),
+                        format!(
+                            "active {kind} `{}` has the address {ip}; it loads but is not programmed",
+                            v.name
+                        ),
                         Some("set the virtual IP address".into()),
                     );
                     None
@@ -387,11 +409,11 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
         if let (Some(sorry), Some(ip)) = (v.sorry_server, vip) {
             if sorry == ip {
                 r.at(
-                    Error,
+                    Warning,
                     Code::SorryServerIsVip,
                     Some(block),
                     "sorry_server",
-                    "sorry_server is the virtual address itself".into(),
+                    "sorry_server is the virtual address itself; it is not used (Piranha's lvsd added it, a destination looping back to the service)".into(),
                     Some("point it at a separate server".into()),
                 );
             } else if !same_family(sorry, ip) {
@@ -541,12 +563,12 @@ fn check_active_servers(
         let ip = match &s.address {
             None => {
                 r.at(
-                    Error,
+                    Warning,
                     Code::MissingAddress,
                     Some(block),
                     "address",
                     format!(
-                        "active server `{}` of `{}` has no `address`",
+                        "active server `{}` of `{}` has no `address`; it loads but is not programmed",
                         s.name, v.name
                     ),
                     None,
@@ -556,11 +578,14 @@ fn check_active_servers(
             Some(Host::Name(_)) => continue,
             Some(Host::Ip(ip)) if ip.is_unspecified() => {
                 r.at(
-                    Error,
+                    Warning,
                     Code::MissingAddress,
                     Some(block),
                     "address",
-                    format!("active server `{}` has the address {ip}", s.name),
+                    format!(
+                        "active server `{}` has the address {ip}; it loads but is not programmed",
+                        s.name
+                    ),
                     None,
                 );
                 continue;

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codec;
 pub mod exec;
 pub mod executor;
+pub mod fos;
 pub mod handover;
 pub mod keys;
 pub mod log;
@@ -49,6 +50,11 @@ pub fn main_with_args(args: &[String]) -> i32 {
     if opts.help {
         print!("{}", cli::USAGE);
         return 0;
+    }
+    // Until the event loop's handlers exist, a SIGHUP or SIGTERM would
+    // end pulse by its default action: they wait instead.
+    if let Err(e) = daemon_kit::signals::hold() {
+        eprintln!("pulse: cannot hold signals during start-up: {e}");
     }
     match runtime::prepare(opts) {
         Ok(p) => runtime::run(p),

@@ -146,7 +146,7 @@ pub fn message(ctx: &Ctx, title: &str, text: &str, output: &str) -> Markup {
         ctx,
         html! {
             p { (text) }
-            @if !output.is_empty() { pre { (output) } }
+            @if !output.is_empty() { pre tabindex="0" aria-label="output" { (output) } }
             p { a href="/control" { "Back to CONTROL/MONITORING" } }
         },
     )

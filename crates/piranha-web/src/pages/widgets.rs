@@ -225,7 +225,9 @@ pub fn diagnostics(doc: &Document) -> Markup {
                 } @else {
                     p { "lvs.cf loads with warnings:" }
                 }
-                pre { @for d in items { (d.render(doc.name())) "\n" } }
+                // Focusable: a long line scrolls sideways, and a keyboard
+                // user must be able to scroll it too.
+                pre tabindex="0" aria-label="lvs.cf diagnostics" { @for d in items { (d.render(doc.name())) "\n" } }
             }
         }
     }

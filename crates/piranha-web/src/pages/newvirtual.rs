@@ -56,6 +56,7 @@ pub fn new_virtual(ctx: &Ctx, hash: &str, fs: &FormState) -> Markup {
                     (text_row(fs, "Question (DNS)", "check_query", String::new(), "NAME [TYPE]"))
                 }
                 h2 { "Real servers" }
+                div.scroll role="region" aria-label="real servers" tabindex="0" {
                 table.list {
                     tr { th scope="col" { "NAME" } th scope="col" { "ADDRESS" } th scope="col" { "WEIGHT" } }
                     @for i in 0..n {
@@ -64,13 +65,14 @@ pub fn new_virtual(ctx: &Ctx, hash: &str, fs: &FormState) -> Markup {
                             @for (f, label, default) in [(&nf, "name", ""), (&af, "address", ""), (&wf, "weight", "1")] {
                                 td {
                                     label.vh for=(f) { "real server " (i + 1) " " (label) }
-                                    input type="text" id=(f) name=(f) value=(fs.value(f, default.to_string())) size="16"
+                                    input type="text" id=(f) name=(f) value=(fs.value(f, default.to_string())) size="12"
                                         aria-invalid=[fs.invalid(f)] aria-describedby=[fs.described_by(f)] autofocus[fs.marked(f)];
                                     (err(fs, f))
                                 }
                             }
                         }
                     }
+                }
                 }
                 p { button type="submit" name="more" value="1" { "ADD ANOTHER REAL SERVER" } }
                 button type="submit" name="create" value="1" { "CREATE" } " "

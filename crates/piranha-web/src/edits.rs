@@ -335,7 +335,7 @@ fn rename_from(ed: &mut Editor<'_>, field: &str, t: &Target, current: &str, p: &
 }
 
 /// The Address and Device fields, written together as `address = IP DEV`.
-fn address_and_device(ed: &mut Editor<'_>, t: &Target, p: &Params) {
+pub(crate) fn address_and_device(ed: &mut Editor<'_>, t: &Target, p: &Params) {
     if let (Some(ip), Some(dev)) = (param(p, "address"), param(p, "device")) {
         let (ip, dev) = (ip.trim(), dev.trim());
         if ed.check_chars("address", ip) && ed.check_chars("device", dev) {

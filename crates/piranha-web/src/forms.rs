@@ -345,7 +345,9 @@ impl<'d> Editor<'d> {
             let structure = self.doc.structure().clone();
             for d in self.doc.diagnostics().iter().filter(|d| d.is_error()) {
                 let line0 = d.line.saturating_sub(1);
-                let owner = self.touched.iter().find(|t| {
+                // The last edit first: a real server's block lies inside its
+                // virtual server's, so the innermost edit of the key wins.
+                let owner = self.touched.iter().rev().find(|t| {
                     let block = self.doc.block_index(&t.target).ok();
                     let in_block = match (&t.target, block) {
                         (Target::Global, _) => structure.blocks.iter().all(|b| {

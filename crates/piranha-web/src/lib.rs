@@ -22,6 +22,7 @@
 //! | [`warnings`] | pure | the parser's new warnings of an edit, on their fields, before saving (SAVE ANYWAY) |
 //! | [`view`] | pure | where the user is in a long list: search, filter, page, the row to return to |
 //! | [`live`] | pure | the configuration beside lvsd's and nanny's live state |
+//! | [`newvirtual`] | pure | NEW VIRTUAL SERVER: one form for a virtual server, its check and its real servers |
 //! | [`pages`] | pure | the HTML pages, one module per panel, one list-and-buttons widget |
 //! | [`metrics`] | pure | the Prometheus text of `/metrics` |
 //! | [`cli`] | pure | the command line (shared with the man page generator) |
@@ -45,6 +46,7 @@ pub mod forms;
 pub mod htpasswd;
 pub mod live;
 pub mod metrics;
+pub mod newvirtual;
 pub mod pages;
 pub mod panel;
 pub mod server;

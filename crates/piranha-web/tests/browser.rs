@@ -456,6 +456,8 @@ fn browser_every_page_at_two_widths_passes_axe() {
             ("monitoring-scripts", "/virtual/web/scripts"),
             ("failover-services", "/failover"),
             ("change-password", "/passwd"),
+            ("new-virtual-server", "/virtual/new"),
+            ("history-empty", "/history"),
         ] {
             c.goto(&format!("{base}{path}")).await.expect("goto");
             assert!(title(&c).await.starts_with("Piranha ("), "{path}");
@@ -470,8 +472,20 @@ fn browser_every_page_at_two_widths_passes_axe() {
         c.goto(&format!("{base}/virtual")).await.expect("goto");
         pick(&c, "web").await;
         press(&c, "virtual_service", "(DE)ACTIVATE").await;
+        wait_confirmation(&c).await;
+        problems.extend(audit("confirmation").await);
+        c.set_window_size(1280, 900).await.expect("window size");
+        confirm(&c).await;
         find(&c, Locator::Css("div.saved")).await;
         problems.extend(audit("saved-banner").await);
+        c.goto(&format!("{base}/history")).await.expect("goto");
+        problems.extend(audit("history").await);
+        // A form back with a warning and SAVE ANYWAY.
+        c.goto(&format!("{base}/redundancy")).await.expect("goto");
+        fill(&c, "dead_after", "5").await;
+        press(&c, "redundancy_action", "ACCEPT").await;
+        find(&c, Locator::Id("err-dead_after")).await;
+        problems.extend(audit("warning").await);
         c.close().await.expect("close");
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     });

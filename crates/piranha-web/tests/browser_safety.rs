@@ -158,3 +158,121 @@ fn delete_asks_first_and_history_restores() {
         },
     );
 }
+
+/// I16 item 6: NEW VIRTUAL SERVER in the browser: "add another real
+/// server" (a submit, no JavaScript) keeps what was typed and adds a row;
+/// CREATE saves the virtual server and its three real servers at once.
+#[test]
+fn one_form_for_a_new_virtual_server() {
+    run(
+        "new-virtual",
+        EnvBuilder::new("browser-new-virtual"),
+        |c, env, base| {
+            Box::pin(async move {
+                log_in(c, &base).await;
+                c.goto(&format!("{base}/virtual")).await.expect("goto");
+                find(c, Locator::LinkText("NEW VIRTUAL SERVER"))
+                    .await
+                    .click()
+                    .await
+                    .expect("link");
+                wait_title(c, "Piranha (New virtual server)").await;
+                fill(c, "name", "shop").await;
+                fill(c, "address", "10.0.0.50").await;
+                fill(c, "device", "eth0:5").await;
+                for (i, (n, a)) in [("a", "10.0.1.1"), ("b", "10.0.1.2")].iter().enumerate() {
+                    fill(c, &format!("server_name_{i}"), n).await;
+                    fill(c, &format!("server_address_{i}"), a).await;
+                }
+                let before = std::fs::read_to_string(&env.config).expect("read");
+                press(c, "more", "1").await;
+                fill(c, "server_name_2", "c").await;
+                fill(c, "server_address_2", "10.0.1.3").await;
+                fill(c, "server_weight_2", "4").await;
+                assert_eq!(std::fs::read_to_string(&env.config).expect("read"), before);
+                let kept = find(c, Locator::Id("server_address_1"))
+                    .await
+                    .prop("value")
+                    .await
+                    .expect("value");
+                assert_eq!(kept.as_deref(), Some("10.0.1.2"), "typed rows kept");
+                shot(c, "23-new-virtual").await;
+                find(c, Locator::Css("button[name='create']:not([hidden])"))
+                    .await
+                    .click()
+                    .await
+                    .expect("create");
+                wait_title(c, "Piranha (Real servers of shop)").await;
+                let doc = lvscf_parser::Document::parse(
+                    "lvs.cf",
+                    std::fs::read(&env.config).expect("read"),
+                );
+                let v = doc.config().virtual_named("shop").expect("shop").clone();
+                let s: Vec<(String, u32)> = v
+                    .servers
+                    .iter()
+                    .map(|s| (s.name.clone(), s.weight))
+                    .collect();
+                assert_eq!(
+                    s,
+                    [
+                        ("a".to_string(), 1),
+                        ("b".to_string(), 1),
+                        ("c".to_string(), 4)
+                    ]
+                );
+                assert_eq!(doc.config().serial_no, 8, "one save");
+            })
+        },
+    );
+}
+
+/// I16 item 5 in the browser: deadtime below keepalive is not saved with
+/// "Changes saved": the page comes back with the warning on the field,
+/// the focus on it, and SAVE ANYWAY saves it.
+#[test]
+fn a_warning_is_shown_focused_and_saved_anyway() {
+    run("warn", EnvBuilder::new("browser-warn"), |c, env, base| {
+        Box::pin(async move {
+            log_in(c, &base).await;
+            c.goto(&format!("{base}/redundancy")).await.expect("goto");
+            fill(c, "dead_after", "5").await;
+            let before = std::fs::read_to_string(&env.config).expect("read");
+            press(c, "redundancy_action", "ACCEPT").await;
+            let w = find(c, Locator::Id("err-dead_after"))
+                .await
+                .text()
+                .await
+                .expect("text");
+            assert!(
+                w.contains("deadtime (5 s) is not above keepalive (6 s)"),
+                "{w}"
+            );
+            assert_eq!(std::fs::read_to_string(&env.config).expect("read"), before);
+            let focused = c.active_element().await.expect("focus");
+            assert_eq!(
+                focused.attr("id").await.expect("id").as_deref(),
+                Some("dead_after")
+            );
+            assert_eq!(
+                focused
+                    .attr("aria-describedby")
+                    .await
+                    .expect("attr")
+                    .as_deref(),
+                Some("err-dead_after")
+            );
+            shot(c, "24-warning").await;
+            press(c, "save_anyway", "1").await;
+            wait_title(c, "Piranha (Redundancy)").await;
+            let end = std::time::Instant::now() + Duration::from_secs(10);
+            while !std::fs::read_to_string(&env.config)
+                .expect("read")
+                .contains("deadtime = 5")
+            {
+                assert!(std::time::Instant::now() < end, "SAVE ANYWAY saved nothing");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    });
+}

@@ -114,6 +114,25 @@ fn changes_elsewhere_merge_and_the_same_key_conflicts() {
         "{text}"
     );
 
+    // ADD from a list loaded before another save merges too.
+    let v = alice.version("/virtual");
+    assert_eq!(
+        bob.submit("/virtual/web/real/r1/edit", &[("weight", "5")])
+            .status,
+        303
+    );
+    let r = alice.post_form(
+        "/virtual",
+        &v,
+        &[("virtual_service", "ADD"), ("name", "new1")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    assert!(
+        text.contains("virtual new1 {") && text.contains("weight = 5"),
+        "{text}"
+    );
+
     // A form without the record (an old page) is refused as before.
     let v = alice.version("/virtual/ftp/edit");
     let r = bob.submit("/virtual/web/real/r1/edit", &[("weight", "4")]);

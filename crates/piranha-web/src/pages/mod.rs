@@ -15,6 +15,7 @@
 //! | `control` | CONTROL/MONITORING |
 //! | [`history`] | HISTORY: the kept versions, their diffs, RESTORE |
 //! | `global` | GLOBAL SETTINGS, REDUNDANCY |
+//! | `newvirtual` | NEW VIRTUAL SERVER: one form with the check and real servers |
 //! | `virtuals` | VIRTUAL SERVERS, VIRTUAL SERVER |
 //! | `real` | REAL SERVER (list and one) |
 //! | `scripts` | MONITORING SCRIPTS (virtual and failover) |
@@ -28,6 +29,7 @@ pub mod history;
 mod layout;
 pub mod list;
 mod login;
+mod newvirtual;
 mod real;
 mod scripts;
 mod virtuals;
@@ -39,6 +41,7 @@ pub use failover::{failover_edit, failover_list};
 pub use global::{global, redundancy};
 pub use layout::{action_buttons, layout, message, render, Ctx, ProgramsNote, Tab, STYLE};
 pub use login::{login, passwd_help};
+pub use newvirtual::new_virtual;
 pub use real::{real_edit, real_list};
 pub use scripts::{failover_scripts, scripts};
 pub use virtuals::{virtual_edit, virtual_list};

@@ -117,9 +117,9 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
         }
     }
     let author = auth.author();
-    // A form that says what it loaded merges with changes elsewhere; the
-    // lists' buttons (ADD, and the confirmed DELETE and (DE)ACTIVATE,
-    // whose confirmation was made from the file it names) do not.
+    // A form that says what it loaded merges with changes elsewhere; so
+    // does ADD. The confirmed DELETE and (DE)ACTIVATE do not: what is
+    // written must be the diff their confirmation showed.
     let loaded = crate::conflict::submitted(&p).map(str::to_string);
     let expect = match (&loaded, panel.list()) {
         (Some(l), None) => {
@@ -130,6 +130,15 @@ async fn post(app: &App, auth: &Auth, body: &Bytes, panel: Panel) -> Response {
                     crate::conflict::changes(&panel, Some(&l), d).is_empty()
                 }),
             )
+        }
+        // ADD merges with any change (a name taken meanwhile is refused
+        // on the name field).
+        (_, Some(list))
+            if crate::forms::param(&p, list.button_field())
+                .and_then(crate::panel::ListButton::parse)
+                == Some(crate::panel::ListButton::Add) =>
+        {
+            Expect::Loaded(version, std::sync::Arc::new(|_| true))
         }
         _ => Expect::Hash(version),
     };

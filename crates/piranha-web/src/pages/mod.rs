@@ -19,6 +19,7 @@
 //! | `failover` | the failover list and one failover service |
 
 mod control;
+mod drain;
 mod failover;
 mod global;
 mod layout;
@@ -30,6 +31,7 @@ mod virtuals;
 mod widgets;
 
 pub use control::{control, refresh_url as control_refresh_url};
+pub use drain::{back_url as drain_back_url, drain_cell, drain_confirm, drain_done, drain_url};
 pub use failover::{failover_edit, failover_list};
 pub use global::{global, redundancy};
 pub use layout::{action_buttons, layout, message, render, Ctx, ProgramsNote, Tab, STYLE};

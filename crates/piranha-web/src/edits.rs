@@ -465,6 +465,23 @@ pub fn script_fields(t: &Target) -> &'static [&'static str] {
     }
 }
 
+/// The native-check and quorum keywords of a virtual server's MONITORING
+/// SCRIPTS (our extension, lvscf-parser's `native` module), in the order
+/// the panel shows them and writes them to lvs.cf. Unlike the program
+/// fields, the form shows their values, so an empty field removes the
+/// keyword (and `check` = none removes `check`).
+pub const NATIVE_FIELDS: &[&str] = &[
+    "check",
+    "check_url",
+    "check_status",
+    "check_host",
+    "check_ca",
+    "check_cert_days",
+    "check_query",
+    "quorum",
+    "hysteresis",
+];
+
 /// [`apply_scripts`] for a virtual or failover block.
 pub fn apply_service_scripts(
     doc: &mut Document,
@@ -489,6 +506,11 @@ pub fn apply_service_scripts(
                 }
             }
             ed.checkbox("use_regex", t, "use_regex", p);
+            if matches!(t, Target::Virtual(_)) {
+                for k in NATIVE_FIELDS {
+                    ed.text(k, t, k, param(p, k));
+                }
+            }
         }
         _ => ed.errors.general.push("unknown action".into()),
     }

@@ -27,6 +27,7 @@
 //! | [`metrics`] | pure | the Prometheus text of `/metrics` |
 //! | [`cli`] | pure | the command line (shared with the man page generator) |
 //! | [`store`] | I/O | lvs.cf on disk: snapshots, locked atomic saves, stale temporary files |
+//! | [`live_cache`] | I/O | lvsd's status shared between requests for at most 2 s (one question at a time) |
 //! | [`status`] | I/O | the daemons' status sockets, pulse's reload, the copy to the backup |
 //! | [`server`] | I/O | axum: guard and login, panel and API handlers, router, accept loop, TLS |
 //!
@@ -45,6 +46,7 @@ pub mod edits;
 pub mod forms;
 pub mod htpasswd;
 pub mod live;
+pub mod live_cache;
 pub mod metrics;
 pub mod newvirtual;
 pub mod pages;

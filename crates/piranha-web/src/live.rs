@@ -11,7 +11,7 @@
 //! Blocks are matched by name: lvsd's status names each service by its
 //! `virtual` and each destination by its `server`.
 
-use lvs_status::lvsd::{LvsdStatus, Server, ServerState, Service};
+use lvs_status::lvsd::{Certificate, LvsdStatus, Quorum, Server, ServerState, Service};
 use std::collections::HashMap;
 
 /// What a real server is doing, as lvsd and nanny report it.
@@ -162,6 +162,53 @@ pub fn virtual_state(s: &Service) -> VirtualState {
     } else {
         VirtualState::Serving
     }
+}
+
+/// A virtual server's quorum (lvs.cf `quorum`) as the pages say it: the
+/// CSS class and the words.
+pub fn quorum_text(q: &Quorum) -> (&'static str, String) {
+    let hyst = if q.hysteresis > 0 {
+        format!(", hysteresis {}", q.hysteresis)
+    } else {
+        String::new()
+    };
+    if q.up {
+        (
+            "live-up",
+            format!(
+                "quorum up: live weight {} of {} needed{hyst}",
+                q.live_weight, q.quorum
+            ),
+        )
+    } else {
+        (
+            "live-down",
+            format!(
+                "quorum lost: live weight {} of {} needed{hyst}",
+                q.live_weight, q.quorum
+            ),
+        )
+    }
+}
+
+/// A real server's certificate warning (an https check's
+/// `check_cert_days`) as the pages say it.
+pub fn certificate_text(c: &Certificate) -> String {
+    match c.days_left {
+        d if d < -1 => format!("certificate expired {} days ago", -d),
+        -1 => "certificate expired 1 day ago".to_string(),
+        0 => "certificate expires today".to_string(),
+        1 => "certificate expires in 1 day".to_string(),
+        d => format!("certificate expires in {d} days"),
+    }
+}
+
+/// Whether a virtual server needs a look: its state, a lost quorum, or a
+/// real server's certificate about to expire.
+pub fn service_needs_look(s: &Service) -> bool {
+    virtual_state(s).is_problem()
+        || s.quorum.is_some_and(|q| !q.up)
+        || s.servers.iter().any(|r| r.certificate.is_some())
 }
 
 /// lvsd's status indexed by name, for the pages' look-ups.
@@ -333,6 +380,61 @@ mod tests {
         let none = LiveIndex::new(None);
         assert!(!none.running);
         assert_eq!(none.server_state("web", "r"), LiveState::NotRunning);
+    }
+
+    #[test]
+    fn quorum_and_certificates_in_words() {
+        let mut q = Quorum {
+            quorum: 4,
+            hysteresis: 0,
+            live_weight: 5,
+            up: true,
+        };
+        assert_eq!(
+            quorum_text(&q),
+            (
+                "live-up",
+                "quorum up: live weight 5 of 4 needed".to_string()
+            )
+        );
+        q.up = false;
+        q.live_weight = 2;
+        q.hysteresis = 1;
+        assert_eq!(
+            quorum_text(&q),
+            (
+                "live-down",
+                "quorum lost: live weight 2 of 4 needed, hysteresis 1".to_string()
+            )
+        );
+        let c = |days_left| Certificate {
+            not_after: 0,
+            days_left,
+        };
+        assert_eq!(certificate_text(&c(9)), "certificate expires in 9 days");
+        assert_eq!(certificate_text(&c(1)), "certificate expires in 1 day");
+        assert_eq!(certificate_text(&c(0)), "certificate expires today");
+        assert_eq!(certificate_text(&c(-1)), "certificate expired 1 day ago");
+        assert_eq!(certificate_text(&c(-3)), "certificate expired 3 days ago");
+        let mut svc = Service {
+            name: "web".into(),
+            protocol: "tcp".into(),
+            address: None,
+            port: 80,
+            fwmark: None,
+            scheduler: "wlc".into(),
+            persistent: 0,
+            in_kernel: true,
+            stats: Stats::default(),
+            servers: vec![server(ServerState::Up, true, 1, 0)],
+            quorum: None,
+        };
+        assert!(!service_needs_look(&svc));
+        svc.quorum = Some(q);
+        assert!(service_needs_look(&svc), "quorum lost");
+        svc.quorum = None;
+        svc.servers[0].certificate = Some(c(3));
+        assert!(service_needs_look(&svc), "certificate");
     }
 
     #[test]

@@ -9,6 +9,13 @@ use std::fmt::Write as _;
 /// Escapes a label value (backslash, quote, newline).
 pub fn label(v: &str) -> String {
     let mut s = String::with_capacity(v.len());
+    push_label(&mut s, v);
+    s
+}
+
+/// Appends `v` escaped as a label value (no copy: /metrics of 20,000 real
+/// servers writes about 14 MiB of labels).
+fn push_label(s: &mut String, v: &str) {
     for c in v.chars() {
         match c {
             '\\' => s.push_str("\\\\"),
@@ -17,7 +24,6 @@ pub fn label(v: &str) -> String {
             c => s.push(c),
         }
     }
-    s
 }
 
 /// A metric name made of `[a-zA-Z0-9_]` from arbitrary text.
@@ -59,7 +65,10 @@ impl Out {
                 if i > 0 {
                     self.text.push(',');
                 }
-                let _ = write!(self.text, "{k}=\"{}\"", label(v));
+                self.text.push_str(k);
+                self.text.push_str("=\"");
+                push_label(&mut self.text, v);
+                self.text.push('"');
             }
             self.text.push('}');
         }

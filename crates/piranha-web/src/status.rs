@@ -25,6 +25,22 @@ pub async fn pulse_status(socket: &Path) -> Result<PulseStatus, ClientError> {
     lvs_status::client::request_within(socket, lvs_status::Request::Status, SOCKET_TIMEOUT).await
 }
 
+/// Asks lvsd to drain a real server, or to end its drain; the answer is
+/// where the server stands (`ok: false` with lvsd's reason when it
+/// refused). lvsd reprograms the table before it answers, so this gets
+/// more time than a status.
+pub async fn lvsd_drain(
+    socket: &Path,
+    request: lvs_status::DrainRequest,
+) -> Result<lvs_status::DrainResult, ClientError> {
+    lvs_status::client::request_within(
+        socket,
+        lvs_status::Request::Drain(request),
+        4 * SOCKET_TIMEOUT,
+    )
+    .await
+}
+
 /// Asks pulse to reload lvs.cf; the answer is the reload's result. A
 /// reload takes longer than a status (pulse parses the file and forwards
 /// SIGHUP), so it gets more time.

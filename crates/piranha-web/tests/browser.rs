@@ -453,6 +453,7 @@ fn browser_every_page_at_two_widths_passes_axe() {
             ("virtual-server", "/virtual/web/edit"),
             ("real-servers", "/virtual/web/real"),
             ("real-server-edit", "/virtual/web/real/r1/edit"),
+            ("drain-confirm", "/virtual/web/real/r1/drain"),
             ("monitoring-scripts", "/virtual/web/scripts"),
             ("failover-services", "/failover"),
             ("change-password", "/passwd"),

@@ -1859,3 +1859,135 @@ fn api_reads_the_json_media_type_as_http_defines_it() {
         "{text}"
     );
 }
+
+/// MONITORING SCRIPTS: the native check and quorum fields (our extension
+/// keywords), each with its label, validated by the parser the daemons
+/// use (crates/lvscf-parser/src/native.rs), written in the panel's order,
+/// an empty field (or check = none) removing the keyword.
+#[test]
+fn native_check_fields_on_monitoring_scripts() {
+    let env = EnvBuilder::new("native-checks").start();
+    let c = login(env.addr, PASSWORD).expect("login");
+    let page = c.get("/virtual/web/scripts");
+    for f in [
+        "check",
+        "check_url",
+        "check_status",
+        "check_host",
+        "check_ca",
+        "check_cert_days",
+        "check_query",
+        "quorum",
+        "hysteresis",
+    ] {
+        assert!(
+            page.body.contains(&format!("<label for=\"{f}\">")),
+            "no label for {f}: {}",
+            page.body
+        );
+    }
+    let accept = |fields: &[(&str, &str)]| {
+        let mut all = vec![("gen_service", "ACCEPT")];
+        all.extend_from_slice(fields);
+        c.submit("/virtual/web/scripts", &all)
+    };
+    let r = accept(&[
+        ("check", "https"),
+        ("check_url", "/healthz"),
+        ("check_status", "200-299,301"),
+        ("check_host", "www.example.com"),
+        ("check_ca", "/etc/ssl/certs/ca.pem"),
+        ("check_cert_days", "21"),
+        ("check_query", ""),
+        ("quorum", "2"),
+        ("hysteresis", "1"),
+    ]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    let order = [
+        "check = https",
+        "check_url = /healthz",
+        "check_status = 200-299,301",
+        "check_host = www.example.com",
+        "check_ca = /etc/ssl/certs/ca.pem",
+        "check_cert_days = 21",
+        "quorum = 2",
+        "hysteresis = 1",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|l| {
+            text.find(l)
+                .unwrap_or_else(|| panic!("{l} missing: {text}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "not in the panel's order: {text}"
+    );
+    assert!(text.contains("serial_no = 8"), "{text}");
+    let loaded = lvscf_parser::parse("lvs.cf", text.as_bytes()).expect("loads");
+    let h = &loaded.config.virtuals[0].health;
+    assert_eq!(h.check, Some(lvscf_parser::CheckType::Https));
+    assert_eq!((h.quorum, h.hysteresis), (Some(2), Some(1)));
+    // The page shows the values it saved.
+    let page = c.get("/virtual/web/scripts");
+    assert!(
+        page.body.contains(r#"<option value="https" selected>"#)
+            && page.body.contains(r#"value="/healthz""#),
+        "{}",
+        page.body
+    );
+
+    // What the parser refuses is refused on its field; nothing is saved.
+    let before = std::fs::read_to_string(&env.config).expect("read");
+    for (field, value) in [
+        ("check_url", "healthz"),
+        ("check_status", "200-700"),
+        ("check_cert_days", "soon"),
+        ("quorum", "-1"),
+        ("check", "ftp"),
+    ] {
+        let r = accept(&[(field, value)]);
+        assert_eq!(r.status, 400, "{field}={value}: {}", r.body);
+        assert!(
+            r.body.contains(&format!("id=\"err-{field}\"")),
+            "{field}={value}: the error is not on its field: {}",
+            r.body
+        );
+        assert_eq!(
+            before,
+            std::fs::read_to_string(&env.config).expect("read"),
+            "{field}={value} changed lvs.cf"
+        );
+    }
+
+    // A DNS check with its question; then none, and empty fields remove
+    // their keywords.
+    let r = accept(&[("check", "dns"), ("check_query", "www.example.com AAAA")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    assert!(
+        text.contains("check = dns") && text.contains("check_query = www.example.com AAAA"),
+        "{text}"
+    );
+    let r = accept(&[
+        ("check", ""),
+        ("check_url", ""),
+        ("check_status", ""),
+        ("check_host", ""),
+        ("check_ca", ""),
+        ("check_cert_days", ""),
+        ("check_query", ""),
+        ("quorum", ""),
+        ("hysteresis", ""),
+    ]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let text = std::fs::read_to_string(&env.config).expect("read");
+    assert!(
+        !text.contains("check") && !text.contains("quorum"),
+        "{text}"
+    );
+    // send/expect untouched throughout.
+    assert!(text.contains("expect = \"HTTP\""), "{text}");
+}

@@ -161,7 +161,11 @@ fn server_row(r: &Server) -> Markup {
         tr.srow {
             th scope="row" { (r.server) }
             td { (std::net::SocketAddr::new(r.address, r.port)) }
-            td { span class=(st.class()) { (st.word()) } }
+            td {
+                span class=(st.class()) { (st.word()) }
+                @if r.draining { " " small { (r.active_conns) " active left" } }
+                @if let Some(c) = &r.certificate { br; span.live-warn { (live::certificate_text(c)) } }
+            }
             td {
                 @match (&r.reason, r.report_age_ms) {
                     (Some(why), Some(ms)) => { span.reason { (why) } " " small { (ago(ms)) " ago" } }
@@ -190,14 +194,14 @@ fn kept_servers<'a>(view: &ListView, s: &'a Service) -> Vec<&'a Server> {
     s.servers
         .iter()
         .filter(|r| own || view.matches(&server_text(r)))
-        .filter(|r| !view.problems || live::server_state(r).is_problem())
+        .filter(|r| !view.problems || live::server_state(r).is_problem() || r.certificate.is_some())
         .collect()
 }
 
 fn service_kept(view: &ListView, s: &Service) -> bool {
     let own = view.matches(&format!("{} {}", s.name, service_title(s)));
     let any = !kept_servers(view, s).is_empty();
-    let problem = live::virtual_state(s).is_problem();
+    let problem = live::service_needs_look(s);
     (own || any) && (!view.problems || problem || any)
 }
 
@@ -224,7 +228,13 @@ fn table(view: &ListView, lvsd: &LvsdStatus) -> Markup {
                     tr.vrow id=(crate::view::row_anchor(&s.name)) {
                         th scope="row" { a href=(crate::urls::virtual_url(&s.name, "real")) { (s.name) } }
                         td { (service_title(s)) " " (s.scheduler) @if s.persistent > 0 { " persistent " (s.persistent) " s" } }
-                        td { span class=(st.class()) { (st.word()) } }
+                        td {
+                            span class=(st.class()) { (st.word()) }
+                            @if let Some(q) = &s.quorum {
+                                @let (class, words) = live::quorum_text(q);
+                                br; span class=(class) { (words) }
+                            }
+                        }
                         td { "-" } td { "-" } td { "-" }
                         td.num { (act) } td.num { (inact) }
                         (rates(&s.stats))
@@ -271,7 +281,7 @@ pub fn control(
     ctx: &Ctx,
     doc: &Document,
     pulse: &Result<PulseStatus, String>,
-    lvsd: &Result<LvsdStatus, String>,
+    lvsd: Result<&LvsdStatus, &str>,
     auto_update: bool,
     rate: u32,
 ) -> Markup {
@@ -304,7 +314,7 @@ pub fn control(
             (monitor_form(view, auto_update, rate))
             @match lvsd {
                 Ok(l) if l.services.is_empty() => p { "lvsd is running; it programs no virtual server." },
-                Ok(l) => { (summary(doc, l)) (table(view, l)) },
+                Ok(l) => { (summary(doc, l)) (super::widgets::live_age_note(ctx)) (table(view, l)) },
                 Err(e) => p { "lvsd is not running on this router (" (e) "): nothing to monitor here. A backup router runs no lvsd." },
             }
             (diagnostics(doc))
@@ -316,6 +326,7 @@ pub fn control(
 mod tests {
     use super::*;
     use crate::pages::render;
+    use std::time::Duration;
 
     fn server(name: &str, state: ServerState, in_kernel: bool, reason: Option<&str>) -> Server {
         Server {
@@ -365,7 +376,7 @@ mod tests {
             &ctx,
             &doc,
             &Err("no pulse".into()),
-            &Ok(lvsd),
+            Ok(&lvsd),
             false,
             10,
         ))
@@ -417,6 +428,85 @@ mod tests {
             l,
         );
         assert!(found.contains(">s1<") && !found.contains(">r2<"), "{found}");
+    }
+
+    #[test]
+    fn the_dashboard_shows_quorum_and_certificates() {
+        let mut r1 = server("r1", ServerState::Up, true, None);
+        r1.certificate = Some(lvs_status::lvsd::Certificate {
+            not_after: 0,
+            days_left: 0,
+        });
+        let mut web = service("web", vec![r1, server("r2", ServerState::Up, true, None)]);
+        web.quorum = Some(lvs_status::lvsd::Quorum {
+            quorum: 2,
+            hysteresis: 1,
+            live_weight: 2,
+            up: true,
+        });
+        let l = LvsdStatus {
+            services: vec![
+                web,
+                service("ok", vec![server("s1", ServerState::Up, true, None)]),
+            ],
+        };
+        let html = page(ListView::default(), l.clone());
+        assert!(
+            html.contains(
+                r#"<span class="live-up">quorum up: live weight 2 of 2 needed, hysteresis 1</span>"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="live-warn">certificate expires today</span>"#),
+            "{html}"
+        );
+        // Only problems: the server whose certificate expires, not the rest.
+        let bad = page(
+            ListView {
+                problems: true,
+                ..ListView::default()
+            },
+            l,
+        );
+        assert!(bad.contains(">r1<") && !bad.contains(">r2<"), "{bad}");
+        assert!(!bad.contains(">s1<"), "{bad}");
+    }
+
+    #[test]
+    fn the_page_says_how_old_the_live_state_is() {
+        let doc = Document::parse("lvs.cf", "serial_no = 4\n");
+        let l = LvsdStatus {
+            services: vec![service(
+                "web",
+                vec![server("r1", ServerState::Up, true, None)],
+            )],
+        };
+        let ctx = Ctx {
+            live_age: Some((Duration::from_millis(1540), Duration::from_secs(2))),
+            ..Ctx::default()
+        };
+        let html = render(control(
+            &ctx,
+            &doc,
+            &Err("no pulse".into()),
+            Ok(&l),
+            false,
+            10,
+        ));
+        assert!(
+            html.contains("Live state as lvsd reported it 1.5 s ago (the pages share lvsd's answer for at most 2 s)."),
+            "{html}"
+        );
+        let none = render(control(
+            &Ctx::default(),
+            &doc,
+            &Err("no pulse".into()),
+            Ok(&l),
+            false,
+            10,
+        ));
+        assert!(!none.contains("Live state as lvsd reported it"), "{none}");
     }
 
     #[test]

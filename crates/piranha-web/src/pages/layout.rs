@@ -43,7 +43,10 @@ pub struct Ctx {
     pub programs: Option<ProgramsNote>,
     /// lvsd's status, for the pages that show the live state beside the
     /// configuration (`None`: not asked, and those columns are left out).
-    pub live: Option<Result<lvs_status::LvsdStatus, String>>,
+    pub live: Option<Result<std::sync::Arc<lvs_status::LvsdStatus>, String>>,
+    /// How old `live` is (it is shared between requests for a short
+    /// while, [`crate::live_cache`]), and how old it may get.
+    pub live_age: Option<(std::time::Duration, std::time::Duration)>,
     /// How the page's list is searched and paged.
     pub view: crate::view::ListView,
     /// What the page's form loaded ([`crate::conflict::loaded`]), sent
@@ -58,7 +61,7 @@ impl Ctx {
     pub fn live_index(&self) -> Option<crate::live::LiveIndex<'_>> {
         self.live
             .as_ref()
-            .map(|l| crate::live::LiveIndex::new(l.as_ref().ok()))
+            .map(|l| crate::live::LiveIndex::new(l.as_ref().ok().map(|s| &**s)))
     }
 }
 

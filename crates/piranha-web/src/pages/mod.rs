@@ -23,6 +23,7 @@
 
 mod confirm;
 mod control;
+mod drain;
 mod failover;
 mod global;
 pub mod history;
@@ -37,6 +38,7 @@ mod widgets;
 
 pub use confirm::{confirm, Confirmation};
 pub use control::{control, refresh_url as control_refresh_url};
+pub use drain::{back_url as drain_back_url, drain_cell, drain_confirm, drain_done, drain_url};
 pub use failover::{failover_edit, failover_list};
 pub use global::{global, redundancy};
 pub use layout::{action_buttons, layout, message, render, Ctx, ProgramsNote, Tab, STYLE};

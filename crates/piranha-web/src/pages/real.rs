@@ -34,7 +34,13 @@ pub fn real_list(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &FormSt
             .column("CONNECTIONS", |s| {
                 html! { @match ix.server(vname, &s.name) { Some(r) => { (r.active_conns) " active, " (r.inactive_conns) " inactive" } None => "-" } }
             })
-            .problems(|s| ix.server_state(vname, &s.name).is_problem());
+            .column("DRAIN", |s| {
+                super::drain::drain_cell(vname, s, ix.server(vname, &s.name))
+            })
+            .problems(|s| {
+                ix.server_state(vname, &s.name).is_problem()
+                    || ix.server(vname, &s.name).is_some_and(|r| r.certificate.is_some())
+            });
     }
     let form = form
         .search(|s| {

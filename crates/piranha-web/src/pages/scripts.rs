@@ -3,7 +3,9 @@
 use super::failover::failover_subnav;
 use super::layout::{layout, Ctx, Tab};
 use super::virtuals::subnav;
-use super::widgets::{checkbox_row, err, general_errors, hidden, programs_note, FormState};
+use super::widgets::{
+    checkbox_row, err, general_errors, hidden, programs_note, select_row, text_row, FormState,
+};
 use crate::edits;
 use crate::forms;
 use crate::urls::{failover_url, virtual_url};
@@ -24,6 +26,36 @@ pub fn failover_scripts(
     fs: &FormState,
 ) -> Markup {
     service_scripts(ctx, doc, hash, &Target::Failover(fname.to_string()), fs)
+}
+
+/// The native checks and the quorum (our extension keywords; absent, the
+/// send/expect check above runs as under Piranha).
+fn native_checks(fs: &FormState, c: &lvscf_parser::Config, t: &Target) -> Markup {
+    let v = |k: &str| forms::shown(c, t, k);
+    let checks: Vec<(String, String)> = [
+        ("", "none (send/expect above)"),
+        ("http", "http"),
+        ("https", "https"),
+        ("dns", "dns"),
+    ]
+    .iter()
+    .map(|(k, l)| (k.to_string(), l.to_string()))
+    .collect();
+    html! {
+        h2 { "Native check and quorum" }
+        p { small { "nanny runs these checks itself instead of Send/Expect. An empty field removes the keyword (its default applies)." } }
+        table.form {
+            (select_row(fs, "Native check (check)", "check", v("check"), &checks))
+            (text_row(fs, "URL path (check_url)", "check_url", v("check_url"), "http/https; default /"))
+            (text_row(fs, "Status codes that mean up (check_status)", "check_status", v("check_status"), "e.g. 200-299,301; default 200-299"))
+            (text_row(fs, "Host header and TLS name (check_host)", "check_host", v("check_host"), "default: the real server's address"))
+            (text_row(fs, "CA certificates (check_ca)", "check_ca", v("check_ca"), "https: a PEM file; set, the certificate is verified"))
+            (text_row(fs, "Certificate warning, days (check_cert_days)", "check_cert_days", v("check_cert_days"), "https; default 14"))
+            (text_row(fs, "DNS question (check_query)", "check_query", v("check_query"), "dns: NAME [TYPE], e.g. www.example.com A"))
+            (text_row(fs, "Quorum, live weight (quorum)", "quorum", v("quorum"), "below it the sorry server takes over"))
+            (text_row(fs, "Hysteresis (hysteresis)", "hysteresis", v("hysteresis"), "lost below quorum - N, back at quorum + N"))
+        }
+    }
 }
 
 fn service_scripts(ctx: &Ctx, doc: &Document, hash: &str, t: &Target, fs: &FormState) -> Markup {
@@ -83,6 +115,7 @@ fn service_scripts(ctx: &Ctx, doc: &Document, hash: &str, t: &Target, fs: &FormS
                     @for f in edits::script_fields(t) { (row(f)) }
                     (checkbox_row(fs, "Treat expect string as a regular expression", "use_regex", use_regex))
                 }
+                @if matches!(t, Target::Virtual(_)) { (native_checks(fs, c, t)) }
                 p { small { "Empty fields keep their current value. The sending program takes priority over Send; %h is replaced by the real server's address, %p by its port. Programs must be listed below." } }
                 button type="submit" name="gen_service" value="ACCEPT" { "ACCEPT" } " "
                 button type="submit" name="gen_service" value="NO SEND PROGRAM" { "NO SEND PROGRAM" } " "

@@ -22,7 +22,10 @@ pub fn virtual_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Ma
     if let Some(ix) = &live {
         form = form
             .column("LIVE (lvsd)", |v| live_virtual_cell(ix.service(&v.name)))
-            .problems(|v| ix.virtual_state(&v.name).is_problem());
+            .problems(|v| {
+                ix.service(&v.name)
+                    .is_some_and(crate::live::service_needs_look)
+            });
     }
     let form = form
         .search(|v| {
@@ -158,5 +161,94 @@ mod tests {
         assert!(!html.contains("<svg"), "{html}");
         assert!(html.contains("&lt;svg"));
         assert!(html.contains("<title>Piranha (Virtual Servers)</title>"));
+    }
+
+    #[test]
+    fn the_list_shows_quorum_and_certificate_warnings() {
+        use lvs_status::lvsd as l;
+        let doc = Document::parse(
+            "lvs.cf",
+            "virtual web {\n     active = 1\n     quorum = 4\n     server r1 {\n         address = 10.0.1.11\n         active = 1\n     }\n}\nvirtual ok {\n     active = 1\n}\n",
+        );
+        let server = l::Server {
+            server: "r1".into(),
+            address: "10.0.1.11".parse().expect("ip"),
+            port: 80,
+            state: l::ServerState::Up,
+            weight: 1,
+            in_kernel: true,
+            reason: None,
+            since_ms: None,
+            report_age_ms: None,
+            active_conns: 0,
+            inactive_conns: 0,
+            stats: l::Stats::default(),
+            certificate: Some(l::Certificate {
+                not_after: 0,
+                days_left: 6,
+            }),
+            draining: false,
+        };
+        let service = |name: &str, servers: Vec<l::Server>, quorum| l::Service {
+            name: name.into(),
+            protocol: "tcp".into(),
+            address: None,
+            port: 80,
+            fwmark: None,
+            scheduler: "wlc".into(),
+            persistent: 0,
+            in_kernel: true,
+            stats: l::Stats::default(),
+            servers,
+            quorum,
+        };
+        let status = l::LvsdStatus {
+            services: vec![
+                service(
+                    "web",
+                    vec![server.clone()],
+                    Some(l::Quorum {
+                        quorum: 4,
+                        hysteresis: 0,
+                        live_weight: 1,
+                        up: false,
+                    }),
+                ),
+                service(
+                    "ok",
+                    vec![l::Server {
+                        certificate: None,
+                        ..server
+                    }],
+                    None,
+                ),
+            ],
+        };
+        let ctx = Ctx {
+            live: Some(Ok(std::sync::Arc::new(status))),
+            ..Ctx::default()
+        };
+        let html = render(virtual_list(&ctx, &doc, "h", &FormState::default()));
+        assert!(
+            html.contains(
+                r#"<span class="live-down">quorum lost: live weight 1 of 4 needed</span>"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="live-warn">1 certificate expires soon</span>"#),
+            "{html}"
+        );
+        // "Only problems" keeps the virtual whose quorum is lost.
+        let only = Ctx {
+            view: crate::view::ListView {
+                problems: true,
+                ..Default::default()
+            },
+            ..ctx
+        };
+        let html = render(virtual_list(&only, &doc, "h", &FormState::default()));
+        assert!(html.contains(r#"<tr id="row-web">"#), "{html}");
+        assert!(!html.contains(r#"<tr id="row-ok">"#), "{html}");
     }
 }

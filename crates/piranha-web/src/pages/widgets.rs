@@ -248,6 +248,10 @@ pub fn live_server_cell(s: Option<&lvs_status::lvsd::Server>) -> Markup {
         span class=(state.class()) { (state.word()) }
         @if let Some(s) = s {
             @if let Some(r) = &s.reason { ": " span.reason { (r) } }
+            @if let Some(c) = &s.certificate { " " span.live-warn { (crate::live::certificate_text(c)) } }
+            @if s.draining {
+                ": " (s.active_conns) (if s.active_conns == 1 { " active connection left" } else { " active connections left" })
+            }
             @if let Some(ms) = s.since_ms { " " small { "for " (crate::live::ago(ms)) } }
         }
     }
@@ -265,15 +269,36 @@ pub fn live_virtual_cell(s: Option<&lvs_status::lvsd::Service>) -> Markup {
             @let up = s.servers.iter().filter(|r| crate::live::server_state(r) == crate::live::LiveState::Up).count();
             @let real = s.servers.iter().filter(|r| r.state != lvs_status::lvsd::ServerState::Sorry).count();
             " " small { (up) "/" (real) " up" }
+            @if let Some(q) = &s.quorum {
+                @let (class, words) = crate::live::quorum_text(q);
+                br; span class=(class) { (words) }
+            }
+            @let certs = s.servers.iter().filter(|r| r.certificate.is_some()).count();
+            @if certs > 0 {
+                br; span.live-warn { (certs) (if certs == 1 { " certificate expires soon" } else { " certificates expire soon" }) }
+            }
         }
     }
 }
 
-/// Why the live columns say "not running": lvsd did not answer.
+/// Why the live columns say "not running": lvsd did not answer; or, when
+/// it did, how old the live state shown is.
 pub fn live_note(ctx: &Ctx) -> Markup {
     html! {
         @if let Some(Err(e)) = &ctx.live {
             p.note { "lvsd is not running on this router (" (e) "), so no live state is shown: a backup router runs no lvsd." }
+        } @else {
+            (live_age_note(ctx))
+        }
+    }
+}
+
+/// How old the live state on the page is: lvsd's status is shared between
+/// requests for a short while ([`crate::live_cache`]).
+pub fn live_age_note(ctx: &Ctx) -> Markup {
+    html! {
+        @if let (false, Some((age, max))) = (matches!(ctx.live, Some(Err(_))), ctx.live_age) {
+            p.note.live-age { "Live state as lvsd reported it " (format!("{:.1}", age.as_secs_f64())) " s ago (the pages share lvsd's answer for at most " (max.as_secs()) " s)." }
         }
     }
 }

@@ -22,14 +22,14 @@ use lvscf_parser::Document;
 pub async fn metrics(State(app): State<App>) -> Response {
     let (pulse, lvsd) = tokio::join!(
         status::pulse_status(&app.options().pulse_socket),
-        status::lvsd_status(&app.options().lvsd_socket)
+        app.lvsd_live()
     );
     let serial = app
         .snapshot()
         .ok()
         .filter(|s| !s.doc.has_errors())
         .map(|s| s.serial());
-    let text = crate::metrics::render(lvsd.as_ref().ok(), pulse.as_ref().ok(), serial);
+    let text = crate::metrics::render(lvsd.status.as_deref().ok(), pulse.as_ref().ok(), serial);
     (
         [(
             header::CONTENT_TYPE,
@@ -80,22 +80,57 @@ pub async fn config(State(app): State<App>) -> Response {
     }
 }
 
-/// GET /api/v1/status: the daemons' documents, or why each is missing.
+/// GET /api/v1/status: the daemons' documents, or why each is missing;
+/// `lvsd_age_ms`: how old lvsd's is (shared between requests for a short
+/// while, [`crate::live_cache`]).
 pub async fn status(State(app): State<App>) -> Response {
-    let (pulse, lvsd) = tokio::join!(
+    let (pulse, live) = tokio::join!(
         status::pulse_status(&app.options().pulse_socket),
-        status::lvsd_status(&app.options().lvsd_socket)
+        app.lvsd_live()
     );
     let pulse = pulse
         .map(|p| serde_json::to_value(p).unwrap_or_default())
         .unwrap_or_else(|e| serde_json::json!({"error": format!("pulse is not running: {e}")}));
-    let lvsd = lvsd
-        .map(|l| serde_json::to_value(l).unwrap_or_default())
-        .unwrap_or_else(|e| serde_json::json!({"error": format!("lvsd is not running: {e}")}));
-    json(
-        StatusCode::OK,
-        serde_json::json!({"pulse": pulse, "lvsd": lvsd}),
-    )
+    // Written straight from the shared document: lvsd's is several MiB
+    // with thousands of servers, too big to copy into a `Value` first.
+    let answer = StatusAnswer {
+        pulse,
+        lvsd: match &live.status {
+            Ok(l) => LvsdAnswer::Status(l),
+            Err(e) => LvsdAnswer::Error {
+                error: format!("lvsd is not running: {e}"),
+            },
+        },
+        lvsd_age_ms: u64::try_from(live.age().as_millis()).unwrap_or(u64::MAX),
+    };
+    match serde_json::to_vec(&answer) {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Err(e) => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": e.to_string()}),
+        ),
+    }
+}
+
+/// The body of /api/v1/status.
+#[derive(serde::Serialize)]
+struct StatusAnswer<'a> {
+    pulse: serde_json::Value,
+    lvsd: LvsdAnswer<'a>,
+    lvsd_age_ms: u64,
+}
+
+/// lvsd's document, or why there is none.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum LvsdAnswer<'a> {
+    Status(&'a lvs_status::LvsdStatus),
+    Error { error: String },
 }
 
 /// The body of /api/v1/set and /api/v1/unset.
@@ -114,7 +149,14 @@ fn is_json(ctype: &str) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
-fn prelude(auth: &Auth, headers: &HeaderMap, body: &Bytes) -> Result<ApiEdit, Response> {
+/// The rules of every API call that changes something: a JSON body, and
+/// a cookie session's CSRF token in `X-CSRF-Token` (HTTP Basic clients
+/// need none); the body as `T`.
+pub(super) fn json_request<T: serde::de::DeserializeOwned>(
+    auth: &Auth,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Response> {
     if !is_json(header_str(headers, header::CONTENT_TYPE).unwrap_or("")) {
         return Err(json(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -130,7 +172,7 @@ fn prelude(auth: &Auth, headers: &HeaderMap, body: &Bytes) -> Result<ApiEdit, Re
             ));
         }
     }
-    serde_json::from_slice::<ApiEdit>(body).map_err(|e| {
+    serde_json::from_slice::<T>(body).map_err(|e| {
         json(
             StatusCode::BAD_REQUEST,
             serde_json::json!({"error": e.to_string()}),
@@ -191,7 +233,7 @@ pub async fn set(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match prelude(&auth, &headers, &body) {
+    match json_request::<ApiEdit>(&auth, &headers, &body) {
         Ok(e) => edit(app, &auth, e, false).await,
         Err(r) => r,
     }
@@ -204,7 +246,7 @@ pub async fn unset(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match prelude(&auth, &headers, &body) {
+    match json_request::<ApiEdit>(&auth, &headers, &body) {
         Ok(e) => edit(app, &auth, e, true).await,
         Err(r) => r,
     }

@@ -34,6 +34,7 @@ struct Inner {
     sessions: Mutex<Sessions>,
     throttle: Mutex<Throttle>,
     basic_cache: Mutex<BasicCache>,
+    live: crate::live_cache::LiveCache,
     secret: String,
 }
 
@@ -67,6 +68,7 @@ impl App {
             sessions: Mutex::new(Sessions::default()),
             throttle: Mutex::new(Throttle::default()),
             basic_cache: Mutex::new(BasicCache::default()),
+            live: crate::live_cache::LiveCache::default(),
             secret: session::random_hex(32),
         }))
     }
@@ -84,6 +86,17 @@ impl App {
     /// Reads lvs.cf now.
     pub fn snapshot(&self) -> std::io::Result<Snapshot> {
         self.0.store.read()
+    }
+
+    /// lvsd's status, shared between requests for a short while
+    /// ([`crate::live_cache`]).
+    pub fn live_cache(&self) -> &crate::live_cache::LiveCache {
+        &self.0.live
+    }
+
+    /// lvsd's status for a page: the shared copy or a new answer.
+    pub async fn lvsd_live(&self) -> crate::live_cache::Fetched {
+        self.0.live.get(&self.0.opts.lvsd_socket).await
     }
 
     /// The logged-in sessions.

@@ -42,9 +42,10 @@ pub async fn control(
     };
     let (pulse, lvsd) = tokio::join!(
         status::pulse_status(&app.options().pulse_socket),
-        status::lvsd_status(&app.options().lvsd_socket)
+        app.lvsd_live()
     );
     let mut c = auth.saved_ctx(&uri, &snap);
+    c.live_age = Some((lvsd.age(), app.live_cache().max_age()));
     c.view = crate::view::ListView::from_query(&q);
     if auto_update {
         c.refresh = Some((rate, pages::control_refresh_url(&c.view, rate)));
@@ -55,7 +56,7 @@ pub async fn control(
             &c,
             &snap.doc,
             &pulse.map_err(|e| e.to_string()),
-            &lvsd.map_err(|e| e.to_string()),
+            lvsd.status.as_deref().map_err(String::as_str),
             auto_update,
             rate,
         ),

@@ -14,6 +14,7 @@
 //! | [`history`] | HISTORY and RESTORE |
 //! | [`control`] | CONTROL/MONITORING, APPLY, COPY TO BACKUP, the password help |
 //! | [`api`] | the JSON API and `/metrics` |
+//! | [`drain`] | DRAIN of a real server: its confirmation page, the button, `POST /api/v1/drain` |
 //! | [`routes`] | the router: every route and layer |
 //! | [`listener`] | the accept loop: plain TCP or TLS, connection limits, timeouts |
 
@@ -24,6 +25,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod control;
+pub mod drain;
 pub mod history;
 pub mod listener;
 pub mod newvirtual;

@@ -61,11 +61,9 @@ async fn show(app: &App, auth: &Auth, uri: &Uri, panel: Panel) -> Response {
     if panel.list().is_some() {
         c.view = crate::view::ListView::from_query(&super::reply::query_params(uri));
         if panel != Panel::FailoverList {
-            c.live = Some(
-                crate::status::lvsd_status(&app.options().lvsd_socket)
-                    .await
-                    .map_err(|e| e.to_string()),
-            );
+            let live = app.lvsd_live().await;
+            c.live_age = Some((live.age(), app.live_cache().max_age()));
+            c.live = Some(live.status);
         }
     }
     html(

@@ -4,7 +4,7 @@
 use super::app::App;
 use super::auth::{self, guard};
 use super::reply::{not_found, plain, see_other, strict_headers, MAX_BODY};
-use super::{api, control, history, newvirtual, panels::panel};
+use super::{api, control, drain, history, newvirtual, panels::panel};
 use crate::panel::Panel;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath};
 use axum::http::{header, StatusCode};
@@ -36,6 +36,10 @@ pub fn router(app: App) -> Router {
             panel(|p| two(p).map(|(v, s)| Panel::RealEdit(v, s))),
         )
         .route(
+            "/virtual/{v}/real/{s}/drain",
+            get(drain::confirm_page).post(drain::drain_post),
+        )
+        .route(
             "/virtual/{v}/scripts",
             panel(|p| one(p).map(Panel::Scripts)),
         )
@@ -57,6 +61,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/set", post(api::set))
         .route("/api/v1/unset", post(api::unset))
+        .route("/api/v1/drain", post(drain::api_drain))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(app.clone(), guard))

@@ -468,3 +468,27 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         ds[0].log(&lab)
     );
 }
+
+/// The FRR examples pass FRR's own check (`vtysh --dryrun`), which refuses
+/// an unknown command with a non-zero exit.
+#[test]
+fn frr_examples_pass_frrs_check() {
+    if Command::new("vtysh").arg("--version").output().is_err() {
+        test_support::skip(module_path!(), "FRR's vtysh (Debian package frr) not found");
+        return;
+    }
+    for conf in ["frr-director.conf", "frr-upstream.conf"] {
+        let o = Command::new("vtysh")
+            .arg("--dryrun")
+            .arg("--inputfile")
+            .arg(packaging(conf))
+            .output()
+            .expect("vtysh");
+        assert!(
+            o.status.success(),
+            "{conf}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}

@@ -461,6 +461,31 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         "link back: d2 not in ECMP again\n{}",
         diag(&lab, &ds)
     );
+    // 5. SIGHUP after lvs.cf lost the virtual: d2 withdraws it (d1, not
+    // told, keeps it).
+    let text = std::fs::read_to_string(lab.path("lvs.cf")).expect("lvs.cf");
+    std::fs::write(
+        lab.path("lvs.cf"),
+        text.replacen("active = 1", "active = 0", 1),
+    )
+    .expect("lvs.cf");
+    let t = Instant::now();
+    if let Some(c) = &ds[1].pulse {
+        // SAFETY: kill(2) on our child.
+        unsafe { libc::kill(c.id() as i32, libc::SIGHUP) };
+    }
+    let at = lab.wait_hops(&[D1], sec(3.0) + sec(slack()));
+    assert!(
+        at.is_some(),
+        "SIGHUP: d2 not withdrawn\n{}",
+        diag(&lab, &ds)
+    );
+    let ms = at.map_or(0.0, |a| a.duration_since(t).as_secs_f64() * 1000.0);
+    println!("FIGURE anycast withdrawal, virtual removed from lvs.cf + SIGHUP: {ms:.0} ms");
+    assert!(ds[1].log(&lab).contains(&format!(
+        "withdrawing {VIP}: no active virtual server on it in lvs.cf"
+    )));
+
     // d1 kept its announcement all along.
     assert!(
         !ds[0].log(&lab).contains("withdrawing"),

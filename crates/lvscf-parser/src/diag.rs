@@ -113,7 +113,6 @@ codes! {
     SendIgnored => "send-ignored", "";
     NoEffect => "no-effect", "";
     InvalidCheck => "invalid-check", "";
-    FailoverUnsupported => "failover-unsupported", "";
     SyncdIdWrapped => "syncd-id-wrapped", "";
     MissingFailoverCommand => "missing-failover-command", "";
     UnsafeProgram => "unsafe-program", "";

@@ -72,3 +72,89 @@ fn enter_never_adds_deletes_or_toggles() {
         })
     });
 }
+
+/// I16 item 1: DELETE shows the lvs.cf diff and writes nothing until
+/// CONFIRM; Enter on the confirmation does not confirm, CANCEL goes back;
+/// the HISTORY panel lists the save with its diff, and RESTORE (confirmed
+/// too) puts the virtual server back.
+#[test]
+fn delete_asks_first_and_history_restores() {
+    run(
+        "confirm",
+        EnvBuilder::new("browser-confirm"),
+        |c, env, base| {
+            Box::pin(async move {
+                log_in(c, &base).await;
+                let before = std::fs::read_to_string(&env.config).expect("read");
+                c.goto(&format!("{base}/virtual")).await.expect("goto");
+                pick(c, "web").await;
+                press(c, "virtual_service", "DELETE").await;
+                let t = wait_confirmation(c).await;
+                assert_eq!(t, "Piranha (Confirm: DELETE virtual server web)");
+                let diff = find(c, Locator::Css("pre.diff"))
+                    .await
+                    .text()
+                    .await
+                    .expect("text");
+                assert!(diff.contains("-virtual web {"), "{diff}");
+                shot(c, "20-confirm-delete").await;
+                // Enter on the page confirms nothing: the focus starts on
+                // CANCEL, so Enter goes back to the list.
+                let focused = c.active_element().await.expect("focus");
+                assert_eq!(focused.text().await.expect("text"), "CANCEL");
+                enter_in(c, "body").await;
+                focused
+                    .send_keys(&char::from(Key::Enter).to_string())
+                    .await
+                    .expect("Enter");
+                wait_title(c, "Piranha (Virtual Servers)").await;
+                assert_eq!(
+                    std::fs::read_to_string(&env.config).expect("read"),
+                    before,
+                    "Enter confirmed"
+                );
+                // Again, and CONFIRM.
+                pick(c, "web").await;
+                press(c, "virtual_service", "DELETE").await;
+                confirm(c).await;
+                wait_title(c, "Piranha (Virtual Servers)").await;
+                let after = std::fs::read_to_string(&env.config).expect("read");
+                assert!(!after.contains("virtual web {"), "{after}");
+
+                // HISTORY lists the save; its diff opens without JavaScript.
+                find(c, Locator::LinkText("HISTORY"))
+                    .await
+                    .click()
+                    .await
+                    .expect("tab");
+                wait_title(c, "Piranha (History)").await;
+                let h = find(c, Locator::Css("section.save h2"))
+                    .await
+                    .text()
+                    .await
+                    .expect("text");
+                assert_eq!(h, "Save 1: virtual web deleted");
+                find(c, Locator::Css("section.save summary"))
+                    .await
+                    .click()
+                    .await
+                    .expect("open");
+                shot(c, "21-history").await;
+                press(c, "restore", "1").await;
+                let t = wait_confirmation(c).await;
+                assert_eq!(t, "Piranha (Confirm: RESTORE serial_no 7)");
+                shot(c, "22-confirm-restore").await;
+                confirm(c).await;
+                wait_title(c, "Piranha (History)").await;
+                let now = std::fs::read_to_string(&env.config).expect("read");
+                assert_eq!(now, before.replace("serial_no = 7", "serial_no = 9"));
+                let h = find(c, Locator::Css("section.save h2"))
+                    .await
+                    .text()
+                    .await
+                    .expect("text");
+                assert!(h.starts_with("Save 2: restore of serial_no 7"), "{h}");
+            })
+        },
+    );
+}

@@ -11,16 +11,20 @@
 //! | `widgets` | form rows, hidden fields, errors, netmask lists, diagnostics, the allowlist note |
 //! | [`list`] | the list-and-buttons widget of the three lists |
 //! | `login` | login, the CHANGE PASSWORD help |
+//! | `confirm` | the confirmation of a destructive or disruptive action |
 //! | `control` | CONTROL/MONITORING |
+//! | [`history`] | HISTORY: the kept versions, their diffs, RESTORE |
 //! | `global` | GLOBAL SETTINGS, REDUNDANCY |
 //! | `virtuals` | VIRTUAL SERVERS, VIRTUAL SERVER |
 //! | `real` | REAL SERVER (list and one) |
 //! | `scripts` | MONITORING SCRIPTS (virtual and failover) |
 //! | `failover` | the failover list and one failover service |
 
+mod confirm;
 mod control;
 mod failover;
 mod global;
+pub mod history;
 mod layout;
 pub mod list;
 mod login;
@@ -29,6 +33,7 @@ mod scripts;
 mod virtuals;
 mod widgets;
 
+pub use confirm::{confirm, Confirmation};
 pub use control::{control, refresh_url as control_refresh_url};
 pub use failover::{failover_edit, failover_list};
 pub use global::{global, redundancy};

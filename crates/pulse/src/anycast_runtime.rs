@@ -110,6 +110,13 @@ async fn main_loop(opts: &Options, config: Config, log: &Logger) -> i32 {
         log.info("cannot install signal handlers");
         return 1;
     };
+    // Signals that came during start-up (held by main_with_args) are
+    // handled now.
+    if let Err(e) = daemon_kit::signals::release() {
+        log.warn(&format!(
+            "cannot release the signals held during start-up: {e}"
+        ));
+    }
     let notifier = crate::notify::Notifier::from_env();
     if opts.test_start {
         log.info("test start (-t): lvsd is not started, nothing is announced");

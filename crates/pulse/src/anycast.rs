@@ -110,6 +110,13 @@ impl Announcer {
         }
     }
 
+    /// Replaces the virtual servers (lvs.cf re-read on SIGHUP); returns
+    /// the changes, as [`Announcer::step`].
+    pub fn set_virtuals(&mut self, virtuals: Vec<AnycastVirtual>, now: Instant) -> Vec<Action> {
+        self.virtuals = virtuals;
+        self.step(Event::Tick, now)
+    }
+
     /// The VIPs announced now.
     pub fn announced(&self) -> impl Iterator<Item = &IpAddr> {
         self.announced.keys()
@@ -209,6 +216,9 @@ impl Announcer {
                     .map(|e| format!("{}: {e}", v.name))
             })
             .collect();
+        if reasons.is_empty() {
+            return "no active virtual server on it in lvs.cf".into();
+        }
         reasons.join("; ")
     }
 }
@@ -498,6 +508,23 @@ mod tests {
             matches!(&acts[..], [Action::Withdraw { why, .. }] if why == "http: not in the kernel; https: not in the kernel"),
             "{acts:?}"
         );
+    }
+
+    #[test]
+    fn a_reload_withdraws_what_lvs_cf_no_longer_has_and_adds_what_it_gained() {
+        let t0 = Instant::now();
+        let mut a = ready(t0);
+        let acts = a.set_virtuals(vec![virt("web2", "198.51.100.81", 1)], t0);
+        assert_eq!(
+            acts,
+            vec![Action::Withdraw {
+                vip: ip("198.51.100.80"),
+                why: "no active virtual server on it in lvs.cf".into()
+            }]
+        );
+        let acts = a.step(status(vec![service("web2", "198.51.100.81", up2())]), t0);
+        assert_eq!(acts.len(), 1);
+        assert_eq!(announced(&a), vec![ip("198.51.100.81")]);
     }
 
     #[test]

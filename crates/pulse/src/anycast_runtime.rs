@@ -110,6 +110,13 @@ async fn main_loop(opts: &Options, config: Config, log: &Logger) -> i32 {
         log.info("cannot install signal handlers");
         return 1;
     };
+    // Signals that came during start-up (held by main_with_args) are
+    // handled now.
+    if let Err(e) = daemon_kit::signals::release() {
+        log.warn(&format!(
+            "cannot release the signals held during start-up: {e}"
+        ));
+    }
     let notifier = crate::notify::Notifier::from_env();
     if opts.test_start {
         log.info("test start (-t): lvsd is not started, nothing is announced");
@@ -194,8 +201,24 @@ async fn main_loop(opts: &Options, config: Config, log: &Logger) -> i32 {
             }
             _ = watchdog.tick(), if watchdog_every.is_some() => notifier.send("WATCHDOG=1"),
             _ = sighup.recv() => {
-                log.info("SIGHUP: passed on to lvsd (a changed set of virtual servers needs a restart of pulse)");
+                // lvsd re-reads lvs.cf itself; pulse takes the new set of
+                // virtual servers (the interface and the mode need a restart).
                 exec::signal(lvsd_pid, libc::SIGHUP);
+                match lvscf_store::load_file(&opts.config) {
+                    Ok(l) => {
+                        if l.config.router_mode != RouterMode::Anycast
+                            || l.config.anycast_interface_name() != tun.name
+                        {
+                            log.warn("SIGHUP: router_mode or anycast_interface changed: restart pulse to apply it");
+                        }
+                        log.info("SIGHUP: lvs.cf re-read, passed on to lvsd");
+                        apply(announcer.set_virtuals(virtuals_of(&l.config), Instant::now()));
+                    }
+                    Err(e) => log.warn(&format!(
+                        "SIGHUP: lvs.cf not re-read, the running set is kept: {}",
+                        e.to_string().lines().next().unwrap_or("cannot load")
+                    )),
+                }
             }
             _ = sigterm.recv() => break 0,
             _ = sigint.recv() => break 0,

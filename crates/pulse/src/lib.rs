@@ -54,14 +54,14 @@ pub fn main_with_args(args: &[String]) -> i32 {
         print!("{}", cli::USAGE);
         return 0;
     }
-    // router_mode = anycast (docs/ANYCAST.md): no pair, no heartbeats.
-    if let Some(code) = anycast_runtime::run_if_anycast(&opts) {
-        return code;
-    }
     // Until the event loop's handlers exist, a SIGHUP or SIGTERM would
     // end pulse by its default action: they wait instead.
     if let Err(e) = daemon_kit::signals::hold() {
         eprintln!("pulse: cannot hold signals during start-up: {e}");
+    }
+    // router_mode = anycast (docs/ANYCAST.md): no pair, no heartbeats.
+    if let Some(code) = anycast_runtime::run_if_anycast(&opts) {
+        return code;
     }
     match runtime::prepare(opts) {
         Ok(p) => runtime::run(p),

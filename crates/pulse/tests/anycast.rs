@@ -14,7 +14,9 @@
 //! directors, and lose d2's next hop when d2's lvsd reports the virtual
 //! below quorum, when d2's pulse is stopped (SIGTERM), when it is killed
 //! (SIGKILL: the kernel deletes pulse's TUN interface with the VIP, BIRD
-//! withdraws), and when d2's link goes dead (BFD).
+//! withdraws), and when d2's link goes dead (BFD). An IPv6 VIP (second
+//! virtual server) follows the same sessions and stays while only the IPv4
+//! virtual loses its quorum or leaves lvs.cf.
 
 mod common;
 use common::*;
@@ -28,6 +30,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const VIP: &str = "198.51.100.80";
+const VIP6: &str = "2001:db8:100::80";
+const D1_6: &str = "2001:db8:2::11";
+const D2_6: &str = "2001:db8:2::12";
 const D1: &str = "192.0.2.11";
 const D2: &str = "192.0.2.12";
 
@@ -84,6 +89,17 @@ impl Lab {
             "0",
         ]);
         must(&["ip", "-n", &up, "addr", "add", "192.0.2.1/24", "dev", "br0"]);
+        must(&[
+            "ip",
+            "-n",
+            &up,
+            "addr",
+            "add",
+            "2001:db8:2::1/64",
+            "dev",
+            "br0",
+            "nodad",
+        ]);
         must(&["ip", "-n", &up, "link", "set", "br0", "up"]);
         must(&[
             "ip",
@@ -112,6 +128,18 @@ impl Lab {
                 "dev",
                 "eth0",
             ]);
+            // The IPv6 address must survive the link-down scenario.
+            must(&[
+                "ip",
+                "netns",
+                "exec",
+                &ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.eth0.keep_addr_on_down=1",
+            ]);
+            let six = format!("2001:db8:2::{}/64", &addr[addr.len() - 2..]);
+            must(&["ip", "-n", &ns, "addr", "add", &six, "dev", "eth0", "nodad"]);
             must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
         }
         lab
@@ -151,6 +179,24 @@ impl Lab {
             .filter(|w| w[0] == "via")
             .map(|w| w[1].to_string())
             .collect()
+    }
+
+    /// The next hops of the upstream's kernel route to the IPv6 VIP.
+    fn next_hops6(&self) -> BTreeSet<String> {
+        let text = out(&["ip", "-n", &self.ns("up"), "-6", "route", "show", VIP6]);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        words
+            .windows(2)
+            .filter(|w| w[0] == "via")
+            .map(|w| w[1].to_string())
+            .collect()
+    }
+
+    fn wait_hops6(&self, want: &[&str], timeout: Duration) -> Option<Instant> {
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        wait_until_every(timeout, Duration::from_millis(5), || {
+            self.next_hops6() == want
+        })
     }
 
     fn route_text(&self) -> String {
@@ -205,6 +251,14 @@ fn status(weights: &[i32]) -> String {
         "virtual": "web", "protocol": "tcp", "address": VIP, "port": 80, "fwmark": null,
         "scheduler": "mh", "persistent": 0, "in_kernel": true, "stats": stats(),
         "servers": servers
+    }, {
+        "virtual": "web6", "protocol": "tcp", "address": VIP6, "port": 80, "fwmark": null,
+        "scheduler": "mh", "persistent": 0, "in_kernel": true, "stats": stats(),
+        "servers": [{
+            "server": "r1", "address": "2001:db8:1::1", "port": 80, "state": "up", "weight": 1,
+            "in_kernel": true, "reason": null, "since_ms": 1000, "report_age_ms": 1000,
+            "active_conns": 0, "inactive_conns": 0, "stats": stats(), "draining": false
+        }]
     }]})
     .to_string()
 }
@@ -317,7 +371,9 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         format!(
             "router_mode = anycast\nnetwork = direct\nvirtual web {{\n     active = 1\n     address = {VIP} eth0\n\
              \x20    scheduler = mh\n     quorum = 2\n     server r1 {{\n         address = 10.0.1.1\n         active = 1\n     }}\n\
-             \x20    server r2 {{\n         address = 10.0.1.2\n         active = 1\n     }}\n}}\n"
+             \x20    server r2 {{\n         address = 10.0.1.2\n         active = 1\n     }}\n}}\n\
+             virtual web6 {{\n     active = 1\n     address = {VIP6} eth0\n     scheduler = mh\n\
+             \x20    server r1 {{\n         address = 2001:db8:1::1\n         active = 1\n     }}\n}}\n"
         ),
     )
     .expect("lvs.cf");
@@ -325,7 +381,7 @@ fn upstream_ecmp_follows_each_directors_pulse() {
     std::fs::write(
         &standin,
         "#!/bin/sh\nfd=\"\"\nwhile [ $# -gt 0 ]; do case \"$1\" in --ready-fd) fd=\"$2\"; shift;; esac; shift; done\n\
-         [ -n \"$fd\" ] && eval \"echo ready >&$fd\" && eval \"exec $fd>&-\"\nwhile :; do sleep 0.2; done\n",
+         [ -n \"$fd\" ] && eval \"echo ready >&$fd\" && eval \"exec $fd>&-\"\ntrap 'echo lvsd-standin got HUP' HUP\nwhile :; do sleep 0.2; done\n",
     )
     .expect("standin");
     use std::os::unix::fs::PermissionsExt;
@@ -368,6 +424,14 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         diag(&lab, &ds)
     );
     assert!(has_interface(&lab, "d2"));
+    // The IPv6 VIP rides the same IPv4 sessions (BIRD takes the
+    // interface's global IPv6 address as the next hop).
+    let both6 = [D1_6, D2_6];
+    assert!(
+        lab.wait_hops6(&both6, sec(10.0)).is_some(),
+        "no IPv6 ECMP route via both directors\n{}",
+        diag(&lab, &ds)
+    );
 
     // 1. d2's lvsd reports the virtual below quorum (live weight 1 of 2).
     let t = Instant::now();
@@ -383,6 +447,11 @@ fn upstream_ecmp_follows_each_directors_pulse() {
     assert!(ds[1]
         .log(&lab)
         .contains(&format!("withdrawing {VIP}: web: live weight 1, needs 2")));
+    assert_eq!(
+        lab.next_hops6(),
+        both6.iter().map(|s| s.to_string()).collect(),
+        "web6 has its quorum: its VIP stays announced by d2"
+    );
     *ds[1].doc.lock().expect("doc") = status(&[1, 1]);
     assert!(
         lab.wait_hops(&both, sec(10.0)).is_some(),
@@ -406,12 +475,17 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         .log(&lab)
         .contains(&format!("withdrawing {VIP}: pulse is stopping")));
     assert!(!has_interface(&lab, "d2"), "interface left after SIGTERM");
+    assert!(
+        lab.wait_hops6(&[D1_6], sec(1.0)).is_some(),
+        "SIGTERM: IPv6 VIP of d2 not withdrawn"
+    );
     start_pulse(&lab, &mut ds[1]);
     assert!(
         lab.wait_hops(&both, sec(10.0)).is_some(),
         "restarted pulse: d2 not announced again\n{}",
         diag(&lab, &ds)
     );
+    assert!(lab.wait_hops6(&both6, sec(10.0)).is_some());
 
     // 3. SIGKILL: pulse does nothing; the kernel deletes its TUN interface
     // with the VIP, and BIRD withdraws the route.
@@ -429,12 +503,17 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         "FIGURE anycast withdrawal, pulse SIGKILL (kernel removes its TUN interface): {ms:.0} ms"
     );
     assert!(!has_interface(&lab, "d2"), "interface left after SIGKILL");
+    assert!(
+        lab.wait_hops6(&[D1_6], sec(1.0)).is_some(),
+        "SIGKILL: IPv6 VIP of d2 not withdrawn"
+    );
     start_pulse(&lab, &mut ds[1]);
     assert!(
         lab.wait_hops(&both, sec(10.0)).is_some(),
         "restarted pulse after SIGKILL: d2 not announced again\n{}",
         diag(&lab, &ds)
     );
+    assert!(lab.wait_hops6(&both6, sec(10.0)).is_some());
 
     // 4. d2's link dies with everything on it running: only BFD notices
     // (the upstream's br0 stays up).
@@ -461,10 +540,78 @@ fn upstream_ecmp_follows_each_directors_pulse() {
         "link back: d2 not in ECMP again\n{}",
         diag(&lab, &ds)
     );
+    assert!(
+        lab.wait_hops6(&both6, sec(10.0)).is_some(),
+        "link back: IPv6 VIP of d2 not back"
+    );
+    // 5. SIGHUP after lvs.cf lost the virtual: d2 withdraws it (d1, not
+    // told, keeps it).
+    let text = std::fs::read_to_string(lab.path("lvs.cf")).expect("lvs.cf");
+    std::fs::write(
+        lab.path("lvs.cf"),
+        text.replacen("active = 1", "active = 0", 1),
+    )
+    .expect("lvs.cf");
+    let t = Instant::now();
+    if let Some(c) = &ds[1].pulse {
+        // SAFETY: kill(2) on our child.
+        unsafe { libc::kill(c.id() as i32, libc::SIGHUP) };
+    }
+    let at = lab.wait_hops(&[D1], sec(3.0) + sec(slack()));
+    assert!(
+        at.is_some(),
+        "SIGHUP: d2 not withdrawn\n{}",
+        diag(&lab, &ds)
+    );
+    let ms = at.map_or(0.0, |a| a.duration_since(t).as_secs_f64() * 1000.0);
+    println!("FIGURE anycast withdrawal, virtual removed from lvs.cf + SIGHUP: {ms:.0} ms");
+    assert!(ds[1].log(&lab).contains(&format!(
+        "withdrawing {VIP}: no active virtual server on it in lvs.cf"
+    )));
+    assert_eq!(
+        lab.next_hops6(),
+        both6.iter().map(|s| s.to_string()).collect(),
+        "web6 is still in lvs.cf: d2 keeps announcing it\n{}",
+        ds[1].log(&lab)
+    );
+    let still_running = ds[1]
+        .pulse
+        .as_mut()
+        .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+    assert!(
+        still_running,
+        "d2's pulse ended after SIGHUP\n{}",
+        ds[1].log(&lab)
+    );
+
     // d1 kept its announcement all along.
     assert!(
         !ds[0].log(&lab).contains("withdrawing"),
         "{}",
         ds[0].log(&lab)
     );
+}
+
+/// The FRR examples pass FRR's own check (`vtysh --dryrun`), which refuses
+/// an unknown command with a non-zero exit.
+#[test]
+fn frr_examples_pass_frrs_check() {
+    if Command::new("vtysh").arg("--version").output().is_err() {
+        test_support::skip(module_path!(), "FRR's vtysh (Debian package frr) not found");
+        return;
+    }
+    for conf in ["frr-director.conf", "frr-upstream.conf"] {
+        let o = Command::new("vtysh")
+            .arg("--dryrun")
+            .arg("--inputfile")
+            .arg(packaging(conf))
+            .output()
+            .expect("vtysh");
+        assert!(
+            o.status.success(),
+            "{conf}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }

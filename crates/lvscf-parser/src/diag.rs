@@ -117,6 +117,8 @@ codes! {
     MissingFailoverCommand => "missing-failover-command", "";
     UnsafeProgram => "unsafe-program", "";
     AuthWithoutKey => "auth-without-key", "";
+    AnycastNat => "anycast-nat", "";
+    AnycastScheduler => "anycast-scheduler", "";
 }
 
 /// One problem found in a file, with where it is and what was expected.

@@ -13,6 +13,9 @@ use std::time::Duration;
 /// Default location of the configuration file, as in Piranha.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/sysconfig/ha/lvs.cf";
 
+/// Default `anycast_interface`.
+pub const DEFAULT_ANYCAST_INTERFACE: &str = "lvs-anycast";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -94,6 +97,16 @@ pub struct Config {
     pub ipvsadm: String,
     /// `sync`: legacy, ignored.
     pub sync: bool,
+    /// `router_mode` (extension): Piranha's primary/backup pair (the
+    /// default) or every router active behind ECMP, announcing the VIPs it
+    /// can serve through the routing daemon (docs/ANYCAST.md).
+    #[serde(default, skip_serializing_if = "RouterMode::is_pair")]
+    pub router_mode: RouterMode,
+    /// `anycast_interface` (extension): the interface pulse creates and puts
+    /// the announced VIPs on in anycast mode; `None` means
+    /// [`DEFAULT_ANYCAST_INTERFACE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anycast_interface: Option<String>,
     /// `virtual` blocks, in file order.
     pub virtuals: Vec<VirtualServer>,
     /// `failover` blocks (service = fos), in file order.
@@ -137,6 +150,8 @@ impl Default for Config {
             hard_shutdown: true,
             ipvsadm: "/sbin/ipvsadm".to_string(),
             sync: false,
+            router_mode: RouterMode::Pair,
+            anycast_interface: None,
             virtuals: Vec::new(),
             failovers: Vec::new(),
         }
@@ -152,6 +167,13 @@ impl Config {
     /// Looks a virtual block up by name (the first one, if names repeat).
     pub fn virtual_named(&self, name: &str) -> Option<&VirtualServer> {
         self.virtuals.iter().find(|v| v.name == name)
+    }
+
+    /// The interface of the announced VIPs in anycast mode.
+    pub fn anycast_interface_name(&self) -> &str {
+        self.anycast_interface
+            .as_deref()
+            .unwrap_or(DEFAULT_ANYCAST_INTERFACE)
     }
 
     /// The private heartbeat channel `(primary_private, backup_private)`, which
@@ -290,8 +312,33 @@ impl VirtualServer {
     /// is then not programmed (and logged), as under Piranha, where
     /// ipvsadm refused it and the rest of the file ran.
     pub fn kernel_refusal(&self) -> Option<String> {
-        self.unusable_port
-            .map(|p| format!("port {p} is not a port the kernel takes (1 to 65535)"))
+        if let Some(p) = self.unusable_port {
+            return Some(format!(
+                "port {p} is not a port the kernel takes (1 to 65535)"
+            ));
+        }
+        if self.fwmark.is_some_and(|m| m != 0) {
+            // A firewall-mark service needs no address.
+            return None;
+        }
+        unaddressed(self.address.as_ref().map(|a| &a.host))
+    }
+
+    /// The sorry server, unless it is the VIP itself (Piranha added it
+    /// anyway, a destination that loops back to the service; it is not
+    /// used).
+    pub fn usable_sorry_server(&self) -> Option<IpAddr> {
+        self.sorry_server.filter(|s| Some(*s) != self.vip())
+    }
+}
+
+/// Why an entry with this address cannot serve: none written (Piranha's
+/// 0.0.0.0) or 0.0.0.0 itself, which no packet is addressed to.
+fn unaddressed(host: Option<&Host>) -> Option<String> {
+    match host {
+        None => Some("it has no address".to_string()),
+        Some(Host::Ip(ip)) if ip.is_unspecified() => Some(format!("its address is {ip}")),
+        Some(_) => None,
     }
 }
 
@@ -341,8 +388,12 @@ impl RealServer {
                 "weight {w} is not a weight the kernel takes (0 to 65535)"
             ));
         }
-        self.unusable_port
-            .map(|p| format!("port {p} is not a port the kernel takes (1 to 65535)"))
+        if let Some(p) = self.unusable_port {
+            return Some(format!(
+                "port {p} is not a port the kernel takes (1 to 65535)"
+            ));
+        }
+        unaddressed(self.address.as_ref())
     }
 
     /// The server's address, when it is an address (not a host name).
@@ -598,6 +649,31 @@ keyword_enum!(
         Enforce => "enforce",
     }
 );
+
+keyword_enum!(
+    /// `router_mode` (extension).
+    RouterMode {
+        /// Piranha's primary and backup, with heartbeats (the default).
+        Pair => "pair",
+        /// Every router active, VIPs announced over BGP (docs/ANYCAST.md).
+        Anycast => "anycast",
+    }
+);
+
+impl RouterMode {
+    /// The default, left out of the JSON so that pair-mode files dump as before.
+    pub fn is_pair(&self) -> bool {
+        *self == RouterMode::Pair
+    }
+}
+
+// The macro derives no Default; a derive cannot mark a variant through it.
+#[allow(clippy::derivable_impls)]
+impl Default for RouterMode {
+    fn default() -> Self {
+        RouterMode::Pair
+    }
+}
 
 keyword_enum!(
     /// `service`.

@@ -139,17 +139,20 @@ pub fn validate(
         src: Source::for_placing(text, lexed, diags),
         structure,
     };
-    use Severity::{Error, Warning};
+    use Severity::Warning;
     let had_errors = r.src.diagnostics().iter().any(Diagnostic::is_error);
 
     if let (Some(p), Some(b)) = (&config.primary, &config.backup) {
         if p == b {
+            // Piranha ran this file: the router with that address is the
+            // primary and hears its own heartbeats as its partner's; the
+            // other cannot bind the backup address and does not start.
             r.at(
-                Error,
+                Warning,
                 Code::PrimaryIsBackup,
                 None,
                 "backup",
-                format!("backup is the same address as primary ({p})"),
+                format!("backup is the same address as primary ({p}): the router with this address runs as primary with itself as its partner, and the other router cannot start, as under Piranha"),
                 Some("the two routers need different addresses".into()),
             );
         }
@@ -230,6 +233,7 @@ pub fn validate(
         }
     }
 
+    crate::anycast::check(&mut r, config);
     check_blocks(&mut r, config, false, &config.virtuals);
     check_blocks(&mut r, config, true, &config.failovers);
 }
@@ -323,13 +327,15 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
         }
         let vip = match &v.address {
             None => {
-                let (severity, why) = if v.fwmark.is_some() {
-                    (Warning, "there is no VIP to bring up on takeover")
+                // Piranha loaded this (the address stayed 0.0.0.0): the
+                // file runs, this virtual is not programmed.
+                let why = if v.fwmark.is_some() {
+                    "there is no VIP to bring up on takeover"
                 } else {
-                    (Error, "it has nothing to listen on")
+                    "it has nothing to listen on; it loads but is not programmed"
                 };
                 r.at(
-                    severity,
+                    Warning,
                     Code::MissingAddress,
                     Some(block),
                     "address",
@@ -343,11 +349,14 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
             Some(a) => match a.host {
                 Host::Ip(ip) if ip.is_unspecified() => {
                     r.at(
-                        Error,
+                        Warning,
                         Code::MissingAddress,
                         Some(block),
                         "address",
-                        format!("active {kind} `{}` has the address {ip}", v.name),
+                        format!(
+                            "active {kind} `{}` has the address {ip}; it loads but is not programmed",
+                            v.name
+                        ),
                         Some("set the virtual IP address".into()),
                     );
                     None
@@ -401,11 +410,11 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
         if let (Some(sorry), Some(ip)) = (v.sorry_server, vip) {
             if sorry == ip {
                 r.at(
-                    Error,
+                    Warning,
                     Code::SorryServerIsVip,
                     Some(block),
                     "sorry_server",
-                    "sorry_server is the virtual address itself".into(),
+                    "sorry_server is the virtual address itself; it is not used (Piranha's lvsd added it, a destination looping back to the service)".into(),
                     Some("point it at a separate server".into()),
                 );
             } else if !same_family(sorry, ip) {
@@ -555,12 +564,12 @@ fn check_active_servers(
         let ip = match &s.address {
             None => {
                 r.at(
-                    Error,
+                    Warning,
                     Code::MissingAddress,
                     Some(block),
                     "address",
                     format!(
-                        "active server `{}` of `{}` has no `address`",
+                        "active server `{}` of `{}` has no `address`; it loads but is not programmed",
                         s.name, v.name
                     ),
                     None,
@@ -570,11 +579,14 @@ fn check_active_servers(
             Some(Host::Name(_)) => continue,
             Some(Host::Ip(ip)) if ip.is_unspecified() => {
                 r.at(
-                    Error,
+                    Warning,
                     Code::MissingAddress,
                     Some(block),
                     "address",
-                    format!("active server `{}` has the address {ip}", s.name),
+                    format!(
+                        "active server `{}` has the address {ip}; it loads but is not programmed",
+                        s.name
+                    ),
                     None,
                 );
                 continue;

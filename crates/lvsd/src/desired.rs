@@ -314,7 +314,7 @@ pub fn desired_service(
         }
     }
     let quorum_lost = info.quorum.is_some_and(|q| !q.up);
-    if let Some(sorry) = v.sorry_server {
+    if let Some(sorry) = v.usable_sorry_server() {
         let dk = (sorry, v.port);
         if quorum_lost && !entry.dests.contains_key(&dk) {
             // Below quorum the sorry server serves alone (keepalived).

@@ -134,3 +134,40 @@ fn a_repeated_real_server_is_programmed_once() {
     );
     assert!(plan(&c).contains(&"-a -t 10.0.0.100:80 -r 10.0.1.1:80 -m -w 1".to_string()));
 }
+
+#[test]
+fn unaddressed_entries_and_a_sorry_server_on_the_vip_are_not_programmed() {
+    // Piranha's GUI writes new blocks at 0.0.0.0; a file where one was
+    // activated before its address was set ran under Piranha.
+    let c = load("piranha-unaddressed.cf");
+    let d = desired(&c, Monitor::AssumeUp, &Table::new());
+    assert_eq!(
+        plan(&c),
+        vec![
+            "-A -t 10.0.0.100:80 -s wlc".to_string(),
+            "-a -t 10.0.0.100:80 -r 10.0.1.11:80 -g -w 1".to_string(),
+        ]
+    );
+    let expected = [
+        "virtual noaddr: it has no address; not programmed",
+        "virtual zero: its address is 0.0.0.0; not programmed",
+        "virtual web: server unset: it has no address; not programmed",
+        "virtual web: server zero: its address is 0.0.0.0; not programmed",
+    ];
+    let mut got = d.warnings.clone();
+    got.sort();
+    let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(group_names(&c), vec![vec!["web".to_string()]]);
+    // With every real server down the sorry server, the VIP itself, is
+    // never added.
+    let mut h = lvsd::health::Health::new();
+    let line = r#"{"virtual":"web","server":"r1","address":"10.0.1.11","port":80,"state":"down","weight":0}"#;
+    let report = nanny::protocol::Report::from_line(line).expect("report");
+    h.apply(&report, &["web".to_string()], &c);
+    h.set_initial_done("web");
+    let down = desired(&c, Monitor::Reports(&h), &Table::new());
+    let web = down.table.services.values().next().map(|e| e.dests.len());
+    assert_eq!(web, Some(0), "{:?}", down.table);
+}

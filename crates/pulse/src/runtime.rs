@@ -656,6 +656,12 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         log.info("cannot install signal handlers");
         return 1;
     };
+    // Signals that came during start-up are handled now.
+    if let Err(e) = daemon_kit::signals::release() {
+        log.warn(&format!(
+            "cannot release the signals held during start-up: {e}"
+        ));
+    }
     // Role known, sockets bound, leftovers removed: tell systemd we are up.
     let notifier = crate::notify::Notifier::from_env();
     let status = crate::notify::status_text(lp.machine.is_active(), role, None, None);

@@ -142,6 +142,11 @@ fn vip_of(
 ) -> Result<Option<Vip>, SettingsError> {
     let Some(a) = &v.address else { return Ok(None) };
     let addr = resolve(&a.host)?;
+    if addr.is_unspecified() {
+        // Loaded with a warning (Piranha's default address): nothing to
+        // bring up.
+        return Ok(None);
+    }
     let prefix = match addr {
         IpAddr::V4(_) => v
             .vip_nmask

@@ -356,6 +356,13 @@ impl Loop {
                         self.log.info(&format!("configuration not reloaded: {e}"));
                         Err(e.0)
                     }
+                    Ok(new) if new.service != self.settings.service => {
+                        // The heartbeat magics and the child (lvsd or fos)
+                        // are chosen at start.
+                        let e = "configuration not reloaded: `service` changed (lvs <-> fos): restart pulse to apply it";
+                        self.log.info(e);
+                        Err(e.to_string())
+                    }
                     Ok(new) => {
                         let old = &self.settings;
                         if new.own != old.own

@@ -482,4 +482,17 @@ fn fos_heartbeats_on_the_wire() {
         }
     }
     assert!(stopped, "{:#?}", p1.log());
+    // a reload cannot switch the service type (magics, child) at run time
+    let text = std::fs::read_to_string(&s.cfg).expect("read lvs.cf");
+    std::fs::write(&s.cfg, text.replace("service = fos", "service = lvs")).expect("write");
+    p1.signal(libc::SIGHUP);
+    assert!(
+        p1.wait_log(
+            "configuration not reloaded: `service` changed (lvs <-> fos): restart pulse to apply it",
+            sec(3.0)
+        )
+        .is_some(),
+        "{:#?}",
+        p1.log()
+    );
 }

@@ -136,7 +136,7 @@ fn web_tool_reads_the_real_pulse() {
         &piranha_web::pages::Ctx::default(),
         &doc,
         &Ok(pulse),
-        &Err("lvsd is not running".into()),
+        Err("lvsd is not running"),
         false,
         10,
     ));

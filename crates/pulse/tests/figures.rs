@@ -276,6 +276,7 @@ fn switchover_200_planned_stops_never_wait_for_deadtime() {
 /// `kill -9` of the active pulse; the client's first answer from the backup
 /// within 100 ms at the 99th percentile. Prints p50, p99 and max.
 #[test]
+#[ignore = "a timing gate of the optimised build: tests/run-all runs it with --release --ignored"]
 fn fast_failover_p99_k002_d006_over_20_runs() {
     if !can_run() {
         return;
@@ -309,6 +310,7 @@ fn fast_failover_p99_k002_d006_over_20_runs() {
 /// 600). The backup never takes over and the primary never lets go; the
 /// VIP is sampled every 100 ms.
 #[test]
+#[ignore = "a timing gate of the optimised build: tests/run-all runs it with --release --ignored"]
 fn fast_failover_none_false_under_cpu_load() {
     if !can_run() {
         return;

@@ -118,6 +118,8 @@ codes! {
     MissingFailoverCommand => "missing-failover-command", "";
     UnsafeProgram => "unsafe-program", "";
     AuthWithoutKey => "auth-without-key", "";
+    LoadMonitorCommand => "load-monitor-command", "";
+    ControlCharacter => "control-character", "";
 }
 
 /// One problem found in a file, with where it is and what was expected.

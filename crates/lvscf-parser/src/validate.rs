@@ -139,7 +139,7 @@ pub fn validate(
         src: Source::for_placing(text, lexed, diags),
         structure,
     };
-    use Severity::{Error, Warning};
+    use Severity::Warning;
     let had_errors = r.src.diagnostics().iter().any(Diagnostic::is_error);
 
     if let (Some(p), Some(b)) = (&config.primary, &config.backup) {

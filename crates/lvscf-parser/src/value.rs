@@ -306,11 +306,7 @@ pub(crate) fn parse_value<'w>(
                 ));
             };
             if !program.starts_with('/') {
-                return Err(Problem::error(
-                    Code::RelativeProgram,
-                    format!("`{program}` is not an absolute path: programs named in lvs.cf run without a shell and without a PATH search"),
-                )
-                .hint(format!("write the full path, e.g. `/usr/local/bin/{program}`")));
+                notes.push(relative_program(program));
             }
             if argv.len() > MAX_COMMAND_WORDS {
                 return Err(Problem::error(
@@ -385,6 +381,32 @@ pub(crate) fn parse_value<'w>(
             ))
         }
     }
+}
+
+/// The warning for a program written without its full path: Piranha ran
+/// it with `execvp`, so it still runs, found as execvp found it, under the
+/// same allowlist as a full path.
+fn relative_program(program: &str) -> Problem {
+    let (found, example) = if program.contains('/') {
+        (
+            format!("take it from `/`, their working directory (`/{program}`)"),
+            format!("/{program}"),
+        )
+    } else {
+        (
+            "look it up in /usr/sbin:/usr/bin:/sbin:/bin, the PATH Piranha's daemons inherited from init".to_string(),
+            format!("/usr/sbin/{program}"),
+        )
+    };
+    Problem::error(
+        Code::RelativeProgram,
+        format!(
+            "`{program}` is not an absolute path: when they run it, the daemons {found}, as Piranha's execvp did; \
+             /etc/sysconfig/lvs-programs must list the path found"
+        ),
+    )
+    .hint(format!("write the full path, e.g. `{example}`"))
+    .warning()
 }
 
 fn check_text(text: &str, max: usize) -> Result<(), Problem> {

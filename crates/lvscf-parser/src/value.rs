@@ -182,7 +182,9 @@ pub(crate) fn parse_value<'w>(
                 .at(2));
             }
             let host = parse_host(name, word, notes)?;
-            check_device(words[1]).map_err(|p| p.at(1))?;
+            if let Some(why) = device_problem(words[1]) {
+                notes.push(unusable_device(name, words[1], why).at(1));
+            }
             Ok(Value::HostDevice(AddressOnDevice {
                 host,
                 device: words[1].to_string(),
@@ -342,6 +344,11 @@ pub(crate) fn parse_value<'w>(
             } else {
                 format!("expected one of: {}", values.join(", "))
             };
+            if keyword.key == Key::LoadMonitor && !word.is_empty() {
+                check_text(word, 256)?;
+                notes.push(load_monitor_command(word, &hint));
+                return Ok(Value::Text(word));
+            }
             Err(Problem::error(
                 Code::InvalidArgument,
                 format!("invalid argument `{word}` for `{name}`"),
@@ -409,6 +416,28 @@ fn relative_program(program: &str) -> Problem {
     .warning()
 }
 
+/// The warning for a `load_monitor` that is none of its keywords: Piranha's
+/// nanny ran it as a command, and so does ours, under the allowlist.
+fn load_monitor_command(word: &str, hint: &str) -> Problem {
+    let command = if word == "rsh" || word == "ssh" {
+        format!("{word} ADDRESS uptime")
+    } else {
+        format!("{word} ADDRESS")
+    };
+    Problem::error(
+        Code::LoadMonitorCommand,
+        format!(
+            "`load_monitor = {word}` is not none, rup, ruptime or uptime: Piranha's nanny ran it as a command, \
+             `{command}` for each real server, and nanny still does, only if /etc/sysconfig/lvs-programs \
+             lists it (else the weights are left alone and the refusal is logged)"
+        ),
+    )
+    .hint(format!(
+        "{hint}; `load_monitor = uptime` with `rsh_command = ssh` runs `ssh ADDRESS uptime`"
+    ))
+    .warning()
+}
+
 fn check_text(text: &str, max: usize) -> Result<(), Problem> {
     if text.len() > max {
         return Err(Problem::error(
@@ -429,35 +458,36 @@ fn check_text(text: &str, max: usize) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Interface names: what the kernel accepts, minus what could be mistaken
-/// for an option or a path by the tools that receive it.
+/// Interface names ([`device_problem`]): an error where the device is
+/// used for nothing else (`syncd_iface`).
 pub(crate) fn check_device(device: &str) -> Result<(), Problem> {
-    let bad = |why: &str| {
-        Err(Problem::error(
+    match device_problem(device) {
+        None => Ok(()),
+        Some(why) => Err(Problem::error(
             Code::InvalidDevice,
             format!("invalid device `{device}`: {why}"),
         )
-        .hint("write an interface name such as `eth0` or an alias such as `eth0:1`"))
+        .hint("write an interface name such as `eth0` or an alias such as `eth0:1`")),
+    }
+}
+
+/// The warning for an `address`/`nat_router` device that cannot name an
+/// interface: Piranha's ifconfig failed for that address and everything
+/// else ran, so the file loads and only that address is left down.
+fn unusable_device(name: &str, device: &str, why: &str) -> Problem {
+    let what = if name == "nat_router" {
+        "the NAT router address is not brought up"
+    } else {
+        "pulse does not bring this VIP up (and logs it), lvsd still programs the virtual server"
     };
-    if device.is_empty() {
-        return bad("empty");
-    }
-    if device.len() > MAX_DEVICE_LEN {
-        return bad("longer than 15 characters");
-    }
-    if device.starts_with('-') {
-        return bad("starts with `-`");
-    }
-    if device.contains("..") || device == "." {
-        return bad("contains `..`");
-    }
-    if !device
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '@'))
-    {
-        return bad("only letters, digits and _ - . : @ are allowed");
-    }
-    Ok(())
+    Problem::error(
+        Code::InvalidDevice,
+        format!(
+            "invalid device `{device}`: {why}; Piranha's ifconfig failed for this address and the rest ran: {what}"
+        ),
+    )
+    .hint("write an interface name such as `eth0` or an alias such as `eth0:1`")
+    .warning()
 }
 
 /// The unit a number of `keyword` counts, for messages.

@@ -173,6 +173,9 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             LoadMonitor::Rup,
             LoadMonitor::Ruptime,
             LoadMonitor::Uptime,
+            // Piranha's nanny ran any other value as a command.
+            LoadMonitor::Command("ssh".into()),
+            LoadMonitor::Command("/usr/local/bin/load-of".into()),
         ]),
         any::<bool>(),
     );

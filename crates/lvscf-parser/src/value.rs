@@ -288,17 +288,17 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::Word => {
             single(words)?;
-            check_text(word, 256)?;
+            check_text(name, word, 256, notes)?;
             Ok(Value::Text(word))
         }
         ValueKind::Text => {
             single(words)?;
-            check_text(word, MAX_TEXT_BYTES)?;
+            check_text(name, word, MAX_TEXT_BYTES, notes)?;
             Ok(Value::Text(word))
         }
         ValueKind::Command => {
             single(words)?;
-            check_text(word, MAX_TEXT_BYTES)?;
+            check_text(name, word, MAX_TEXT_BYTES, notes)?;
             let cmd = CommandLine::new(word);
             let argv = cmd.argv();
             let Some(program) = argv.first() else {
@@ -323,7 +323,7 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::Path => {
             single(words)?;
-            check_text(word, 4096)?;
+            check_text(name, word, 4096, notes)?;
             if !word.starts_with('/') {
                 return Err(Problem::error(
                     Code::RelativeProgram,
@@ -345,7 +345,7 @@ pub(crate) fn parse_value<'w>(
                 format!("expected one of: {}", values.join(", "))
             };
             if keyword.key == Key::LoadMonitor && !word.is_empty() {
-                check_text(word, 256)?;
+                check_text(name, word, 256, notes)?;
                 notes.push(load_monitor_command(word, &hint));
                 return Ok(Value::Text(word));
             }
@@ -364,7 +364,7 @@ pub(crate) fn parse_value<'w>(
                 .at(max));
             }
             for w in words {
-                check_text(w, 256)?;
+                check_text(name, w, 256, notes)?;
             }
             Ok(Value::List(words.iter().map(|s| s.to_string()).collect()))
         }
@@ -438,7 +438,7 @@ fn load_monitor_command(word: &str, hint: &str) -> Problem {
     .warning()
 }
 
-fn check_text(text: &str, max: usize) -> Result<(), Problem> {
+fn check_text(name: &str, text: &str, max: usize, notes: &mut Vec<Problem>) -> Result<(), Problem> {
     if text.len() > max {
         return Err(Problem::error(
             Code::ValueTooLong,
@@ -448,12 +448,24 @@ fn check_text(text: &str, max: usize) -> Result<(), Problem> {
             ),
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(Problem::error(
-            Code::InvalidArgument,
-            "invalid argument: control characters are not allowed in values",
-        )
-        .hint("write escapes such as \\r\\n as two characters each; nanny translates them"));
+    if let Some((at, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && *c != '\t')
+    {
+        // Piranha's reader split lines at CR and LF and words at blanks
+        // only: any other control character stayed in the value, byte for
+        // byte, and so it does here.
+        notes.push(
+            Problem::error(
+                Code::ControlCharacter,
+                format!(
+                    "`{name}` has the control character U+{:04X} at byte {at} of its value: it is kept as it is, as Piranha kept it",
+                    c as u32
+                ),
+            )
+            .hint("write escapes such as \\r\\n as two characters each (nanny translates them in send and expect), or remove the character")
+            .warning(),
+        );
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=packaging/build
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 release="$target_dir/release"
-bins=(pulse lvsd nanny send_arp lvscf piranha-web piranha-passwd)
+bins=(pulse lvsd nanny fos send_arp lvscf piranha-web piranha-passwd)
 
 if [ "${LVS_PKG_NO_BUILD:-0}" != 1 ]; then
     cargo build --release --locked --workspace --bins

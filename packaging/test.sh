@@ -19,8 +19,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root_dir=$PWD
 out=packaging/build
-bins=(pulse lvsd nanny send_arp lvscf piranha-web piranha-passwd)
-pages=(lvs.cf.5 pulse.8 lvsd.8 nanny.8 send_arp.8 lvscf.8 piranha-web.8 piranha-passwd.8
+bins=(pulse lvsd nanny fos send_arp lvscf piranha-web piranha-passwd)
+pages=(lvs.cf.5 pulse.8 lvsd.8 nanny.8 fos.8 send_arp.8 lvscf.8 piranha-web.8 piranha-passwd.8
     lvscf-check.8 lvscf-dump.8 lvscf-get.8 lvscf-set.8 lvscf-unset.8 lvscf-rename.8 lvscf-move.8
     lvscf-programs.8)
 

@@ -8,7 +8,7 @@
 //! Man pages of the tools whose command line is a clap definition (`lvscf`,
 //! `lvsd`, `nanny`, `piranha-web`) are generated from it with clap_mangen,
 //! plus the sections clap does not know (FILES, SIGNALS, SEE ALSO, ...),
-//! kept here. `pulse`, `send_arp` and `piranha-passwd` parse Piranha's own
+//! kept here. `pulse`, `fos`, `send_arp` and `piranha-passwd` parse Piranha's own
 //! argument syntax by hand (popt-style errors, positional arguments), so
 //! their pages are hand-written roff in `packaging/man/`, as is `lvs.cf(5)`;
 //! their completions come from the small clap mirrors in `mirror.rs`.
@@ -192,7 +192,7 @@ fn write(path: &Path, data: &[u8]) -> Result<(), String> {
 macro_rules! see_also_all {
     () => {
         ".SH \"SEE ALSO\"
-\\fBlvs.cf\\fR(5), \\fBpulse\\fR(8), \\fBlvsd\\fR(8), \\fBnanny\\fR(8), \\fBsend_arp\\fR(8), \\fBlvscf\\fR(8), \\fBpiranha\\-web\\fR(8), \\fBpiranha\\-passwd\\fR(8), \\fBipvsadm\\fR(8)
+\\fBlvs.cf\\fR(5), \\fBpulse\\fR(8), \\fBlvsd\\fR(8), \\fBnanny\\fR(8), \\fBfos\\fR(8), \\fBsend_arp\\fR(8), \\fBlvscf\\fR(8), \\fBpiranha\\-web\\fR(8), \\fBpiranha\\-passwd\\fR(8), \\fBipvsadm\\fR(8)
 "
     };
 }
@@ -245,7 +245,7 @@ the configuration
 the lock shared with \\fBpiranha\\-web\\fR(8)
 ",
     ".SH \"SEE ALSO\"
-\\fBlvs.cf\\fR(5), \\fBpulse\\fR(8), \\fBlvsd\\fR(8), \\fBnanny\\fR(8), \\fBsend_arp\\fR(8), \\fBpiranha\\-web\\fR(8), \\fBpiranha\\-passwd\\fR(8), \\fBipvsadm\\fR(8)
+\\fBlvs.cf\\fR(5), \\fBpulse\\fR(8), \\fBlvsd\\fR(8), \\fBnanny\\fR(8), \\fBfos\\fR(8), \\fBsend_arp\\fR(8), \\fBpiranha\\-web\\fR(8), \\fBpiranha\\-passwd\\fR(8), \\fBipvsadm\\fR(8)
 "
 );
 

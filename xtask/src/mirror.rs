@@ -3,6 +3,7 @@
 //! completions:
 //!
 //! - `pulse`: popt-style (`pulse::cli::parse`);
+//! - `fos`: popt-style (`fos::cli::parse`);
 //! - `send_arp`: Piranha's positional argv;
 //! - `piranha-passwd`: no options but `--passwd-file`.
 //!
@@ -23,7 +24,7 @@ fn path(name: &'static str, hint: ValueHint) -> Arg {
 }
 
 pub fn commands() -> Vec<Command> {
-    vec![pulse(), send_arp(), piranha_passwd()]
+    vec![pulse(), fos(), send_arp(), piranha_passwd()]
 }
 
 fn pulse() -> Command {
@@ -51,6 +52,28 @@ fn pulse() -> Command {
                 .long("sync-daemon")
                 .value_parser(["ipvs", "log"]),
             flag("syslog"),
+            flag("version"),
+            flag("help").short('?'),
+            flag("usage"),
+        ])
+}
+
+fn fos() -> Command {
+    Command::new("fos")
+        .about("run or watch Piranha's failover services (service = fos) for pulse")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args([
+            flag("active"),
+            flag("monitor"),
+            path("configfile", ValueHint::FilePath)
+                .short('c')
+                .value_name("FILE"),
+            flag("nodaemon").short('n'),
+            flag("nofork"),
+            flag("verbose").short('v'),
+            flag("syslog"),
+            path("nanny", ValueHint::ExecutablePath),
             flag("version"),
             flag("help").short('?'),
             flag("usage"),

@@ -7,7 +7,8 @@
 //!   (written atomically, removed only while they still name us);
 //! * [`socket`]: binding a status socket (replacing a stale one, mode 0660,
 //!   group `piranha`, so that the web tool can read it and nobody else);
-//! * [`host`]: turning a host name of lvs.cf into one address, by one rule.
+//! * [`host`]: turning a host name of lvs.cf into one address, by one rule;
+//! * [`signals`]: holding the handled signals while a daemon starts.
 //!
 //! Must not: know what a daemon does, decide policy (who may reload, what
 //! to log), or touch IPVS, addresses or the network beyond name lookup.
@@ -15,4 +16,5 @@
 pub mod host;
 pub mod log;
 pub mod process;
+pub mod signals;
 pub mod socket;

@@ -184,6 +184,33 @@ mod tests {
         assert_eq!(locate(""), None);
     }
 
+    /// Reliability catalogue CFG-V08: a set-uid or set-gid program is
+    /// refused even when root owns it and its directory (root runs it
+    /// anyway; a set-id bit on a check script is a mistake or a plant).
+    #[test]
+    fn set_id_programs_are_refused() {
+        if !test_support::is_root() {
+            test_support::skip(module_path!(), "needs root to own the test programs");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        // Not under /tmp: a world-writable directory is refused first.
+        let dir = PathBuf::from(format!("/run/exec-policy-setid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let p = dir.join("check");
+        std::fs::copy(locate("true").expect("true"), &p).expect("copy");
+        let mode = |m: u32| {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).expect("chmod");
+            trusted_program(&p)
+        };
+        assert!(mode(0o755).is_ok());
+        assert!(matches!(mode(0o4755), Err(TrustError::SetId(_))));
+        assert!(matches!(mode(0o2755), Err(TrustError::SetId(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// The words of the typed errors are those of the strings they
     /// replaced: refusals quote them.
     #[test]

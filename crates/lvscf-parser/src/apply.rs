@@ -130,6 +130,22 @@ fn apply_global(
         }
         (Key::HeartbeatKey, Value::Text(s)) => c.heartbeat_key = Some(s.to_string()),
         (Key::HeartbeatAuth, Value::Text(s)) => c.heartbeat_auth = HeartbeatAuth::from_keyword(s),
+        (Key::RouterMode, Value::Text(s)) => {
+            c.router_mode = RouterMode::from_keyword(s).unwrap_or(RouterMode::Pair)
+        }
+        (Key::AnycastInterface, Value::Text(s)) => {
+            check_device(s)?;
+            if s.contains(':') {
+                return Err(Problem::error(
+                    Code::InvalidDevice,
+                    format!(
+                        "invalid anycast_interface `{s}`: an interface of its own, not an alias"
+                    ),
+                )
+                .hint("write a name such as `lvs-anycast`"));
+            }
+            c.anycast_interface = Some(s.to_string())
+        }
         (Key::Keepalive, Value::Seconds(d)) => c.keepalive = d,
         (Key::Deadtime, Value::Seconds(d)) => c.deadtime = d,
         (Key::Network, Value::Text(s)) => {

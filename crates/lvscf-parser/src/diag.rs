@@ -113,11 +113,12 @@ codes! {
     SendIgnored => "send-ignored", "";
     NoEffect => "no-effect", "";
     InvalidCheck => "invalid-check", "";
-    FailoverUnsupported => "failover-unsupported", "";
     SyncdIdWrapped => "syncd-id-wrapped", "";
     MissingFailoverCommand => "missing-failover-command", "";
     UnsafeProgram => "unsafe-program", "";
     AuthWithoutKey => "auth-without-key", "";
+    AnycastNat => "anycast-nat", "";
+    AnycastScheduler => "anycast-scheduler", "";
     LoadMonitorCommand => "load-monitor-command", "";
     ControlCharacter => "control-character", "";
 }

@@ -105,6 +105,8 @@ pub enum Key {
     HardShutdown,
     Ipvsadm,
     Sync,
+    RouterMode,
+    AnycastInterface,
     Active,
     Address,
     SorryServer,
@@ -191,6 +193,8 @@ table! {
     Global HardShutdown "hard_shutdown" Bool;
     Global Ipvsadm "ipvsadm" Word;
     Global Sync "sync" Bool;
+    Global RouterMode "router_mode" Enum(&["pair", "anycast"]);
+    Global AnycastInterface "anycast_interface" Word;
     Virtual Active "active" Bool;
     Virtual Address "address" HostDevice;
     Virtual SorryServer "sorry_server" IpOnly;

@@ -21,6 +21,7 @@
 //! - `settle.rs`: what Piranha derived once every line was read;
 //!   [`validate`]: checks across lines; [`analyze`]: the line-by-line
 //!   reading that drives all of the above.
+//! - `anycast.rs`: the checks of `router_mode = anycast` (our extension).
 //! - [`document`]: the lossless document and its editor, with [`mod@write`]
 //!   for values and whole files; [`keypath`] and [`incremental`] on top.
 //!
@@ -30,6 +31,7 @@
 //! disagree about what lvs.cf says.
 
 pub mod analyze;
+mod anycast;
 mod apply;
 mod blocks;
 mod creading;

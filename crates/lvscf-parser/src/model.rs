@@ -13,6 +13,9 @@ use std::time::Duration;
 /// Default location of the configuration file, as in Piranha.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/sysconfig/ha/lvs.cf";
 
+/// Default `anycast_interface`.
+pub const DEFAULT_ANYCAST_INTERFACE: &str = "lvs-anycast";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -94,6 +97,16 @@ pub struct Config {
     pub ipvsadm: String,
     /// `sync`: legacy, ignored.
     pub sync: bool,
+    /// `router_mode` (extension): Piranha's primary/backup pair (the
+    /// default) or every router active behind ECMP, announcing the VIPs it
+    /// can serve through the routing daemon (docs/ANYCAST.md).
+    #[serde(default, skip_serializing_if = "RouterMode::is_pair")]
+    pub router_mode: RouterMode,
+    /// `anycast_interface` (extension): the interface pulse creates and puts
+    /// the announced VIPs on in anycast mode; `None` means
+    /// [`DEFAULT_ANYCAST_INTERFACE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anycast_interface: Option<String>,
     /// `virtual` blocks, in file order.
     pub virtuals: Vec<VirtualServer>,
     /// `failover` blocks (service = fos), in file order.
@@ -137,6 +150,8 @@ impl Default for Config {
             hard_shutdown: true,
             ipvsadm: "/sbin/ipvsadm".to_string(),
             sync: false,
+            router_mode: RouterMode::Pair,
+            anycast_interface: None,
             virtuals: Vec::new(),
             failovers: Vec::new(),
         }
@@ -152,6 +167,13 @@ impl Config {
     /// Looks a virtual block up by name (the first one, if names repeat).
     pub fn virtual_named(&self, name: &str) -> Option<&VirtualServer> {
         self.virtuals.iter().find(|v| v.name == name)
+    }
+
+    /// The interface of the announced VIPs in anycast mode.
+    pub fn anycast_interface_name(&self) -> &str {
+        self.anycast_interface
+            .as_deref()
+            .unwrap_or(DEFAULT_ANYCAST_INTERFACE)
     }
 
     /// The private heartbeat channel `(primary_private, backup_private)`, which
@@ -659,6 +681,31 @@ keyword_enum!(
         Enforce => "enforce",
     }
 );
+
+keyword_enum!(
+    /// `router_mode` (extension).
+    RouterMode {
+        /// Piranha's primary and backup, with heartbeats (the default).
+        Pair => "pair",
+        /// Every router active, VIPs announced over BGP (docs/ANYCAST.md).
+        Anycast => "anycast",
+    }
+);
+
+impl RouterMode {
+    /// The default, left out of the JSON so that pair-mode files dump as before.
+    pub fn is_pair(&self) -> bool {
+        *self == RouterMode::Pair
+    }
+}
+
+// The macro derives no Default; a derive cannot mark a variant through it.
+#[allow(clippy::derivable_impls)]
+impl Default for RouterMode {
+    fn default() -> Self {
+        RouterMode::Pair
+    }
+}
 
 keyword_enum!(
     /// `service`.

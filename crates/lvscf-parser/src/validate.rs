@@ -220,17 +220,20 @@ pub fn validate(
             }
         }
         ServiceKind::Fos => {
-            r.at(
-                Warning,
-                Code::FailoverUnsupported,
-                None,
-                "service",
-                "service = fos: failover blocks are kept and edited, but this suite does not run failover services".into(),
-                None,
-            );
+            if !had_errors && !config.failovers.iter().any(|f| f.active) {
+                r.at(
+                    Warning,
+                    Code::NoActiveService,
+                    None,
+                    "service",
+                    "service = fos but no active failover block: pulse will refuse to start with this file".into(),
+                    Some("set `active = 1` in at least one failover block".into()),
+                );
+            }
         }
     }
 
+    crate::anycast::check(&mut r, config);
     check_blocks(&mut r, config, false, &config.virtuals);
     check_blocks(&mut r, config, true, &config.failovers);
 }
@@ -290,14 +293,26 @@ fn check_blocks(r: &mut Reporter<'_>, config: &Config, failover: bool, list: &[V
                 } else {
                     v.stop_cmd.is_none()
                 };
+                // Piranha's parser loaded such a block; its fos then ran an
+                // uninitialised command line for a missing stop_cmd. Ours
+                // runs nothing for the missing command, so the file loads
+                // with a warning (only what made Piranha itself crash or
+                // spin on every run, like `timeout = 0`, stays refused).
                 if missing {
+                    let what = if key == "start_cmd" {
+                        "fos will start nothing for it on the active router"
+                    } else {
+                        "fos will stop nothing for it when the router relinquishes (Piranha's fos ran garbage here)"
+                    };
                     r.at(
                         Warning,
                         Code::MissingFailoverCommand,
                         Some(block),
                         key,
-                        format!("active failover `{}` has no `{key}`", v.name),
-                        None,
+                        format!("active failover `{}` has no `{key}`: {what}", v.name),
+                        Some(format!(
+                            "add `{key} = \"/path/to/program args\"` to the block"
+                        )),
                     );
                 }
             }

@@ -155,6 +155,9 @@ pub fn global_value(c: &Config, key: &str) -> Option<String> {
         "hard_shutdown" => b(c.hard_shutdown),
         "ipvsadm" => Some(c.ipvsadm.clone()),
         "sync" => b(c.sync),
+        // Extensions: absent unless set, so that pair-mode dumps read as before.
+        "router_mode" => (!c.router_mode.is_pair()).then(|| c.router_mode.to_string()),
+        "anycast_interface" => c.anycast_interface.clone(),
         _ => None,
     }
 }

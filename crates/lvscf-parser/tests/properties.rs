@@ -300,6 +300,8 @@ fn config() -> impl Strategy<Value = Config> {
             hard_shutdown: x.5,
             ipvsadm: x.6,
             sync: x.7,
+            router_mode: RouterMode::Pair,
+            anycast_interface: None,
             virtuals: x.8,
             failovers: x.9,
         }

@@ -225,6 +225,25 @@ pub fn read_version(config: &Path, seq: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The unified diff (3 lines of context) from `before` to `after`, the
+/// files named `from` and `to` in its header; empty when they are equal.
+/// Bounded in time: on a pathological pair the diff is coarser, never slow.
+pub fn diff(before: &[u8], after: &[u8], from: &str, to: &str) -> String {
+    if before == after {
+        return String::new();
+    }
+    let a = String::from_utf8_lossy(before);
+    let b = String::from_utf8_lossy(after);
+    let d = similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_lines(a.as_ref(), b.as_ref());
+    d.unified_diff()
+        .context_radius(3)
+        .missing_newline_hint(false)
+        .header(from, to)
+        .to_string()
+}
+
 /// A value as the summary shows it.
 fn show(v: &Value) -> String {
     match v {
@@ -388,6 +407,31 @@ mod tests {
             "{}",
             summarize(&a, &many)
         );
+    }
+
+    #[test]
+    fn diffs_are_unified_with_context() {
+        let after = CF.replace("port = 80", "port = 8080");
+        let d = diff(
+            CF.as_bytes(),
+            after.as_bytes(),
+            "lvs.cf (serial 3)",
+            "lvs.cf (now)",
+        );
+        assert!(
+            d.starts_with("--- lvs.cf (serial 3)\n+++ lvs.cf (now)\n@@ "),
+            "{d}"
+        );
+        assert!(d.contains("\n- port = 80\n+ port = 8080\n"), "{d}");
+        assert!(
+            d.contains("\n  address = 10.0.0.100 eth0:1\n"),
+            "context kept: {d}"
+        );
+        assert!(
+            !d.contains("s2") && !d.contains("primary"),
+            "only 3 lines of context: {d}"
+        );
+        assert_eq!(diff(CF.as_bytes(), CF.as_bytes(), "a", "b"), "");
     }
 
     fn temp(tag: &str) -> PathBuf {

@@ -11,3 +11,20 @@
 pub mod cli;
 pub mod drain;
 pub mod programs;
+
+/// Who `lvscf` saves as, for lvs.cf's history: `lvscf (USER)`, with the
+/// user `sudo` ran it for when root runs it through sudo.
+pub fn who_am_i() -> String {
+    let uid = nix::unistd::getuid();
+    let name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid {uid}"));
+    match std::env::var("SUDO_USER") {
+        Ok(s) if uid.is_root() && !s.is_empty() && s != name => {
+            format!("lvscf ({name}, through sudo by {s})")
+        }
+        _ => format!("lvscf ({name})"),
+    }
+}

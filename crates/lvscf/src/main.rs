@@ -253,8 +253,38 @@ fn save(cli: &Cli, before: &Document, edited: &Document) -> Result<ExitCode, Str
     }
     write_atomic(&cli.config, edited.as_bytes())
         .map_err(|e| format!("failed to write {}: {e}", cli.config.display()))?;
+    keep_in_history(cli, before, edited);
     print_diagnostics(edited, false);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the replaced version in lvs.cf's history, as the web tool does
+/// (who: `lvscf` and the Unix user, from: local). The file is saved
+/// already: a history that cannot be written is a warning, not a failure.
+fn keep_in_history(cli: &Cli, before: &Document, edited: &Document) {
+    if before.as_bytes().is_empty() {
+        return;
+    }
+    let change = lvscf_store::history::Change {
+        who: lvscf::who_am_i(),
+        from: "local".into(),
+        summary: lvscf_store::history::summarize(before, edited),
+    };
+    let serial = |d: &Document| d.config().serial_no;
+    match lvscf_store::history::record(
+        &cli.config,
+        before.as_bytes(),
+        serial(before),
+        serial(edited),
+        &change,
+    ) {
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "warning: {} saved, but the previous version could not be kept in {}: {e}",
+            cli.config.display(),
+            lvscf_store::history::dir_for(&cli.config).display()
+        ),
+    }
 }
 
 /// `lvscf programs --allow-current`: adds the file's command lines to the

@@ -307,6 +307,12 @@ impl Daemon {
 pub fn run(cli: Cli) -> i32 {
     // First: before lvsd opens anything, the number can only be inherited.
     let ready_fd = cli.ready_fd.map(ReadyFd::adopt);
+    // Until the loop's handlers exist, a SIGHUP or SIGTERM would end lvsd
+    // by its default action (a reload right after a start killed it): they
+    // wait instead.
+    if let Err(e) = daemon_kit::signals::hold() {
+        eprintln!("lvs: cannot hold signals during start-up: {e}");
+    }
     if ready_fd.is_some() {
         // Started by pulse: remember which (see `pulse_is_gone`).
         crate::process::remember_pulse();
@@ -376,6 +382,10 @@ async fn main_loop(
             return 1;
         }
     };
+    // Signals that came during start-up are handled now.
+    if let Err(e) = daemon_kit::signals::release() {
+        warn!("cannot release the signals held during start-up: {e}");
+    }
     let monitor = if cli.no_monitor {
         false
     } else if !cli.nanny.exists() {

@@ -221,4 +221,81 @@ mod tests {
         );
         assert_eq!(Expect::compile(None, true, false).unwrap(), Expect::Nothing);
     }
+
+    /// A regex is matched against what was read so far (as Piranha's nanny
+    /// matched its one read): `$` anchors at the end of that, so `H$`
+    /// matches a first read of `H` even if `X` would have followed. nanny
+    /// cannot wait for the end of the reply: servers keep connections open.
+    #[test]
+    fn dollar_anchors_at_what_was_read() {
+        let e = Expect::compile(Some("H$"), true, false).unwrap();
+        assert_eq!(e.check(b"H", false), Match);
+        assert_eq!(e.check(b"HX", true), Mismatch);
+    }
+
+    /// Reliability catalogue FLT-S03, the T0 fuzz of the response matcher:
+    /// any `expect` (prefix or regex, escapes or not) against any reply,
+    /// read in any pieces, never panics, and a decision taken on part of
+    /// the reply is the one the whole reply gets: a match stays a match, a
+    /// mismatch stays a mismatch, and "read more" at the end of the reply
+    /// cannot happen.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn expects() -> impl Strategy<Value = (String, bool, bool)> {
+            (
+                prop_oneof![
+                    "[ -~]{0,24}",
+                    r"(HTTP|SSH|220|\\r\\n|\\x[0-9a-f]{2}|[.*+?()|^$]){0,6}",
+                ],
+                any::<bool>(),
+                any::<bool>(),
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+            #[test]
+            fn decisions_on_a_part_hold_for_the_whole(
+                (raw, use_regex, suppress) in expects(),
+                reply in prop::collection::vec(any::<u8>(), 0..300),
+                cuts in prop::collection::vec(any::<usize>(), 0..6),
+            ) {
+                let Ok(e) = Expect::compile(Some(&raw), use_regex, suppress) else {
+                    return Ok(());
+                };
+                let whole = e.check(&reply, true);
+                prop_assert_ne!(whole, NeedMore);
+                if use_regex && raw.contains('$') {
+                    // `$` matches at the end of what was read so far (see
+                    // `dollar_anchors_at_what_was_read`): no monotony.
+                    return Ok(());
+                }
+                let mut ends: Vec<usize> = cuts.iter().map(|c| c % (reply.len() + 1)).collect();
+                ends.sort_unstable();
+                for end in ends {
+                    match e.check(&reply[..end], false) {
+                        Match => prop_assert_eq!(whole, Match, "{:?} matched {} bytes", raw, end),
+                        Mismatch => prop_assert_eq!(whole, Mismatch, "{:?} refused {} bytes", raw, end),
+                        NeedMore => {}
+                    }
+                }
+            }
+
+            #[test]
+            fn a_reply_that_starts_with_the_prefix_matches(
+                prefix in prop::collection::vec(1u8..=255, 1..40),
+                rest in prop::collection::vec(any::<u8>(), 0..100),
+            ) {
+                let e = Expect::Prefix(prefix.clone());
+                let mut reply = prefix.clone();
+                reply.extend_from_slice(&rest);
+                prop_assert_eq!(e.check(&reply, true), Match);
+                let mut wrong = reply.clone();
+                wrong[0] ^= 0x80;
+                prop_assert_eq!(e.check(&wrong, true), Mismatch);
+            }
+        }
+    }
 }

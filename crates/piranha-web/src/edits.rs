@@ -77,10 +77,10 @@ pub fn apply_global(
             }
         }
         select_mask(&mut ed, "nat_nmask", &g, "nat_nmask", param(p, "nat_nmask"));
-    } else if network.is_some() && !global_shown(ed.before(), "nat_router").is_empty() {
-        // Direct routing and tunnelling have no NAT router (as Piranha).
-        ed.unset("network", &g, "nat_router");
     }
+    // Direct routing and tunnelling use no NAT router, but it stays in the
+    // file (the daemons ignore it there), so switching back to NAT finds
+    // it again. Piranha removed it.
     ed.finish()
 }
 
@@ -185,7 +185,7 @@ fn new_block_name(
                 "name".to_string(),
                 format!("a {noun} `{n}` exists already"),
             )]),
-            general: vec![],
+            ..FieldErrors::default()
         }),
         Some(n) if !ed.check_chars("name", &n) => Err(std::mem::take(&mut ed.errors)),
         Some(n) => Ok(n),
@@ -335,7 +335,7 @@ fn rename_from(ed: &mut Editor<'_>, field: &str, t: &Target, current: &str, p: &
 }
 
 /// The Address and Device fields, written together as `address = IP DEV`.
-fn address_and_device(ed: &mut Editor<'_>, t: &Target, p: &Params) {
+pub(crate) fn address_and_device(ed: &mut Editor<'_>, t: &Target, p: &Params) {
     if let (Some(ip), Some(dev)) = (param(p, "address"), param(p, "device")) {
         let (ip, dev) = (ip.trim(), dev.trim());
         if ed.check_chars("address", ip) && ed.check_chars("device", dev) {

@@ -62,6 +62,11 @@ pub struct FieldErrors {
     pub fields: BTreeMap<String, String>,
     /// Errors that belong to no field.
     pub general: Vec<String>,
+    /// Warnings per form field: the edit loads, but the parser warns
+    /// (shown before saving, with SAVE ANYWAY).
+    pub warnings: BTreeMap<String, String>,
+    /// Warnings that belong to no field.
+    pub general_warnings: Vec<String>,
 }
 
 impl FieldErrors {
@@ -80,9 +85,14 @@ impl FieldErrors {
     /// A general error.
     pub fn general(msg: impl Into<String>) -> FieldErrors {
         FieldErrors {
-            fields: BTreeMap::new(),
             general: vec![msg.into()],
+            ..FieldErrors::default()
         }
+    }
+
+    /// Whether there are warnings and nothing else.
+    pub fn only_warnings(&self) -> bool {
+        self.is_empty() && !(self.warnings.is_empty() && self.general_warnings.is_empty())
     }
 }
 
@@ -335,7 +345,9 @@ impl<'d> Editor<'d> {
             let structure = self.doc.structure().clone();
             for d in self.doc.diagnostics().iter().filter(|d| d.is_error()) {
                 let line0 = d.line.saturating_sub(1);
-                let owner = self.touched.iter().find(|t| {
+                // The last edit first: a real server's block lies inside its
+                // virtual server's, so the innermost edit of the key wins.
+                let owner = self.touched.iter().rev().find(|t| {
                     let block = self.doc.block_index(&t.target).ok();
                     let in_block = match (&t.target, block) {
                         (Target::Global, _) => structure.blocks.iter().all(|b| {
@@ -358,7 +370,12 @@ impl<'d> Editor<'d> {
                         let f = t.field.clone();
                         self.errors.field(&f, msg);
                     }
-                    None => self.errors.general.push(format!("line {}: {msg}", d.line)),
+                    // Of a field the form does not show: named by its
+                    // keyword, never by a line of the file.
+                    None => self.errors.general.push(match &d.keyword {
+                        Some(k) => format!("{k}: {msg}"),
+                        None => msg,
+                    }),
                 }
             }
             if self.errors.is_empty() {

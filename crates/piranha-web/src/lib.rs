@@ -12,13 +12,17 @@
 //! |---|---|---|
 //! | [`htpasswd`] | pure | password file schemes, constant-time checks, new bcrypt hashes |
 //! | [`session`] | pure | sessions, CSRF tokens, login throttling, the client allow-list (injected clock) |
+//! | [`confirm`] | pure | which actions show what they will change and wait for CONFIRM |
+//! | [`conflict`] | pure | what a form loaded, and whether a later save touched those keys (merge or 409) |
 //! | [`credential`] | pure | what a login is tied to (the password entry's fingerprint), the cache of verified Basic credentials |
 //! | [`forms`] | pure | form fields to lvs.cf edits: the [`forms::Editor`], errors mapped to fields |
 //! | [`edits`] | pure | each panel's form as edits: GLOBAL SETTINGS ... MONITORING SCRIPTS, ADD defaults |
 //! | [`panel`] | pure | which panel a URL names and what its POST asks for; list buttons; the API's edits |
 //! | [`urls`] | pure | the pages' URLs, names as single path segments |
+//! | [`warnings`] | pure | the parser's new warnings of an edit, on their fields, before saving (SAVE ANYWAY) |
 //! | [`view`] | pure | where the user is in a long list: search, filter, page, the row to return to |
 //! | [`live`] | pure | the configuration beside lvsd's and nanny's live state |
+//! | [`newvirtual`] | pure | NEW VIRTUAL SERVER: one form for a virtual server, its check and its real servers |
 //! | [`pages`] | pure | the HTML pages, one module per panel, one list-and-buttons widget |
 //! | [`metrics`] | pure | the Prometheus text of `/metrics` |
 //! | [`cli`] | pure | the command line (shared with the man page generator) |
@@ -34,12 +38,15 @@
 //! helpers on them (`backup_differs`, `disk_differs_from_running`).
 
 pub mod cli;
+pub mod confirm;
+pub mod conflict;
 pub mod credential;
 pub mod edits;
 pub mod forms;
 pub mod htpasswd;
 pub mod live;
 pub mod metrics;
+pub mod newvirtual;
 pub mod pages;
 pub mod panel;
 pub mod server;
@@ -48,3 +55,4 @@ pub mod status;
 pub mod store;
 pub mod urls;
 pub mod view;
+pub mod warnings;

@@ -96,7 +96,7 @@ impl Panel {
         }
         let form = p.clone();
         let policy = policy.clone();
-        match self.clone() {
+        let outcome = match self.clone() {
             Panel::Global => {
                 save(move |d| edits::apply_global(d, &form, &policy).map(|_| "/global".to_string()))
             }
@@ -122,7 +122,18 @@ impl Panel {
             Panel::VirtualList | Panel::RealList(_) | Panel::FailoverList => {
                 Err(FieldErrors::general("unknown action"))
             }
-        }
+        }?;
+        // ENABLE, DISABLE and RESET of REDUNDANCY are steps of their own
+        // (ENABLE comes before the backup's address is typed): only forms
+        // of values wait on their warnings.
+        let steps = *self == Panel::Redundancy
+            && param(p, "redundancy_action").is_some_and(|a| a != "ACCEPT");
+        Ok(match outcome {
+            Outcome::Save(edit) if !steps => {
+                Outcome::Save(Box::new(crate::warnings::checked(p, edit)))
+            }
+            other => other,
+        })
     }
 }
 
@@ -304,7 +315,7 @@ fn selected(p: &Params, what: &str) -> Result<String, FieldErrors> {
         Some(s) if !s.is_empty() => Ok(s.to_string()),
         _ => Err(FieldErrors {
             fields: [(SELECTED.to_string(), format!("select a {what} first"))].into(),
-            general: vec![],
+            ..FieldErrors::default()
         }),
     }
 }

@@ -39,13 +39,30 @@ impl Snapshot {
     }
 }
 
+/// Whether the keys a form loaded are unchanged in a file.
+pub type Unchanged = std::sync::Arc<dyn Fn(&Document) -> bool + Send + Sync>;
+
 /// What a save expects the file to be.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Expect {
     /// The SHA-256 the form was rendered from.
     Hash(String),
     /// The serial the API client read.
     Serial(u64),
+    /// The SHA-256 the form was rendered from or, when the file changed
+    /// since, a file where the keys the form loaded are unchanged (the
+    /// edit is then made on the file as it is: the changes merge).
+    Loaded(String, Unchanged),
+}
+
+impl fmt::Debug for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Hash(h) => f.debug_tuple("Hash").field(h).finish(),
+            Expect::Serial(s) => f.debug_tuple("Serial").field(s).finish(),
+            Expect::Loaded(h, _) => f.debug_tuple("Loaded").field(h).finish(),
+        }
+    }
 }
 
 /// Why a save did not happen.
@@ -66,6 +83,9 @@ pub struct Author {
     pub who: String,
     /// The client's address.
     pub from: String,
+    /// What the save is, when more than its diff says (`restore of save
+    /// 12`): put before the summary.
+    pub why: String,
 }
 
 /// A successful save.
@@ -161,6 +181,10 @@ impl Store {
                 crate::htpasswd::constant_time_eq(h.as_bytes(), current.hash.as_bytes())
             }
             Expect::Serial(s) => *s == current.serial() && !current.doc.has_errors(),
+            Expect::Loaded(h, unchanged) => {
+                crate::htpasswd::constant_time_eq(h.as_bytes(), current.hash.as_bytes())
+                    || (!current.doc.has_errors() && unchanged(&current.doc))
+            }
         };
         if !fresh {
             return Err(SaveError::Conflict(Box::new(current)));
@@ -182,7 +206,10 @@ impl Store {
         if let Err(d) = doc.load() {
             return Err(SaveError::Invalid(FieldErrors::general(d.to_string())));
         }
-        let summary = lvscf_store::history::summarize(&current.doc, &doc);
+        let summary = match lvscf_store::history::summarize(&current.doc, &doc) {
+            s if author.why.is_empty() => s,
+            s => format!("{}: {s}", author.why),
+        };
         lvscf_store::write_atomic_with(ops, &self.path, doc.as_bytes()).map_err(SaveError::Io)?;
         if current.exists {
             let change = lvscf_store::history::Change {
@@ -303,6 +330,7 @@ mod tests {
         Author {
             who: "unit test".into(),
             from: "here".into(),
+            why: String::new(),
         }
     }
 

@@ -12,6 +12,7 @@ use common::chromium::*;
 use common::*;
 use fantoccini::Locator;
 use lvscf_parser::{Document, Target};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Reliability catalogue WEB-07 (docs/RELIABILITY.md).
@@ -152,6 +153,7 @@ fn browser_edit_flow_screenshots_and_xss() {
                 .expect("goto");
             pick(&c, name).await;
             press(&c, "real_service", "(DE)ACTIVATE").await;
+            confirm(&c).await;
             expected.set(&st, "active", "1").expect("set");
             bump(&mut expected);
             check("activate real", &expected);
@@ -176,6 +178,7 @@ fn browser_edit_flow_screenshots_and_xss() {
             c.goto(&format!("{base}/virtual")).await.expect("goto");
             pick(&c, "ftp").await;
             press(&c, "virtual_service", "(DE)ACTIVATE").await;
+            confirm(&c).await;
             expected.set(&t, "active", want).expect("set");
             bump(&mut expected);
             check("toggle", &expected);
@@ -183,6 +186,9 @@ fn browser_edit_flow_screenshots_and_xss() {
         c.goto(&format!("{base}/virtual")).await.expect("goto");
         pick(&c, "ftp").await;
         press(&c, "virtual_service", "DELETE").await;
+        wait_confirmation(&c).await;
+        shot(&c, "08b-confirm-delete").await;
+        confirm(&c).await;
         expected.remove(&t).expect("remove");
         bump(&mut expected);
         check("DELETE", &expected);
@@ -283,6 +289,7 @@ fn lab_router_save_and_copy_to_backup() {
                 .unwrap_or_default()
         );
         copy.click().await.expect("click copy");
+        confirm(&c).await;
         let end = Instant::now() + Duration::from_secs(30);
         loop {
             let page = c.source().await.unwrap_or_default();
@@ -298,6 +305,189 @@ fn lab_router_save_and_copy_to_backup() {
         }
         println!("WEB-OK saved weight {weight} of {server} and copied lvs.cf to the backup");
         c.close().await.expect("close");
+    });
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// axe-core's script, installed from the npm registry by .ci/run
+/// (`npm install --prefix crates/piranha-web/tests/axe`).
+fn axe_source() -> Option<String> {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(p).ok()
+}
+
+/// Answers every status request on `path` with `line` (a document of the
+/// daemons' own types) while the test runs.
+fn status_socket(path: &Path, line: String) {
+    use std::io::{BufRead, BufReader, Write};
+    let _ = std::fs::remove_file(path);
+    let l = std::os::unix::net::UnixListener::bind(path).expect("bind status socket");
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut req = String::new();
+            let _ = BufReader::new(&s).read_line(&mut req);
+            let _ = (&s).write_all(line.as_bytes());
+        }
+    });
+}
+
+/// lvsd's status for LVS_CF's `web`: r1 down (refused), so the pages show
+/// a problem beside the configured flag.
+fn lvsd_line() -> String {
+    use lvs_status::lvsd as l;
+    let doc = l::LvsdStatus {
+        services: vec![l::Service {
+            name: "web".into(),
+            protocol: "tcp".into(),
+            address: Some("10.0.0.100".parse().expect("ip")),
+            port: 80,
+            fwmark: None,
+            scheduler: "wlc".into(),
+            persistent: 0,
+            in_kernel: true,
+            stats: l::Stats::default(),
+            servers: vec![l::Server {
+                server: "r1".into(),
+                address: "10.0.1.11".parse().expect("ip"),
+                port: 80,
+                state: l::ServerState::Down,
+                weight: 0,
+                in_kernel: false,
+                reason: Some("connection refused".into()),
+                since_ms: Some(300_000),
+                report_age_ms: Some(300_000),
+                active_conns: 0,
+                inactive_conns: 2,
+                stats: l::Stats::default(),
+                certificate: None,
+                draining: false,
+            }],
+            quorum: None,
+        }],
+    };
+    serde_json::to_string(&doc).expect("json") + "\n"
+}
+
+/// Every page at 1280 and 390 px: a screenshot of each under
+/// `target/web-screenshots/` (`w1280-*.png`, `w390-*.png`), nothing wider
+/// than the window at 390 px but the tables' own scrolling boxes, and an
+/// axe-core audit with no serious or critical violation.
+#[test]
+fn browser_every_page_at_two_widths_passes_axe() {
+    let Some(axe) = axe_source() else {
+        skip("browser a11y test: axe-core is not installed (npm install --prefix crates/piranha-web/tests/axe)");
+        return;
+    };
+    let Some((_driver, port, chromium)) = start_driver() else {
+        return;
+    };
+    let env = EnvBuilder::new("browser-a11y").start();
+    status_socket(&env.lvsd_socket, lvsd_line());
+    let profile = tempdir("chromium-a11y-profile");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let c = browser(port, &chromium, &profile).await;
+        let base = format!("http://{}", env.addr);
+        let audit = |name: &'static str| {
+            let c = c.clone();
+            let axe = axe.clone();
+            async move {
+                let mut problems = Vec::new();
+                for (w, h) in [(1280u32, 900u32), (390, 844)] {
+                    c.set_window_size(w, h).await.expect("window size");
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    shot(&c, &format!("w{w}-{name}")).await;
+                    let wide = c
+                        .execute(
+                            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                            vec![],
+                        )
+                        .await
+                        .expect("execute");
+                    if w == 390 && wide.as_i64().unwrap_or(0) > 0 {
+                        problems.push(format!("{name} at {w} px: the page is {wide} px wider than the window"));
+                    }
+                    c.execute(&format!("{axe}\nreturn true;"), vec![])
+                        .await
+                        .expect("inject axe-core");
+                    let found = c
+                        .execute_async(
+                            "const done = arguments[arguments.length - 1];
+                             axe.run(document, {resultTypes: ['violations']})
+                               .then(r => done(r.violations
+                                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                                 .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
+                                      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+                               .catch(e => done(['axe failed: ' + e]));",
+                            vec![],
+                        )
+                        .await
+                        .expect("axe.run");
+                    for v in found.as_array().into_iter().flatten() {
+                        problems.push(format!("{name} at {w} px: {}", v.as_str().unwrap_or("?")));
+                    }
+                }
+                problems
+            }
+        };
+        let mut problems = Vec::new();
+        c.goto(&format!("{base}/control")).await.expect("goto");
+        problems.extend(audit("login").await);
+        c.set_window_size(1280, 900).await.expect("window size");
+        fill(&c, "password", PASSWORD).await;
+        find(&c, Locator::Id("login")).await.click().await.expect("click");
+        let end = Instant::now() + Duration::from_secs(10);
+        while title(&c).await != "Piranha (Control/Monitoring)" && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for (name, path) in [
+            ("control", "/control"),
+            ("control-problems", "/control?problems=1"),
+            ("global-settings", "/global"),
+            ("redundancy", "/redundancy"),
+            ("virtual-servers", "/virtual"),
+            ("virtual-server", "/virtual/web/edit"),
+            ("real-servers", "/virtual/web/real"),
+            ("real-server-edit", "/virtual/web/real/r1/edit"),
+            ("monitoring-scripts", "/virtual/web/scripts"),
+            ("failover-services", "/failover"),
+            ("change-password", "/passwd"),
+            ("new-virtual-server", "/virtual/new"),
+            ("history-empty", "/history"),
+        ] {
+            c.goto(&format!("{base}{path}")).await.expect("goto");
+            assert!(title(&c).await.starts_with("Piranha ("), "{path}");
+            problems.extend(audit(name).await);
+        }
+        // A refused edit with its field error, and the saved banner.
+        c.goto(&format!("{base}/virtual/web/edit")).await.expect("goto");
+        fill(&c, "port", "notaport").await;
+        press(&c, "vev_action", "ACCEPT").await;
+        find(&c, Locator::Id("err-port")).await;
+        problems.extend(audit("field-error").await);
+        c.goto(&format!("{base}/virtual")).await.expect("goto");
+        pick(&c, "web").await;
+        press(&c, "virtual_service", "(DE)ACTIVATE").await;
+        wait_confirmation(&c).await;
+        problems.extend(audit("confirmation").await);
+        c.set_window_size(1280, 900).await.expect("window size");
+        confirm(&c).await;
+        find(&c, Locator::Css("div.saved")).await;
+        problems.extend(audit("saved-banner").await);
+        c.goto(&format!("{base}/history")).await.expect("goto");
+        problems.extend(audit("history").await);
+        // A form back with a warning and SAVE ANYWAY.
+        c.goto(&format!("{base}/redundancy")).await.expect("goto");
+        fill(&c, "dead_after", "5").await;
+        press(&c, "redundancy_action", "ACCEPT").await;
+        find(&c, Locator::Id("err-dead_after")).await;
+        problems.extend(audit("warning").await);
+        c.close().await.expect("close");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     });
     let _ = std::fs::remove_dir_all(&profile);
 }

@@ -27,6 +27,8 @@ const ROUTES: &[&str] = &[
     "/failover/fo/scripts",
     "/apply",
     "/sync",
+    "/history",
+    "/history/1/restore",
     "/logout",
     "/metrics",
     "/api/v1/config",
@@ -914,7 +916,7 @@ fn basic_auth_api_and_metrics() {
             ("Cookie", &c.cookie),
             ("Content-Type", "application/x-www-form-urlencoded"),
         ],
-        urlencode(&[("csrf", &c.csrf)]).as_bytes(),
+        urlencode(&[("csrf", &c.csrf), ("confirm", "1")]).as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let got = pulse.join().expect("pulse thread");
@@ -1035,7 +1037,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
         expected.set(&t, "weight", "2").expect("set");
         bump(&mut expected);
         assert_eq!(
-            c.submit(
+            c.submit_confirmed(
                 "/virtual/ftp/real",
                 &[("real_service", "(DE)ACTIVATE"), ("selected", name)]
             )
@@ -1074,7 +1076,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
     // Activate, deactivate, delete.
     for want in ["1", "0"] {
         assert_eq!(
-            c.submit(
+            c.submit_confirmed(
                 "/virtual",
                 &[("virtual_service", "(DE)ACTIVATE"), ("selected", "ftp")]
             )
@@ -1086,7 +1088,7 @@ fn edit_flow_matches_parser_edits_and_keeps_comments() {
         check("toggle", &expected);
     }
     assert_eq!(
-        c.submit(
+        c.submit_confirmed(
             "/virtual",
             &[("virtual_service", "DELETE"), ("selected", "ftp")]
         )
@@ -1679,7 +1681,7 @@ fn failover_pages_edit_failover_blocks() {
     check("scripts", &expected);
 
     // (DE)ACTIVATE, then DELETE.
-    let r = c.submit(
+    let r = c.submit_confirmed(
         "/failover",
         &[("failover_service", "(DE)ACTIVATE"), ("selected", "fo1")],
     );
@@ -1687,7 +1689,7 @@ fn failover_pages_edit_failover_blocks() {
     expected.set(&fo("fo1"), "active", "1").expect("set");
     bump(&mut expected);
     check("ACTIVATE", &expected);
-    let r = c.submit(
+    let r = c.submit_confirmed(
         "/failover",
         &[("failover_service", "DELETE"), ("selected", "fo1")],
     );

@@ -151,6 +151,7 @@ fn author() -> piranha_web::store::Author {
     piranha_web::store::Author {
         who: "test".into(),
         from: "kill_during_save".into(),
+        why: String::new(),
     }
 }
 

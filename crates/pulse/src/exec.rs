@@ -82,6 +82,11 @@ pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
         .map_err(|e| format!("{}: {e}", approved.program.display()))
 }
 
+/// `PR_SET_PDEATHSIG` for another child of pulse (fos).
+pub fn die_with_parent(cmd: &mut Command) {
+    set_pdeathsig(cmd, None);
+}
+
 /// A started lvsd with the read end of its readiness pipe.
 pub struct Lvsd {
     /// The child.

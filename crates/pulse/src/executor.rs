@@ -10,8 +10,14 @@
 //! Relinquish (2.7): stop the ARP task, inactive_cmd, sync daemon backup,
 //! SIGTERM lvsd and wait (10 s, then SIGKILL), remove the VIPs and the NAT
 //! address.
+//!
+//! With `service = fos` ([`crate::fos`]) the takeover brings the failover
+//! addresses up first and then starts `fos --active` instead of lvsd; the
+//! relinquish stops it (its `stop_cmd`s) before the addresses go down; and
+//! `fos --monitor` runs when the main loop asks ([`Op::Monitor`]).
 
 use crate::exec;
+use crate::fos::{FosChild, FosCommand, FosExit, FosMode};
 use crate::log::Logger;
 use crate::netlink::{self, AddrSpec};
 use crate::settings::{Settings, Vip};
@@ -45,6 +51,10 @@ pub enum Op {
     Reannounce,
     /// New settings after a reload.
     Reconfigure(Arc<Settings>),
+    /// FOS: run `fos --monitor` (true) or stop it (false).
+    Monitor(bool),
+    /// FOS: start `fos --active` again (it exited while we are active).
+    RestartFos,
     /// Everything before this is done, and the commands still running have
     /// finished (at most 5 s): answer. Used at exit, so that inactive_cmd is
     /// not cut short by PR_SET_PDEATHSIG.
@@ -58,6 +68,8 @@ pub enum Report {
     ChildExited(String),
     /// A takeover could not complete.
     TakeoverFailed(String),
+    /// FOS: a fos child ended on its own.
+    FosExited(FosExit),
 }
 
 /// Fixed parameters.
@@ -80,6 +92,8 @@ pub struct ExecConfig {
     pub arp_rounds: u32,
     /// Pause after each round.
     pub arp_interval: Duration,
+    /// `service = fos`: how fos is run (None: LVS, lvsd is run).
+    pub fos: Option<FosCommand>,
 }
 
 struct LvsdHandle {
@@ -102,6 +116,10 @@ pub struct Executor {
     cancel: watch::Receiver<u64>,
     gen: u64,
     cmds: Vec<JoinHandle<()>>,
+    fos_active: Option<FosChild>,
+    fos_monitor: Option<FosChild>,
+    fos_exits: mpsc::UnboundedSender<FosExit>,
+    fos_wanted: bool,
 }
 
 const CANCELLED: &str = "takeover cancelled";
@@ -117,6 +135,13 @@ impl Executor {
         lvsd_pid: Arc<AtomicI32>,
         cancel: watch::Receiver<u64>,
     ) -> Executor {
+        let (fos_exits, mut rx) = mpsc::unbounded_channel::<FosExit>();
+        let fwd = reports.clone();
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                let _ = fwd.send(Report::FosExited(e));
+            }
+        });
         Executor {
             cfg,
             settings,
@@ -130,6 +155,10 @@ impl Executor {
             cancel,
             gen: 0,
             cmds: Vec::new(),
+            fos_active: None,
+            fos_monitor: None,
+            fos_exits,
+            fos_wanted: false,
         }
     }
 
@@ -146,6 +175,15 @@ impl Executor {
                 Op::HandOver(wait, watch) => self.hand_over(wait, watch).await,
                 Op::Reannounce => self.reannounce(),
                 Op::Reconfigure(s) => self.reconfigure(s),
+                Op::Monitor(on) => self.monitor(on).await,
+                Op::RestartFos => {
+                    let running = self.fos_active.as_ref().is_some_and(FosChild::running);
+                    if self.fos_wanted && !running {
+                        if let Err(e) = self.start_fos_active() {
+                            self.log.info(&e);
+                        }
+                    }
+                }
                 Op::Flush(ack) => {
                     let cmds = std::mem::take(&mut self.cmds);
                     let _ = tokio::time::timeout(Duration::from_secs(5), async {
@@ -158,8 +196,71 @@ impl Executor {
                 }
             }
         }
-        // The main loop is gone: do not leave lvsd behind.
+        // The main loop is gone: do not leave lvsd or fos behind.
         self.stop_lvsd().await;
+        self.stop_fos_active().await;
+        self.monitor(false).await;
+    }
+
+    fn start_fos_active(&mut self) -> Result<(), String> {
+        let Some(cmd) = &self.cfg.fos else {
+            return Ok(());
+        };
+        let child = FosChild::start(
+            cmd,
+            FosMode::Active,
+            self.fos_exits.clone(),
+            Some(self.lvsd_pid.clone()),
+        )
+        .map_err(|e| format!("failed to start {}: {e}", cmd.program.display()))?;
+        self.fos_active = Some(child);
+        Ok(())
+    }
+
+    async fn stop_fos_active(&mut self) {
+        if let Some(c) = self.fos_active.take() {
+            if !c.stop(crate::fos::ACTIVE_STOP_TIMEOUT).await {
+                self.log
+                    .info("fos --active did not finish its stop_cmds in time: killed");
+            }
+        }
+    }
+
+    async fn monitor(&mut self, on: bool) {
+        let running = self.fos_monitor.as_ref().is_some_and(FosChild::running);
+        match (on, &self.cfg.fos) {
+            (true, Some(cmd)) if !running && !self.cfg.test_start => {
+                match FosChild::start(cmd, FosMode::Monitor, self.fos_exits.clone(), None) {
+                    Ok(c) => self.fos_monitor = Some(c),
+                    Err(e) => self
+                        .log
+                        .info(&format!("failed to start {}: {e}", cmd.program.display())),
+                }
+            }
+            (false, _) => {
+                if let Some(c) = self.fos_monitor.take() {
+                    c.stop(Duration::from_secs(10)).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Takeover with `service = fos`: addresses first (a service may bind
+    /// its address), then `fos --active`, then the gratuitous ARPs.
+    async fn takeover_fos(&mut self) {
+        self.fos_wanted = true;
+        self.run_cmd(true);
+        self.monitor(false).await;
+        self.sync_master();
+        self.addresses_up();
+        if !self.cfg.test_start {
+            if let Err(e) = self.start_fos_active() {
+                let _ = self.reports.send(Report::TakeoverFailed(e));
+                return;
+            }
+        }
+        self.start_arps(self.held.clone(), self.cfg.arp_rounds);
     }
 
     fn run_cmd(&mut self, active: bool) {
@@ -270,6 +371,9 @@ impl Executor {
             return;
         }
         self.gen = gen;
+        if self.cfg.fos.is_some() {
+            return self.takeover_fos().await;
+        }
         self.run_cmd(true);
         if !self.cfg.test_start {
             if let Err(e) = self.start_lvsd().await {
@@ -315,6 +419,11 @@ impl Executor {
         }
         let log = self.log.clone();
         let pause = self.cfg.arp_interval;
+        let done = if self.cfg.fos.is_some() {
+            "gratuitous fos arps finished"
+        } else {
+            "gratuitous lvs arps finished"
+        };
         self.arps = Some(tokio::spawn(async move {
             let mut warned = false;
             for _ in 0..rounds {
@@ -331,7 +440,7 @@ impl Executor {
                 }
                 tokio::time::sleep(pause).await;
             }
-            log.info("gratuitous lvs arps finished");
+            log.info(done);
         }));
     }
 
@@ -367,6 +476,9 @@ impl Executor {
             t.abort();
         }
         self.run_cmd(false);
+        // FOS: the stop_cmds run while the addresses are still up.
+        self.fos_wanted = false;
+        self.stop_fos_active().await;
         // The VIPs go first: while they are up without lvsd's table (the
         // kernel drops IPVS's hooks with the last service), every packet of
         // an established connection reaches the local stack and is answered

@@ -4,15 +4,19 @@
 //! relinquish sequences (VIPs, gratuitous ARP, lvsd start and stop). It
 //! never programs IPVS services itself: lvsd does.
 //!
-//! Pure parts: [`codec`], [`keys`] (parsing), [`machine`], [`settings`], [`cli`]. Thin I/O
+//! Pure parts: [`codec`], [`keys`] (parsing), [`machine`], [`settings`], [`cli`],
+//! [`anycast`] (anycast mode's announcements; its I/O in [`anycast_runtime`]). Thin I/O
 //! around them: [`bootid`], [`netlink`], [`exec`], [`executor`], [`status`],
 //! [`runtime`]. The lvsd readiness interface is described in [`exec`].
 
+pub mod anycast;
+pub mod anycast_runtime;
 pub mod bootid;
 pub mod cli;
 pub mod codec;
 pub mod exec;
 pub mod executor;
+pub mod fos;
 pub mod handover;
 pub mod keys;
 pub mod log;
@@ -49,6 +53,15 @@ pub fn main_with_args(args: &[String]) -> i32 {
     if opts.help {
         print!("{}", cli::USAGE);
         return 0;
+    }
+    // router_mode = anycast (docs/ANYCAST.md): no pair, no heartbeats.
+    if let Some(code) = anycast_runtime::run_if_anycast(&opts) {
+        return code;
+    }
+    // Until the event loop's handlers exist, a SIGHUP or SIGTERM would
+    // end pulse by its default action: they wait instead.
+    if let Err(e) = daemon_kit::signals::hold() {
+        eprintln!("pulse: cannot hold signals during start-up: {e}");
     }
     match runtime::prepare(opts) {
         Ok(p) => runtime::run(p),

@@ -78,6 +78,13 @@ pub enum Event {
     ForceActive,
     /// SIGTERM or SIGINT.
     Terminate(i32),
+    /// FOS: a valid "stop me" on channel `n`: the partner took over after
+    /// our service failed and asks us to become inactive.
+    StopMe(usize),
+    /// FOS: the partner's services failed (our monitor exited and our
+    /// network looks fine); the text is the log line. Take over and send
+    /// "stop me" until the partner reports stopped.
+    PartnerServiceFailed(String),
 }
 
 /// A heartbeat as the machine sees it.
@@ -143,6 +150,7 @@ pub struct Machine {
     per_channel: [Option<PeerState>; MAX_CHANNELS],
     stopped_at: Option<Instant>,
     leaving: Option<LeavingRepeats>,
+    forcing: bool,
 }
 
 /// The repeats of "leaving" after a clean stop: one datagram can be lost
@@ -183,6 +191,7 @@ impl Machine {
             per_channel: [None; MAX_CHANNELS],
             stopped_at: None,
             leaving: None,
+            forcing: false,
         }
     }
 
@@ -220,6 +229,13 @@ impl Machine {
     /// CHILDFAIL.
     pub fn child_fail(&self) -> bool {
         self.child_fail
+    }
+
+    /// FOS: we took over from a partner whose services failed and ask it
+    /// to stop ("stop me" instead of "running") until it reports stopped.
+    /// Meanwhile its "running" does not make us yield.
+    pub fn forcing(&self) -> bool {
+        self.forcing
     }
 
     /// The partner view.
@@ -271,6 +287,7 @@ impl Machine {
     }
 
     fn deactivate(&mut self, out: &mut Vec<Action>) {
+        self.forcing = false;
         if self.active {
             self.active = false;
             out.push(Action::Relinquish);
@@ -301,6 +318,14 @@ impl Machine {
                 &mut out,
             ),
             Event::Heard(h) => self.on_heartbeat(h, now, &mut out),
+            Event::StopMe(channel) => self.on_stop_me(channel, now, &mut out),
+            Event::PartnerServiceFailed(line) => {
+                if !self.active && self.willing() {
+                    out.push(Action::Log(line));
+                    self.forcing = true;
+                    self.activate(&mut out, "partner's services failed: activating fos");
+                }
+            }
             Event::ChildExited(line) => {
                 out.push(Action::Log(line));
                 self.child_fail = true;
@@ -372,6 +397,7 @@ impl Machine {
             return;
         }
         if now >= self.need {
+            self.forcing = false;
             self.partner.state = None;
             self.partner.stopped_since = None;
             self.partner.unwilling = false;
@@ -429,6 +455,10 @@ impl Machine {
         self.need = now + self.timing.deadtime;
         self.partner.state = Some(state);
         self.partner.last_heard = Some(now);
+        if state != PeerState::Active {
+            // the partner let go: no more "stop me"
+            self.forcing = false;
+        }
         if state == PeerState::Inactive {
             self.partner.stopped_since.get_or_insert(now);
         } else {
@@ -445,7 +475,9 @@ impl Machine {
         match state {
             PeerState::Active => {
                 self.child_fail = false;
-                if self.active {
+                if self.active && self.forcing {
+                    // FOS: it has not heard our "stop me" yet
+                } else if self.active {
                     match self.role {
                         Role::Backup => {
                             if self.sends {
@@ -491,6 +523,31 @@ impl Machine {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Machine {
+    /// FOS "stop me": a heartbeat from an active partner that asks us to let
+    /// go (it took over after our service failed).
+    fn on_stop_me(&mut self, channel: usize, now: Instant, out: &mut Vec<Action>) {
+        let ch = channel.min(MAX_CHANNELS - 1);
+        self.per_channel[ch] = Some(PeerState::Active);
+        self.need = now + self.timing.deadtime;
+        self.partner.state = Some(PeerState::Active);
+        self.partner.last_heard = Some(now);
+        self.partner.stopped_since = None;
+        self.partner.unwilling = false;
+        if self.terminating {
+            self.leaving = None;
+            return;
+        }
+        self.child_fail = false;
+        if self.active {
+            out.push(Action::Log(
+                "partner took over our failed services: deactivating fos".into(),
+            ));
+            self.deactivate(out);
         }
     }
 }
@@ -860,6 +917,74 @@ mod tests {
         m.step(Event::Heartbeat(PeerState::Active), t0);
         m.step(Event::Terminate(15), t0);
         assert!(!m.repeating_leaving());
+    }
+
+    /// Spec 2.11: the inactive router whose monitor saw the partner's
+    /// service fail takes over and forces the partner out: its "running"
+    /// does not make us yield (even as backup) until it says stopped; the
+    /// partner relinquishes on "stop me" without marking a child failure.
+    #[test]
+    fn fos_service_failure_forces_the_partner_out() {
+        let t0 = Instant::now();
+        let mut b = Machine::new(Role::Backup, t(1.0, 3.0), true, t0);
+        let mut m = Machine::new(Role::Master, t(1.0, 3.0), true, t0);
+        m.step(Event::ForceActive, t0);
+        b.step(Event::Heartbeat(PeerState::Active), t0);
+        assert!(!b.forcing());
+        let a = b.step(
+            Event::PartnerServiceFailed(
+                "seems like a remote network fault; performing service failover".into(),
+            ),
+            t0 + ms(10),
+        );
+        assert_eq!(
+            logs(&a),
+            vec![
+                "seems like a remote network fault; performing service failover",
+                "partner's services failed: activating fos"
+            ]
+        );
+        assert!(has(&a, &Action::Takeover) && has(&a, &Action::Send(PeerState::Active)));
+        assert!(b.is_active() && b.forcing());
+        // the master's "running" crossed our "stop me": we do not yield
+        let a = b.step(Event::Heartbeat(PeerState::Active), t0 + ms(20));
+        assert!(!has(&a, &Action::Relinquish), "{a:?}");
+        assert!(b.is_active() && b.forcing());
+        // the master hears "stop me": it relinquishes, stays willing
+        let a = m.step(Event::StopMe(0), t0 + ms(20));
+        assert_eq!(
+            logs(&a),
+            vec!["partner took over our failed services: deactivating fos"]
+        );
+        assert!(has(&a, &Action::Relinquish));
+        assert!(!m.is_active() && !m.child_fail() && !m.unwilling());
+        assert_eq!(m.partner().state, Some(PeerState::Active));
+        // ... says stopped: we stop forcing, and normal rules are back
+        b.step(Event::Heartbeat(PeerState::Inactive), t0 + ms(30));
+        assert!(b.is_active() && !b.forcing());
+        // "stop me" while inactive changes nothing; nor does a second
+        // failure report while active
+        assert!(!has(
+            &m.step(Event::StopMe(0), t0 + ms(40)),
+            &Action::Takeover
+        ));
+        let a = b.step(Event::PartnerServiceFailed("x".into()), t0 + ms(40));
+        assert!(a
+            .iter()
+            .all(|x| !matches!(x, Action::Takeover | Action::Log(_))));
+        // unwilling routers do not take over on a failure report
+        let mut u = Machine::new(Role::Backup, t(1.0, 3.0), true, t0);
+        u.step(Event::Links(vec!["Primary NIC: link down".into()]), t0);
+        assert!(!has(
+            &u.step(Event::PartnerServiceFailed("x".into()), t0),
+            &Action::Takeover
+        ));
+        // forcing ends when the partner goes silent
+        let mut b = Machine::new(Role::Backup, t(1.0, 3.0), true, t0);
+        b.step(Event::PartnerServiceFailed("x".into()), t0);
+        assert!(b.forcing());
+        b.step(Event::Tick, t0 + ms(3001));
+        assert!(!b.forcing() && b.is_active());
     }
 
     fn heard(state: PeerState, unwilling: bool) -> Event {

@@ -3,7 +3,7 @@
 //! and carries out its actions. Start-up is [`startup`]'s.
 
 use crate::cli::Options;
-use crate::codec::{config_digest, hex, Auth, Codec, DropReason, PeerState, Role};
+use crate::codec::{config_digest, hex, Auth, Codec, DropReason, PeerState, Role, ServiceMode};
 use crate::executor::{ExecConfig, Executor, Op, Report};
 use crate::log::{Logger, RateLimiter};
 use crate::machine::{Action, Event, Heard, Machine, Timing};
@@ -41,6 +41,8 @@ struct Loop {
     exiting: bool,
     cancel: tokio::sync::watch::Sender<u64>,
     arp_watch: Option<crate::handover::ArpWatch>,
+    fos: crate::fos::FosState,
+    netcheck: mpsc::UnboundedSender<crate::fos::netcheck::Verdict>,
 }
 
 impl Loop {
@@ -70,7 +72,82 @@ impl Loop {
                 Action::Exit => self.exiting = true,
             }
         }
+        self.reconcile_fos();
         self.publish();
+    }
+
+    /// FOS: the monitor runs while the partner is active and we are not.
+    fn reconcile_fos(&mut self) {
+        if self.settings.service != ServiceMode::Fos || self.exiting {
+            return;
+        }
+        let m = &self.machine;
+        let willing = !m.unwilling();
+        if let Some(on) = self
+            .fos
+            .monitor_change(m.is_active(), willing, m.partner().state)
+        {
+            let _ = self.ops.send(Op::Monitor(on));
+        }
+    }
+
+    /// A fos child ended on its own.
+    fn on_fos_exit(&mut self, e: crate::fos::FosExit) {
+        use crate::fos::FosMode;
+        match e.mode {
+            FosMode::Active => {
+                self.log.info(&e.line);
+                if self.machine.is_active() {
+                    self.log.info("fos process exited -- restarting it");
+                    let ops = self.ops.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(crate::fos::RESTART_DELAY).await;
+                        let _ = ops.send(Op::RestartFos);
+                    });
+                }
+            }
+            FosMode::Monitor => {
+                self.fos.monitoring = false;
+                self.log.info(&e.line);
+                if self.machine.is_active() || self.fos.checking {
+                    return;
+                }
+                self.log
+                    .info("partner's failover service failed: checking our own network");
+                self.fos.checking = true;
+                let tx = self.netcheck.clone();
+                tokio::task::spawn_blocking(move || {
+                    let route = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+                    let _ = tx.send(crate::fos::netcheck::check(&route));
+                });
+            }
+        }
+    }
+
+    /// The network check after a monitor exit (spec 2.11).
+    fn on_netcheck(&mut self, v: crate::fos::netcheck::Verdict) {
+        use crate::fos::netcheck::Verdict;
+        self.fos.checking = false;
+        let line = match v {
+            Verdict::RemoteFault(gw) => {
+                format!("gateway {gw} answers: seems like a remote network fault; performing service failover")
+            }
+            Verdict::NoGateway => {
+                "no default gateway to check our network: performing service failover".to_string()
+            }
+            Verdict::OwnFault(gw, why) => {
+                self.log.info(&format!(
+                    "I SEEM TO HAVE A NETWORK FAULT! (gateway {gw}: {why})"
+                ));
+                self.fos.network_fault = true;
+                self.publish();
+                return;
+            }
+        };
+        let a = self
+            .machine
+            .step(Event::PartnerServiceFailed(line), Instant::now());
+        self.perform(a);
     }
 
     /// SIGTERM or SIGINT. An active router watches for the partner's ARP
@@ -93,6 +170,7 @@ impl Loop {
     fn send(&mut self, st: PeerState) {
         let uptime = self.started.elapsed().as_millis() as u64;
         let unwilling = self.machine.unwilling();
+        self.codec.set_stop_me(self.machine.forcing());
         for s in &self.sockets {
             let Some(peer) = s.peer else { continue };
             let bytes = self
@@ -194,14 +272,20 @@ impl Loop {
                     self.partner_digest = Some(d);
                     self.check_digest();
                 }
-                let a = self.machine.step(
+                if idx == 0 && self.fos.network_fault {
+                    self.fos.network_fault = false;
+                    self.log.info("Network fault seems to be fixed");
+                }
+                let ev = if inc.stop_me {
+                    Event::StopMe(idx)
+                } else {
                     Event::Heard(Heard {
                         channel: idx,
                         state: inc.state,
                         unwilling: inc.unwilling,
-                    }),
-                    now,
-                );
+                    })
+                };
+                let a = self.machine.step(ev, now);
                 self.perform(a);
             }
             Err(reason) => {
@@ -462,7 +546,7 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         log.warn(&p);
     }
     log.debug(&format!("DEBUG -- boot id {boot_id}"));
-    let codec = Codec::new(auth, role, boot_id);
+    let codec = Codec::new(auth, role, boot_id).with_service(settings.service);
     let lvsd_pid = Arc::new(AtomicI32::new(0));
     let shared = Arc::new(Mutex::new(Shared {
         role,
@@ -509,6 +593,13 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         ready_timeout: opts.ready_timeout,
         arp_rounds: 5,
         arp_interval: Duration::from_secs(1),
+        fos: (settings.service == ServiceMode::Fos).then(|| crate::fos::FosCommand {
+            program: opts.fos.clone(),
+            config: opts.config.clone(),
+            nodaemon: opts.nodaemon,
+            verbose: opts.verbose,
+            syslog: opts.syslog,
+        }),
     };
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(0u64);
     let syncd: Box<dyn SyncDaemon> = if opts.sync_daemon_log {
@@ -526,6 +617,7 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         cancel_rx,
     );
     let exec_task = tokio::spawn(executor.run(ops_rx));
+    let (netcheck_tx, mut netcheck_rx) = mpsc::unbounded_channel();
     let _ = ops_tx.send(Op::Initial);
     let mut lp = Loop {
         opts: opts.clone(),
@@ -546,6 +638,8 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         exiting: false,
         cancel: cancel_tx,
         arp_watch: None,
+        fos: crate::fos::FosState::default(),
+        netcheck: netcheck_tx,
     };
     if opts.force_active {
         let a = lp.machine.step(Event::ForceActive, Instant::now());
@@ -561,6 +655,12 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         log.info("cannot install signal handlers");
         return 1;
     };
+    // Signals that came during start-up are handled now.
+    if let Err(e) = daemon_kit::signals::release() {
+        log.warn(&format!(
+            "cannot release the signals held during start-up: {e}"
+        ));
+    }
     // Role known, sockets bound, leftovers removed: tell systemd we are up.
     let notifier = crate::notify::Notifier::from_env();
     let status = crate::notify::status_text(lp.machine.is_active(), role, None, None);
@@ -621,10 +721,15 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
                 let ev = match rep {
                     Report::ChildExited(l) => Event::ChildExited(l),
                     Report::TakeoverFailed(l) => Event::TakeoverFailed(l),
+                    Report::FosExited(e) => {
+                        lp.on_fos_exit(e);
+                        continue;
+                    }
                 };
                 let a = lp.machine.step(ev, Instant::now());
                 lp.perform(a);
             }
+            Some(v) = netcheck_rx.recv() => lp.on_netcheck(v),
             _ = link_timer.tick(), if monitor => {
                 let down = link_check(&lp.settings);
                 let a = lp.machine.step(Event::Links(down), Instant::now());

@@ -2,10 +2,10 @@
 //! the VIPs to carry. Pure except [`resolve_host`] (name lookup, done once at
 //! load as DESIGN.md requires).
 
-use crate::codec::{AuthMode, Role};
+use crate::codec::{AuthMode, Role, ServiceMode};
 use crate::machine::Timing;
 use crate::netlink::IfAddr;
-use lvscf_parser::{CommandLine, Config, HeartbeatAuth, Host, Network, VirtualServer};
+use lvscf_parser::{CommandLine, Config, HeartbeatAuth, Host, Network, ServiceKind, VirtualServer};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -50,7 +50,10 @@ pub struct Settings {
     pub timing: Timing,
     /// backup_active (after clearing it for a 0.0.0.0 backup).
     pub sends_heartbeats: bool,
-    /// Distinct active VIPs, in file order.
+    /// lvs.cf `service`: which magics, and lvsd or fos.
+    pub service: ServiceMode,
+    /// Distinct active VIPs (of the failover blocks with `service = fos`),
+    /// in file order.
     pub vips: Vec<Vip>,
     /// The NAT router address (network = nat with nat_router set).
     pub nat: Option<Vip>,
@@ -214,9 +217,17 @@ pub fn settings_from(
             }
         }
     };
+    let service = match cfg.service {
+        ServiceKind::Lvs => ServiceMode::Lvs,
+        ServiceKind::Fos => ServiceMode::Fos,
+    };
     let mut vips: Vec<Vip> = Vec::new();
     let mut not_brought_up = Vec::new();
-    for v in cfg.active_virtuals() {
+    let blocks: Vec<&VirtualServer> = match service {
+        ServiceMode::Lvs => cfg.active_virtuals().collect(),
+        ServiceMode::Fos => cfg.failovers.iter().filter(|f| f.active).collect(),
+    };
+    for v in blocks {
         if let Some(vip) = vip_of(v, resolve, &mut not_brought_up)? {
             if !vips.iter().any(|x| x.addr == vip.addr) {
                 vips.push(vip);
@@ -263,6 +274,7 @@ pub fn settings_from(
             deadtime: cfg.deadtime,
         },
         sends_heartbeats: cfg.backup_active && backup.is_some(),
+        service,
         vips,
         nat,
         key_path: cfg.heartbeat_key.clone(),
@@ -462,6 +474,35 @@ mod tests {
         assert_eq!(b.role, Role::Backup);
         assert_eq!(b.own, ip("192.0.2.2"));
         assert_eq!(b.partner, Some(ip("192.0.2.1")));
+    }
+
+    /// `service = fos`: the addresses are those of the active failover
+    /// blocks, not of the virtual servers.
+    #[test]
+    fn fos_addresses_come_from_failover_blocks() {
+        let mut c = cfg();
+        let lvs = settings_from(&c, true, &resolve_host).unwrap();
+        assert_eq!(lvs.service, ServiceMode::Lvs);
+        c.service = ServiceKind::Fos;
+        let mut f = c.virtuals[0].clone();
+        f.name = "web".into();
+        f.address = Some(lvscf_parser::AddressOnDevice {
+            host: Host::Ip(ip("192.0.2.150")),
+            device: "eth0:5".into(),
+        });
+        c.failovers = vec![f.clone()];
+        f.active = false;
+        f.name = "off".into();
+        c.failovers.push(f);
+        let s = settings_from(&c, true, &resolve_host).unwrap();
+        assert_eq!(s.service, ServiceMode::Fos);
+        assert_eq!(
+            s.vips
+                .iter()
+                .map(|v| (v.addr, v.device.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(ip("192.0.2.150"), "eth0:5")]
+        );
     }
 
     #[test]

@@ -961,3 +961,169 @@ fn k02_lvsd_killed_is_noticed_within_a_second() {
     );
     assert_eq!(p1.state().as_deref(), Some("inactive"));
 }
+
+/// Reliability catalogue CFG-V10 (docs/RELIABILITY.md): a value of lvs.cf
+/// long enough to make a log line over 8 KiB (an `active_cmd` of 8,000
+/// bytes of two-byte characters that root did not list, so pulse logs it
+/// whole in its refusal) is cut safely at a character boundary with a note
+/// of what was cut, and pulse goes on to take over and stops cleanly.
+#[test]
+fn a_log_line_from_a_huge_lvs_cf_value_is_cut_and_pulse_runs_on() {
+    if !can_run() {
+        return;
+    }
+    let t = Topo::new();
+    let long = "é".repeat(4000);
+    let cfg = t.config(
+        "lvs-long.cf",
+        K,
+        D,
+        &format!("active_cmd = \"/bin/true {long}\"\n"),
+    );
+    let standin = t.standin("lvsd", true, None);
+    let mut p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    assert!(
+        p1.wait_log("gratuitous lvs arps finished", sec(8.0))
+            .is_some(),
+        "{:?}",
+        p1.log().iter().map(|l| l.len()).collect::<Vec<_>>()
+    );
+    let log = p1.log();
+    let refusal = log
+        .iter()
+        .find(|l| l.contains("active_cmd '/bin/true é"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no refusal logged: {:?}",
+                log.iter()
+                    .map(|l| &l[..l.len().min(120)])
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert!(
+        refusal.contains("more bytes not logged]"),
+        "the refusal was not cut: {} bytes",
+        refusal.len()
+    );
+    // The harness reads the lines as UTF-8: a cut inside a character would
+    // have shown as U+FFFD.
+    assert!(!refusal.contains('\u{FFFD}'), "cut inside a character");
+    let longest = log.iter().map(|l| l.len()).max().unwrap_or(0);
+    assert!(
+        longest <= daemon_kit::log::MAX_MESSAGE + 200,
+        "a log line of {longest} bytes"
+    );
+    p1.signal(libc::SIGTERM);
+    assert_eq!(p1.wait_exit(sec(3.0)), Some(0));
+}
+
+/// One request line to the Unix socket `sock` sent by a process running as
+/// uid and gid 65534 (nobody); its answer, or the error of the connect.
+fn request_as_nobody(sock: &std::path::Path, line: &str) -> String {
+    let script = "import socket,sys\n\
+s=socket.socket(socket.AF_UNIX)\n\
+try:\n  s.connect(sys.argv[1])\n\
+except OSError as e:\n  print('connect:', e.strerror); sys.exit(0)\n\
+s.sendall((sys.argv[2]+'\\n').encode()); s.settimeout(5)\n\
+print(s.makefile().readline().strip())\n";
+    // setpriv (util-linux) drops root's supplementary groups too.
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .arg(sock)
+        .arg(line)
+        .output()
+        .expect("setpriv and python3");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Reliability catalogue PRIV-06 (docs/RELIABILITY.md), with the real
+/// pulse: its status socket (mode 0660) refuses a connection from a user
+/// outside the group piranha; and even through a socket an administrator
+/// opened to everyone (mode 0666) such a user gets the status but its
+/// reload is refused ("permission denied", decided on the peer's
+/// credentials) and pulse does not reload, while root's reload is done.
+#[test]
+fn a_user_outside_the_group_cannot_reload_pulse() {
+    if !can_run() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let t = Topo::new();
+    std::fs::set_permissions(&t.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let cfg = t.config("lvs.cf", K, D, "");
+    let standin = t.standin("lvsd", true, None);
+    let p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    assert!(p1.wait_state("active", sec(8.0)), "{:?}", p1.log());
+    let mode = std::fs::metadata(&p1.sock)
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o660);
+    let refused = request_as_nobody(&p1.sock, r#"{"cmd":"reload"}"#);
+    assert!(refused.starts_with("connect:"), "{refused}");
+    std::fs::set_permissions(&p1.sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let status = request_as_nobody(&p1.sock, r#"{"cmd":"status"}"#);
+    assert!(status.contains(r#""state":"active""#), "{status}");
+    let reload = request_as_nobody(&p1.sock, r#"{"cmd":"reload"}"#);
+    assert!(reload.contains("permission denied"), "{reload}");
+    std::thread::sleep(sec(0.3));
+    assert_eq!(p1.count("configuration reloaded"), 0, "{:?}", p1.log());
+    let root = p1.request(r#"{"cmd":"reload"}"#);
+    assert!(
+        root.as_ref()
+            .is_some_and(|v| v.to_string().contains("done") || v["ok"] == true),
+        "{root:?}"
+    );
+    assert!(p1.wait_log("configuration reloaded", sec(2.0)).is_some());
+}
+
+/// Reliability catalogue FLT-P05, the reload during the election: both
+/// routers start at once and both get SIGHUP three times while they are
+/// still deciding (within the first deadtime; the first one 50 ms after
+/// the start, before pulse's handlers exist: it used to kill pulse by
+/// SIGHUP's default action); they converge to the primary, the backup
+/// never takes the VIP in the 10 s after, and both reloaded.
+#[test]
+fn a_reload_during_the_election_changes_nothing() {
+    if !can_run() {
+        return;
+    }
+    let t = Topo::new();
+    let cfg = t.config("lvs.cf", K, D_SAFE, "");
+    let standin = t.standin("lvsd", true, None);
+    let p2 = t.pulse(&t.r2, "r2", &cfg, &standin, &[]);
+    let p1 = t.pulse(&t.r1, "r1", &cfg, &standin, &[]);
+    let start = Instant::now();
+    for at in [0.05, 0.2, 0.5] {
+        let wait = sec(at).saturating_sub(start.elapsed());
+        std::thread::sleep(wait);
+        p1.signal(libc::SIGHUP);
+        p2.signal(libc::SIGHUP);
+    }
+    while start.elapsed() < sec(10.5) {
+        assert!(
+            !t.has_vip(&t.r2),
+            "the backup took the VIP after a reload during the election: {:?}",
+            p2.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(t.has_vip(&t.r1), "{:?}", p1.log());
+    assert_eq!(p1.state().as_deref(), Some("active"));
+    assert_eq!(p2.state().as_deref(), Some("inactive"));
+    assert_eq!(p2.count("activating lvs"), 0, "{:?}", p2.log());
+    // SIGHUPs that come before the loop's handlers wait and coalesce (one
+    // pending of each kind): at least one reload, never a death.
+    for p in [&p1, &p2] {
+        let n = p.count("configuration reloaded");
+        assert!((1..=3).contains(&n), "{n} reloads: {:?}", p.log());
+    }
+}

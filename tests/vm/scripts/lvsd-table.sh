@@ -360,6 +360,15 @@ if [ -n "$dpid" ] && [ "$(cat /proc/"$dpid"/comm 2>/dev/null)" = lvsd ]; then
 else
     fail "pid file: '$dpid'"
 fi
+# PRIV-04: the pid file is root's, mode 0644 at most, in a directory only
+# root can write to.
+pmode=$(stat -c '%a %u' "$W/lvs.pid" 2>/dev/null)
+[ "$pmode" = "644 0" ] && pass "pid file mode 0644, owner root" || fail "pid file mode/owner: '$pmode'"
+dmode=$(stat -c '%a %u' "$W" 2>/dev/null)
+case "$dmode" in
+    7[0-5][0-5]\ 0) pass "its directory is root's and not group or world writable ($dmode)" ;;
+    *) fail "pid file directory mode/owner: '$dmode'" ;;
+esac
 [ ! -s "$W/daemon.out" ] && pass "nothing on the terminal" || fail "daemon wrote to the terminal: $(cat "$W/daemon.out")"
 i=0; while ! grep -q "lvsd\[$dpid\]: starting virtual service s1 active: 80" "$W/syslog" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q "lvsd\[$dpid\]: starting virtual service s1 active: 80" "$W/syslog" && pass "syslog ident lvsd: $(grep -m1 "lvsd\[$dpid\]" "$W/syslog")" \

@@ -257,3 +257,29 @@ fn send_program_must_be_runnable() {
     let msg = &e.fields["send_program"];
     assert!(msg.starts_with("the daemons would not run this: "), "{msg}");
 }
+
+/// I16 item 5: NAT → Direct → NAT keeps the NAT router (the other mode's
+/// values stay in the file; Piranha dropped them).
+#[test]
+fn switching_the_network_mode_keeps_the_nat_router() {
+    let mut d = doc();
+    let nat = p(&[
+        ("network", "nat"),
+        ("NATRtrIP", "192.168.1.254"),
+        ("NATRtrDev", "eth1:1"),
+        ("nat_nmask", "255.255.255.0"),
+    ]);
+    apply_global(&mut d, &nat, &no_programs()).expect("nat");
+    // The page in Direct mode shows no NAT fields, so they are not sent.
+    apply_global(&mut d, &p(&[("network", "Direct Routing")]), &no_programs()).expect("direct");
+    assert_eq!(global_shown(d.config(), "network"), "direct");
+    assert_eq!(
+        global_shown(d.config(), "nat_router"),
+        "192.168.1.254 eth1:1"
+    );
+    apply_global(&mut d, &p(&[("network", "NAT")]), &no_programs()).expect("nat again");
+    let c = d.config();
+    assert_eq!(global_shown(c, "network"), "nat");
+    assert_eq!(global_shown(c, "nat_router"), "192.168.1.254 eth1:1");
+    assert_eq!(global_shown(c, "nat_nmask"), "255.255.255.0");
+}

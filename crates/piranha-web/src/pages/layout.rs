@@ -18,6 +18,8 @@ pub enum Tab {
     Redundancy,
     /// VIRTUAL SERVERS.
     Virtual,
+    /// HISTORY.
+    History,
     /// No tab (login, help).
     None,
 }
@@ -44,6 +46,11 @@ pub struct Ctx {
     pub live: Option<Result<lvs_status::LvsdStatus, String>>,
     /// How the page's list is searched and paged.
     pub view: crate::view::ListView,
+    /// What the page's form loaded ([`crate::conflict::loaded`]), sent
+    /// back with it so that a save merges with other changes.
+    pub loaded: Option<String>,
+    /// The page's form comes back with warnings: it offers SAVE ANYWAY.
+    pub warned: bool,
 }
 
 impl Ctx {
@@ -62,6 +69,7 @@ pub fn layout(title: &str, tab: Tab, ctx: &Ctx, body: Markup) -> Markup {
         (Tab::Global, "/global", "GLOBAL SETTINGS"),
         (Tab::Redundancy, "/redundancy", "REDUNDANCY"),
         (Tab::Virtual, "/virtual", "VIRTUAL SERVERS"),
+        (Tab::History, "/history", "HISTORY"),
     ];
     html! {
         (DOCTYPE)
@@ -138,7 +146,7 @@ pub fn message(ctx: &Ctx, title: &str, text: &str, output: &str) -> Markup {
         ctx,
         html! {
             p { (text) }
-            @if !output.is_empty() { pre { (output) } }
+            @if !output.is_empty() { pre tabindex="0" aria-label="output" { (output) } }
             p { a href="/control" { "Back to CONTROL/MONITORING" } }
         },
     )

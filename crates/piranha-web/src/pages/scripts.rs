@@ -64,7 +64,7 @@ fn service_scripts(ctx: &Ctx, doc: &Document, hash: &str, t: &Target, fs: &FormS
                 td { label for=(field) { (label) ":" } }
                 td.current { "Current: " code { (current) } }
                 td {
-                    input type="text" id=(field) name=(field) value=(shown) size="40" maxlength="4000";
+                    input type="text" id=(field) name=(field) value=(shown) size="40" maxlength="4000" aria-invalid=[fs.invalid(field)] aria-describedby=[fs.described_by(field)] autofocus[fs.marked(field)];
                     (err(fs, field))
                 }
             }

@@ -48,6 +48,7 @@ pub fn virtual_list(ctx: &Ctx, doc: &Document, hash: &str, fs: &FormState) -> Ma
         html! {
             (general_errors(fs))
             (live_note(ctx))
+            p { a href=(crate::newvirtual::URL) { "NEW VIRTUAL SERVER" } " (one form: address, check and real servers, saved at once)" }
             (list::render(ctx, hash, fs, &form))
             (diagnostics(doc))
         },

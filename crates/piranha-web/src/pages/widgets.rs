@@ -49,21 +49,59 @@ impl FormState {
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors.fields.get(field).map(String::as_str)
     }
-}
 
-/// The CSRF token and the version of the file the form was made from.
-pub fn hidden(ctx: &Ctx, version: &str) -> Markup {
-    html! {
-        input type="hidden" name="csrf" value=(ctx.csrf);
-        input type="hidden" name="version" value=(version);
+    /// The warning of a field (its value loads, but the parser warns).
+    pub fn warning(&self, field: &str) -> Option<&str> {
+        self.errors.warnings.get(field).map(String::as_str)
+    }
+
+    /// Whether a field is marked (an error or a warning): the field gets
+    /// `aria-invalid`, `aria-describedby` naming its message, and the
+    /// focus (the first marked field of the page).
+    pub fn marked(&self, field: &str) -> bool {
+        self.error(field).is_some() || self.warning(field).is_some()
+    }
+
+    /// The `aria-describedby` of a marked field.
+    pub fn described_by(&self, field: &str) -> Option<String> {
+        self.marked(field).then(|| format!("err-{field}"))
+    }
+
+    /// `aria-invalid` of a marked field.
+    pub fn invalid(&self, field: &str) -> Option<&'static str> {
+        self.marked(field).then_some("true")
     }
 }
 
-/// The error next to a field (`id="err-FIELD"`).
+/// The CSRF token and the version of the file the form was made from;
+/// after warnings, the form's default button (Enter: save again, with the
+/// warnings checked again) and SAVE ANYWAY.
+pub fn hidden(ctx: &Ctx, version: &str) -> Markup {
+    html! {
+        @if ctx.warned {
+            button type="submit" name="accept_default" value="1" hidden aria-hidden="true" tabindex="-1" { "ACCEPT" }
+            p.warned {
+                "The values below load, but the daemons would warn (marked fields). "
+                button type="submit" name=(crate::warnings::SAVE_ANYWAY) value="1" { "SAVE ANYWAY" }
+                " or change them and save again."
+            }
+        }
+        input type="hidden" name="csrf" value=(ctx.csrf);
+        input type="hidden" name="version" value=(version);
+        @if let Some(l) = &ctx.loaded {
+            input type="hidden" name=(crate::conflict::LOADED) value=(l);
+        }
+    }
+}
+
+/// The error or warning next to a field (`id="err-FIELD"`, what the
+/// field's `aria-describedby` names).
 pub fn err(fs: &FormState, field: &str) -> Markup {
     html! {
         @if let Some(e) = fs.error(field) {
             span.err id=(format!("err-{field}")) { (e) }
+        } @else if let Some(w) = fs.warning(field) {
+            span.err.warn id=(format!("err-{field}")) { "Warning: " (w) }
         }
     }
 }
@@ -75,6 +113,10 @@ pub fn general_errors(fs: &FormState) -> Markup {
         @if !fs.errors.fields.is_empty() {
             p.alert role="alert" { "Nothing was saved: correct the fields marked below." }
         }
+        @for w in &fs.errors.general_warnings { p.alert role="alert" { "Warning: " (w) } }
+        @if fs.errors.only_warnings() {
+            p.alert role="alert" { "Not saved yet: the daemons would warn about these values. SAVE ANYWAY (in the form) saves them as they are." }
+        }
     }
 }
 
@@ -85,7 +127,7 @@ pub fn text_row(fs: &FormState, label: &str, field: &str, current: String, help:
         tr {
             td { label for=(field) { (label) ":" } }
             td {
-                input type="text" id=(field) name=(field) value=(v) size="30";
+                input type="text" id=(field) name=(field) value=(v) size="30" aria-invalid=[fs.invalid(field)] aria-describedby=[fs.described_by(field)] autofocus[fs.marked(field)];
                 @if !help.is_empty() { " " small { (help) } }
                 (err(fs, field))
             }
@@ -108,7 +150,7 @@ pub fn select_row(
         tr {
             td { label for=(field) { (label) ":" } }
             td {
-                select id=(field) name=(field) {
+                select id=(field) name=(field) aria-invalid=[fs.invalid(field)] aria-describedby=[fs.described_by(field)] autofocus[fs.marked(field)] {
                     @if !known {
                         option value=(v) selected { (v) " (current)" }
                     }
@@ -132,8 +174,7 @@ pub fn checkbox_row(fs: &FormState, label: &str, field: &str, current: bool) -> 
         tr {
             td { label for=(field) { (label) ":" } }
             td {
-                @if on { input type="checkbox" id=(field) name=(field) value="1" checked; }
-                @else { input type="checkbox" id=(field) name=(field) value="1"; }
+                input type="checkbox" id=(field) name=(field) value="1" checked[on] aria-invalid=[fs.invalid(field)] aria-describedby=[fs.described_by(field)] autofocus[fs.marked(field)];
                 (err(fs, field))
             }
         }
@@ -184,7 +225,9 @@ pub fn diagnostics(doc: &Document) -> Markup {
                 } @else {
                     p { "lvs.cf loads with warnings:" }
                 }
-                pre { @for d in items { (d.render(doc.name())) "\n" } }
+                // Focusable: a long line scrolls sideways, and a keyboard
+                // user must be able to scroll it too.
+                pre tabindex="0" aria-label="lvs.cf diagnostics" { @for d in items { (d.render(doc.name())) "\n" } }
             }
         }
     }

@@ -47,6 +47,7 @@ impl Auth {
                 "web user piranha".into()
             },
             from: self.client.to_string(),
+            why: String::new(),
         }
     }
 

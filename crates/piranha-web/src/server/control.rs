@@ -76,10 +76,28 @@ pub async fn apply(
     Extension(auth): Extension<Auth>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = auth.checked_form(&body) {
-        return r;
-    }
+    let p = match auth.checked_form(&body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let c = auth.page_ctx();
+    if !crate::confirm::confirmed(&p) {
+        let serial = app.snapshot().map(|s| s.serial()).unwrap_or(0);
+        let confirmation = pages::Confirmation {
+            title: "APPLY (reload pulse)".into(),
+            tab: pages::Tab::Control,
+            summary: format!(
+                "pulse will reload lvs.cf (serial_no {serial}) on this router now."
+            ),
+            detail: "lvsd then programs the kernel's table from it at once: virtual servers and real servers added, changed or removed in the file are added, changed or removed in service, and their connections with them. A file that does not load is refused and the running configuration stays.".into(),
+            diff: String::new(),
+            action: "/apply".into(),
+            carry: p.clone(),
+            version: None,
+            cancel: "/control".into(),
+        };
+        return html(StatusCode::OK, pages::confirm(&c, &confirmation));
+    }
     // pulse answers once the reload was tried: its result, not a receipt.
     match status::pulse_reload(&app.options().pulse_socket).await {
         Ok(r) if r.ok => html(
@@ -118,14 +136,38 @@ pub async fn sync(
     Extension(auth): Extension<Auth>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = auth.checked_form(&body) {
-        return r;
-    }
+    let p = match auth.checked_form(&body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let c = auth.page_ctx();
     let snap = match read_snapshot(&app) {
         Ok(s) => s,
         Err(r) => return r,
     };
+    if !crate::confirm::confirmed(&p) {
+        let command = match status::copy_argv(snap.doc.config(), app.store().path()) {
+            Ok(argv) => argv.join(" "),
+            Err(e) => format!("(it cannot be copied: {e})"),
+        };
+        let confirmation = pages::Confirmation {
+            title: "COPY lvs.cf TO BACKUP".into(),
+            tab: pages::Tab::Control,
+            summary: format!(
+                "lvs.cf (serial_no {}) will replace the backup router's lvs.cf.",
+                snap.serial()
+            ),
+            detail: format!(
+                "The command run (no shell): {command}. The backup's pulse uses the copy when it next reloads or takes over."
+            ),
+            diff: String::new(),
+            action: "/sync".into(),
+            carry: p.clone(),
+            version: None,
+            cancel: "/control".into(),
+        };
+        return html(StatusCode::OK, pages::confirm(&c, &confirmation));
+    }
     let result = status::copy_to_backup(
         snap.doc.config(),
         app.store().path(),

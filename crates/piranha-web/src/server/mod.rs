@@ -10,6 +10,8 @@
 //! | [`reply`] | request limits, response helpers, strict headers, parameter decoding |
 //! | [`auth`] | the guard, login and logout, sessions, throttle, HTTP Basic, CSRF |
 //! | [`panels`] | GET and POST of the editing panels |
+//! | [`newvirtual`] | NEW VIRTUAL SERVER: the one form |
+//! | [`history`] | HISTORY and RESTORE |
 //! | [`control`] | CONTROL/MONITORING, APPLY, COPY TO BACKUP, the password help |
 //! | [`api`] | the JSON API and `/metrics` |
 //! | [`routes`] | the router: every route and layer |
@@ -22,7 +24,9 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod control;
+pub mod history;
 pub mod listener;
+pub mod newvirtual;
 pub mod panels;
 pub mod reply;
 pub mod routes;

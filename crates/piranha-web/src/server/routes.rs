@@ -4,7 +4,7 @@
 use super::app::App;
 use super::auth::{self, guard};
 use super::reply::{not_found, plain, see_other, strict_headers, MAX_BODY};
-use super::{api, control, panels::panel};
+use super::{api, control, history, newvirtual, panels::panel};
 use crate::panel::Panel;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath};
 use axum::http::{header, StatusCode};
@@ -25,6 +25,7 @@ pub fn router(app: App) -> Router {
         .route("/global", panel(|_| Some(Panel::Global)))
         .route("/redundancy", panel(|_| Some(Panel::Redundancy)))
         .route("/virtual", panel(|_| Some(Panel::VirtualList)))
+        .route("/virtual/new", get(newvirtual::show).post(newvirtual::post))
         .route(
             "/virtual/{v}/edit",
             panel(|p| one(p).map(Panel::VirtualEdit)),
@@ -47,6 +48,8 @@ pub fn router(app: App) -> Router {
             "/failover/{f}/scripts",
             panel(|p| one(p).map(Panel::FailoverScripts)),
         )
+        .route("/history", get(history::list))
+        .route("/history/{seq}/restore", post(history::restore))
         .route("/apply", post(control::apply))
         .route("/sync", post(control::sync))
         .route("/metrics", get(api::metrics))

@@ -156,6 +156,30 @@ pub async fn title(c: &Client) -> String {
     }
 }
 
+/// Waits for a confirmation page (its title starts `Piranha (Confirm:`)
+/// and returns its title.
+pub async fn wait_confirmation(c: &Client) -> String {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = title(c).await;
+        if t.starts_with("Piranha (Confirm:") {
+            return t;
+        }
+        assert!(
+            Instant::now() < end,
+            "no confirmation page; page: {}",
+            c.source().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// On a confirmation page: presses CONFIRM.
+pub async fn confirm(c: &Client) {
+    wait_confirmation(c).await;
+    press(c, "confirm", "1").await;
+}
+
 /// Logs the browser in at `base` and waits for CONTROL/MONITORING.
 pub async fn log_in(c: &Client, base: &str) {
     c.goto(&format!("{base}/control")).await.expect("goto");

@@ -354,6 +354,77 @@ impl Client {
         let v = self.version(path);
         self.post_form(path, &v, pairs)
     }
+
+    /// POSTs exactly these fields.
+    pub fn post_pairs(&self, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        let body = urlencode(pairs);
+        self.send(
+            "POST",
+            path,
+            &[
+                ("Cookie", &self.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+    }
+
+    /// Presses CONFIRM on a confirmation page: posts its form's hidden
+    /// fields (the request, the CSRF token, the version) with `confirm=1`.
+    pub fn confirm(&self, page: &Resp) -> Resp {
+        assert_eq!(page.status, 200, "not a confirmation page: {}", page.body);
+        let (action, fields) =
+            confirm_form(&page.body).unwrap_or_else(|| panic!("no CONFIRM form in {}", page.body));
+        let mut pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.push(("confirm", "1"));
+        self.post_pairs(&action, &pairs)
+    }
+
+    /// Submits a form whose action asks for a confirmation, and confirms.
+    pub fn submit_confirmed(&self, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        let page = self.submit(path, pairs);
+        assert!(
+            page.status == 200 && page.body.contains("Confirm:"),
+            "{path} {pairs:?} should ask first: {} {}",
+            page.status,
+            page.body
+        );
+        self.confirm(&page)
+    }
+}
+
+/// Undoes maud's escaping of an attribute value.
+pub fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The action and hidden fields of the form of a confirmation page (the
+/// one with the CONFIRM button).
+pub fn confirm_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
+    let at = html.find(r#"name="confirm" value="1""#)?;
+    let start = html[..at].rfind("<form ")?;
+    let form = &html[start..at];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let pat = format!(r#"{name}=""#);
+        let i = tag.find(&pat)? + pat.len();
+        Some(unescape(&tag[i..i + tag[i..].find('"')?]))
+    };
+    let action = attr(&form[..form.find('>')?], "action")?;
+    let mut fields = Vec::new();
+    for piece in form.split("<input ").skip(1) {
+        let tag = &piece[..piece.find('>')?];
+        if tag.contains(r#"type="hidden""#) {
+            fields.push((attr(tag, "name")?, attr(tag, "value").unwrap_or_default()));
+        }
+    }
+    Some((action, fields))
 }
 
 pub fn sha256_file(p: &Path) -> String {

@@ -22,8 +22,8 @@ mod tests;
 pub use freshness::Freshness;
 pub use legacy::*;
 pub use signed::{
-    config_digest, decode_signed, encode_signed, hex, is_signed, SignedPacket, SIGNED_LEN,
-    SIGNED_MAGIC, SIGNED_VERSION,
+    config_digest, decode_signed, decode_signed_flags, encode_signed, encode_signed_flags, hex,
+    is_signed, SignedPacket, FLAG_FOS, FLAG_STOP_ME, SIGNED_LEN, SIGNED_MAGIC, SIGNED_VERSION,
 };
 
 use crate::keys::Keyring;
@@ -61,7 +61,8 @@ pub enum DropReason {
     /// Legacy: not 4 bytes. Signed: the magic and version are right but the
     /// length is not 76.
     BadLength,
-    /// Legacy: an unknown magic (or FOS's); signed: unknown version, state,
+    /// Legacy: an unknown magic (or one of the other service type); signed:
+    /// the other service type, an unknown version, state,
     /// role or flags, or a sender claiming our own role.
     Incompatible,
     /// Signed: the HMAC does not verify.
@@ -228,6 +229,9 @@ pub struct Incoming {
     pub unwilling: bool,
     /// Signed only: the key id that signed it.
     pub key_id: Option<u32>,
+    /// FOS "stop me": the partner took over after our service failed and
+    /// asks us to become inactive (`state` is then `Active`).
+    pub stop_me: bool,
 }
 
 /// Drop counters, one per [`DropReason`].
@@ -265,6 +269,8 @@ impl Counters {
 /// packets are judged by the freshness rule of [`freshness`].
 pub struct Codec {
     auth: Auth,
+    service: ServiceMode,
+    stop_me: bool,
     role: Role,
     boot_id: u64,
     seq: u64,
@@ -283,6 +289,8 @@ impl Codec {
     pub fn new(auth: Auth, role: Role, boot_id: u64) -> Codec {
         Codec {
             auth,
+            service: ServiceMode::Lvs,
+            stop_me: false,
             role,
             boot_id,
             seq: 0,
@@ -292,6 +300,23 @@ impl Codec {
             accepted: 0,
             accepted_signed: 0,
         }
+    }
+
+    /// The same codec for `service`'s magics (and, signed, its flags).
+    pub fn with_service(mut self, service: ServiceMode) -> Codec {
+        self.service = service;
+        self
+    }
+
+    /// The service type whose heartbeats are sent and accepted.
+    pub fn service(&self) -> ServiceMode {
+        self.service
+    }
+
+    /// FOS: while set, "active" is sent as "stop me" (we took over after the
+    /// partner's service failed, until the partner says it stopped).
+    pub fn set_stop_me(&mut self, on: bool) {
+        self.stop_me = on && self.service == ServiceMode::Fos;
     }
 
     /// The policy in force.
@@ -347,9 +372,18 @@ impl Codec {
                     digest,
                     echo: self.fresh.echo(),
                 };
-                encode_signed(&p, key, src, dst).to_vec()
+                let flags = match self.service {
+                    ServiceMode::Lvs => 0,
+                    ServiceMode::Fos if self.stop_me && state == PeerState::Active => {
+                        FLAG_FOS | FLAG_STOP_ME
+                    }
+                    ServiceMode::Fos => FLAG_FOS,
+                };
+                encode_signed_flags(&p, flags, key, src, dst).to_vec()
             }
-            Auth::Legacy | Auth::Keyed(_, AuthMode::ReceiveOnly) => encode_legacy(state).to_vec(),
+            Auth::Legacy | Auth::Keyed(_, AuthMode::ReceiveOnly) => {
+                encode_legacy_for(self.service, state, self.stop_me).to_vec()
+            }
         }
     }
 
@@ -390,12 +424,20 @@ impl Codec {
         src: IpAddr,
         dst: IpAddr,
     ) -> Result<Incoming, DropReason> {
+        let service = self.service;
         let unsigned = |buf: &[u8]| {
-            decode_legacy(buf).map(|state| Incoming {
-                state,
-                digest: None,
-                unwilling: false,
-                key_id: None,
+            decode_legacy_for(service, buf).map(|beat| {
+                let (state, stop_me) = match beat {
+                    LegacyBeat::State(s) => (s, false),
+                    LegacyBeat::StopMe => (PeerState::Active, true),
+                };
+                Incoming {
+                    state,
+                    digest: None,
+                    unwilling: false,
+                    key_id: None,
+                    stop_me,
+                }
             })
         };
         let (keys, mode) = match &self.auth {
@@ -408,8 +450,9 @@ impl Codec {
                 AuthMode::ReceiveOnly | AuthMode::Permissive => unsigned(buf),
             };
         }
-        let p = decode_signed(buf, keys, src, dst)?;
-        if p.role == self.role {
+        let (p, flags) = decode_signed_flags(buf, keys, src, dst)?;
+        let fos = flags & FLAG_FOS != 0;
+        if p.role == self.role || fos != (self.service == ServiceMode::Fos) {
             return Err(DropReason::Incompatible);
         }
         self.reply_now |= self.fresh.saw(p.boot_id);
@@ -423,6 +466,7 @@ impl Codec {
             digest: Some(p.digest),
             unwilling: p.unwilling,
             key_id: Some(p.key_id),
+            stop_me: flags & FLAG_STOP_ME != 0 && p.state == PeerState::Active,
         })
     }
 

@@ -7,7 +7,7 @@
 //! | 4  | 1  | version, 4 |
 //! | 5  | 1  | state: 1 active, 2 inactive, 3 leaving |
 //! | 6  | 1  | sender role: 1 primary, 2 backup |
-//! | 7  | 1  | flags: bit 0 = unwilling (link or child failure); others 0 |
+//! | 7  | 1  | flags: bit 0 = unwilling (link or child failure); bit 1 = `service = fos`; bit 2 = FOS "stop me"; others 0 |
 //! | 8  | 4  | key id (which key of the key file signed the packet) |
 //! | 12 | 8  | boot id: the sender's boot counter, larger at every start |
 //! | 20 | 8  | sequence (starts at 1, +1 per packet, per boot id) |
@@ -90,9 +90,29 @@ fn mac_over(key: &[u8], body: &[u8], src: IpAddr, dst: IpAddr) -> Option<HmacSha
     Some(mac)
 }
 
+/// Flag bit 1: the sender runs failover services (`service = fos`). A
+/// router of the other service type refuses the packet as incompatible,
+/// as Piranha's FOS and LVS magics never pair.
+pub const FLAG_FOS: u8 = 0b010;
+/// Flag bit 2 (with [`FLAG_FOS`]): "stop me", the sender took over after
+/// our service failed and asks us to become inactive.
+pub const FLAG_STOP_ME: u8 = 0b100;
+const SERVICE_FLAGS: u8 = FLAG_FOS | FLAG_STOP_ME;
+
 /// Encodes a signed heartbeat sent from `src` to `dst` with `key` (whose id
 /// is `p.key_id`).
 pub fn encode_signed(p: &SignedPacket, key: &[u8], src: IpAddr, dst: IpAddr) -> [u8; SIGNED_LEN] {
+    encode_signed_flags(p, 0, key, src, dst)
+}
+
+/// [`encode_signed`] with service flags ([`FLAG_FOS`], [`FLAG_STOP_ME`]).
+pub fn encode_signed_flags(
+    p: &SignedPacket,
+    service_flags: u8,
+    key: &[u8],
+    src: IpAddr,
+    dst: IpAddr,
+) -> [u8; SIGNED_LEN] {
     let mut out = [0u8; SIGNED_LEN];
     out[0..4].copy_from_slice(&SIGNED_MAGIC);
     out[4] = SIGNED_VERSION;
@@ -102,7 +122,7 @@ pub fn encode_signed(p: &SignedPacket, key: &[u8], src: IpAddr, dst: IpAddr) -> 
         PeerState::Leaving => 3,
     };
     out[6] = p.role.wire();
-    out[7] = u8::from(p.unwilling);
+    out[7] = u8::from(p.unwilling) | (service_flags & SERVICE_FLAGS);
     out[8..12].copy_from_slice(&p.key_id.to_be_bytes());
     out[12..20].copy_from_slice(&p.boot_id.to_be_bytes());
     out[20..28].copy_from_slice(&p.seq.to_be_bytes());
@@ -136,6 +156,21 @@ pub fn decode_signed(
     src: IpAddr,
     dst: IpAddr,
 ) -> Result<SignedPacket, DropReason> {
+    match decode_signed_flags(buf, keys, src, dst)? {
+        (p, 0) => Ok(p),
+        _ => Err(DropReason::Incompatible),
+    }
+}
+
+/// [`decode_signed`] that also accepts the service flags and returns them
+/// (the caller decides whether they match its service type). A "stop me"
+/// without the FOS flag is incompatible.
+pub fn decode_signed_flags(
+    buf: &[u8],
+    keys: &Keyring,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<(SignedPacket, u8), DropReason> {
     if !is_signed(buf) {
         return Err(DropReason::LegacyOrMalformed);
     }
@@ -168,12 +203,13 @@ pub fn decode_signed(
         2 => Role::Backup,
         _ => return Err(DropReason::Incompatible),
     };
-    if buf[7] & !1 != 0 {
+    let service_flags = buf[7] & SERVICE_FLAGS;
+    if buf[7] & !(1 | SERVICE_FLAGS) != 0 || service_flags == FLAG_STOP_ME {
         return Err(DropReason::Incompatible);
     }
     let mut digest = [0u8; 8];
     digest.copy_from_slice(&buf[36..44]);
-    Ok(SignedPacket {
+    let p = SignedPacket {
         state,
         role,
         unwilling: buf[7] & 1 != 0,
@@ -183,7 +219,8 @@ pub fn decode_signed(
         uptime_ms: be64(&buf[28..36]),
         digest,
         echo: be64(&buf[44..52]),
-    })
+    };
+    Ok((p, service_flags))
 }
 
 /// First 8 bytes of SHA-256 of `bytes` (the config digest).
@@ -237,6 +274,43 @@ pub(super) mod tests {
         assert_eq!(hex(&bytes[..52]), body);
         assert_eq!(hex(&bytes[52..]), GOLDEN_HMAC);
         assert_eq!(decode_signed(&bytes, &ring(), SRC, DST), Ok(sample()));
+    }
+
+    /// The FOS flags: byte 7 carries them under the HMAC; a router that
+    /// does not expect them (the plain decoder, an LVS router) refuses the
+    /// packet as incompatible, and "stop me" without FOS is refused too.
+    #[test]
+    fn golden_fos_flags() {
+        let p = sample();
+        let fos = encode_signed_flags(&p, FLAG_FOS, KEY, SRC, DST);
+        let stop = encode_signed_flags(&p, FLAG_FOS | FLAG_STOP_ME, KEY, SRC, DST);
+        assert_eq!(hex(&fos[..8]), "504c484204010102");
+        assert_eq!(hex(&stop[..8]), "504c484204010106");
+        assert_eq!(fos[8..52], encode_signed(&p, KEY, SRC, DST)[8..52]);
+        assert_eq!(
+            decode_signed_flags(&fos, &ring(), SRC, DST),
+            Ok((p, FLAG_FOS))
+        );
+        assert_eq!(
+            decode_signed_flags(&stop, &ring(), SRC, DST),
+            Ok((p, FLAG_FOS | FLAG_STOP_ME))
+        );
+        assert_eq!(
+            decode_signed(&fos, &ring(), SRC, DST),
+            Err(DropReason::Incompatible)
+        );
+        let bad = encode_signed_flags(&p, FLAG_STOP_ME, KEY, SRC, DST);
+        assert_eq!(
+            decode_signed_flags(&bad, &ring(), SRC, DST),
+            Err(DropReason::Incompatible)
+        );
+        // flipping the flag breaks the HMAC
+        let mut flipped = fos;
+        flipped[7] ^= FLAG_FOS;
+        assert_eq!(
+            decode_signed_flags(&flipped, &ring(), SRC, DST),
+            Err(DropReason::BadHmac)
+        );
     }
 
     const GOLDEN_HMAC: &str = "0de2e48a44435e99e8933c732322dd13fbb75ca134b23cac260106b76a434af8";

@@ -122,6 +122,48 @@ fn legacy_codec_roundtrip() {
     }
 }
 
+/// `service = fos`: Piranha's FOS magics unsigned, the FOS flags signed;
+/// "stop me" reaches the partner in both; an LVS router refuses both.
+#[test]
+fn fos_codec_roundtrip_and_never_pairs_with_lvs() {
+    for auth in [Auth::Legacy, Auth::Keyed(ring(), AuthMode::Permissive)] {
+        let mut tx = Codec::new(auth.clone(), Role::Master, 3).with_service(ServiceMode::Fos);
+        let mut rx = Codec::new(auth.clone(), Role::Backup, 4).with_service(ServiceMode::Fos);
+        let mut lvs = Codec::new(auth.clone(), Role::Backup, 5);
+        for (st, stop_me) in [
+            (PeerState::Inactive, false),
+            (PeerState::Active, false),
+            (PeerState::Active, true),
+        ] {
+            tx.set_stop_me(stop_me);
+            let b = tx.encode(st, false, 0, [0; 8], SRC, DST);
+            if auth == Auth::Legacy {
+                let want = encode_legacy_for(ServiceMode::Fos, st, stop_me);
+                assert_eq!(b, want.to_vec());
+            }
+            let i = rx.decode(&b, SRC, DST).expect("fos pairs with fos");
+            assert_eq!((i.state, i.stop_me), (st, stop_me));
+            // Piranha's LVS pulse also took "stop me" as a special magic
+            // without meaning for LVS
+            let lvs_drop = if stop_me && auth == Auth::Legacy {
+                DropReason::SpecialIgnored
+            } else {
+                DropReason::Incompatible
+            };
+            assert_eq!(lvs.decode(&b, SRC, DST), Err(lvs_drop));
+        }
+        // and the other way round
+        let b = lvs.encode(PeerState::Active, false, 0, [0; 8], SRC, DST);
+        assert_eq!(rx.decode(&b, SRC, DST), Err(DropReason::Incompatible));
+        // an LVS codec cannot be made to send "stop me"
+        lvs.set_stop_me(true);
+        let b = lvs.encode(PeerState::Active, false, 0, [0; 8], DST, SRC);
+        let mut lvs_rx = Codec::new(auth.clone(), Role::Master, 6);
+        let i = lvs_rx.decode(&b, DST, SRC).expect("lvs pairs with lvs");
+        assert!(!i.stop_me);
+    }
+}
+
 #[test]
 fn keyed_codec_roundtrip_and_sequence() {
     let mut tx = Codec::new(enforce(), Role::Master, 99);

@@ -116,9 +116,6 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
     })?;
     let config = loaded.config;
     let digest = config_digest(loaded.document.as_bytes());
-    if config.service == ServiceKind::Fos {
-        return Err("pulse: service = fos is not supported by this pulse".into());
-    }
     if config.keepalive < settings::MIN_KEEPALIVE || config.deadtime <= config.keepalive {
         return Err(format!(
             "pulse: keepalive ({} s) must be at least 0.01 s and below deadtime ({} s)",
@@ -142,7 +139,14 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
     });
     let s = settings::settings_from(&config, master, &|h| resolver.resolve(h))
         .map_err(|e| format!("pulse: {e}"))?;
-    if s.vips.is_empty() && config.active_virtuals().next().is_none() {
+    if config.service == ServiceKind::Fos {
+        if !config.failovers.iter().any(|f| f.active) {
+            return Err(format!(
+                "pulse: no active fos services defined in {}",
+                opts.config.display()
+            ));
+        }
+    } else if s.vips.is_empty() && config.active_virtuals().next().is_none() {
         return Err("pulse: no active virtual servers defined -- exiting".into());
     }
     let auth = auth_from(&s).map_err(|e| format!("pulse: {e}"))?;

@@ -319,7 +319,23 @@ impl Topo {
         extra: &[&str],
         programs: &Path,
     ) -> Pulse {
-        Pulse::start(self, ns, name, config, lvsd, extra, programs)
+        Pulse::start(self, ns, name, config, lvsd, extra, programs, &[])
+    }
+
+    /// [`Topo::pulse_with_programs`] with environment variables (inherited
+    /// by everything pulse starts).
+    #[allow(clippy::too_many_arguments)]
+    pub fn pulse_with_env(
+        &self,
+        ns: &str,
+        name: &str,
+        config: &Path,
+        lvsd: &Path,
+        extra: &[&str],
+        programs: &Path,
+        env: &[(&str, &str)],
+    ) -> Pulse {
+        Pulse::start(self, ns, name, config, lvsd, extra, programs, env)
     }
 }
 
@@ -366,6 +382,7 @@ pub struct Pulse {
 }
 
 impl Pulse {
+    #[allow(clippy::too_many_arguments)]
     fn start(
         t: &Topo,
         ns: &str,
@@ -374,6 +391,7 @@ impl Pulse {
         lvsd: &Path,
         extra: &[&str],
         programs: &Path,
+        env: &[(&str, &str)],
     ) -> Pulse {
         let sock = t.path(&format!("{name}.sock"));
         let pidfile = t.path(&format!("{name}.pid"));
@@ -389,6 +407,7 @@ impl Pulse {
         ));
         cmd.args(extra);
         cmd.env("LVS_PROGRAMS_FILE", programs);
+        cmd.envs(env.iter().copied());
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn pulse");
         let lines = Arc::new(Mutex::new(Vec::new()));

@@ -176,6 +176,11 @@ mod tests {
         );
         assert_eq!(t("ruptime", "rsh"), Some("ruptime %h".into()));
         assert_eq!(t("ssh", "rsh"), Some("ssh %h uptime".into()));
+        // Any other value, as Piranha's nanny ran it (I15 part 3).
+        assert_eq!(
+            t("/usr/local/bin/load-of", "rsh"),
+            Some("/usr/local/bin/load-of %h".into())
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub mod trust;
 pub use allowlist::{Allowlist, Entry, ListError};
 pub use commands::{commands_of, load_monitor_template, ConfiguredCommand, Origin};
 pub use policy::{Approved, Policy, Refusal};
-pub use trust::TrustError;
+pub use trust::{resolve_program, TrustError};
 
 use std::path::PathBuf;
 
@@ -52,16 +52,24 @@ pub const DEFAULT_ALLOWLIST: &str = "/etc/sysconfig/lvs-programs";
 /// and children (lvsd, nanny) inherit it, so every daemon reads one file.
 pub const ALLOWLIST_ENV: &str = "LVS_PROGRAMS_FILE";
 
-/// The search path for bare program names (`rsh_command = ssh`,
-/// `load_monitor = rup`) when the daemon has no `PATH`.
-pub const SAFE_PATH: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
+/// The search path for bare program names (`send_program = check_http`,
+/// `rsh_command = ssh`, `load_monitor = rup`): the `PATH` Piranha's daemons
+/// inherited from init (`service` and the init scripts started them with
+/// `/sbin:/usr/sbin:/bin:/usr/bin`; systemd's default adds only
+/// `/usr/local`). Fixed, so that every tool (`lvscf check`, the web tool,
+/// running as other users with other `PATH`s) resolves a name to the same
+/// program the daemons will run.
+pub const ROOT_PATH: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/// Environment variable that replaces [`ROOT_PATH`] (colon-separated
+/// absolute directories), for tests and unusual layouts; like
+/// [`ALLOWLIST_ENV`], only root sets it for the root daemons.
+pub const PROGRAM_PATH_ENV: &str = "LVS_PROGRAM_PATH";
+
+/// The directory a program written with a relative path that contains a
+/// slash (`bin/release`) is found from: the working directory of
+/// Piranha's daemons, `/`, as init and systemd start services.
+pub const ROOT_DIR: &str = "/";
 
 /// The allowlist in force: `$LVS_PROGRAMS_FILE`, else [`DEFAULT_ALLOWLIST`].
 pub fn allowlist_path() -> PathBuf {

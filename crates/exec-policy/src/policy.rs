@@ -30,7 +30,7 @@ pub struct Approved {
 pub enum Refusal {
     /// No words.
     Empty,
-    /// A bare name not found in the fixed search path, or a relative path.
+    /// A bare name not found in the fixed search path.
     NotFound {
         /// The first word.
         program: String,
@@ -57,7 +57,12 @@ impl fmt::Display for Refusal {
             Refusal::Empty => f.write_str("the command is empty"),
             Refusal::NotFound { program } => write!(
                 f,
-                "`{program}` is not an absolute path and no such program is on the search path"
+                "no program `{program}` in {}, the fixed search path of the daemons (write its full path)",
+                crate::trust::search_path()
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":")
             ),
             Refusal::NoList(e) => write!(f, "{e}"),
             Refusal::NotListed { command, list } => write!(
@@ -107,7 +112,7 @@ impl Policy {
         let Some((&first, args)) = words.split_first() else {
             return Err(Refusal::Empty);
         };
-        let Some(located) = trust::locate(first) else {
+        let Some(located) = trust::resolve_program(first) else {
             return Err(Refusal::NotFound {
                 program: first.to_string(),
             });
@@ -223,8 +228,45 @@ mod tests {
         }
         assert_eq!(p.check("  "), Err(Refusal::Empty));
         assert!(matches!(
-            p.check("./relative"),
+            p.check("no-such-program-here"),
             Err(Refusal::NotFound { .. })
+        ));
+        assert!(matches!(
+            p.check("./relative"),
+            Err(Refusal::NotListed { .. })
+        ));
+    }
+
+    /// A relative program (Piranha's execvp found it on the PATH) is
+    /// resolved first; the allowlist and the ownership rule then apply to
+    /// the path found exactly as to a path written in lvs.cf.
+    #[test]
+    fn relative_programs_are_checked_as_the_path_they_resolve_to() {
+        let t = trust::resolve_program("true").expect("true on the root path");
+        let listed = policy(&format!("{} now\n", t.display()));
+        let ok = listed
+            .check("true now")
+            .expect("resolves to the listed path");
+        assert_eq!(ok.program, std::fs::canonicalize(&t).expect("canonical"));
+        assert_eq!(ok.argv, ["true", "now"]);
+        // The same name with other arguments, and another program on the
+        // path, are not listed: a relative name gains nothing.
+        assert!(matches!(
+            listed.check("true later"),
+            Err(Refusal::NotListed { .. })
+        ));
+        assert!(matches!(
+            listed.check("false now"),
+            Err(Refusal::NotListed { .. })
+        ));
+        // `bin/true` is /bin/true (the daemons' working directory is /).
+        let bin = policy("/bin/true now\n");
+        if Path::new("/bin/true").exists() {
+            bin.check("bin/true now").expect("bin/true is /bin/true");
+        }
+        assert!(matches!(
+            bin.check("../bin/true now"),
+            Err(Refusal::NotListed { .. }) | Err(Refusal::Untrusted { .. })
         ));
     }
 

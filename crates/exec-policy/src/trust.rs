@@ -121,21 +121,26 @@ pub fn trusted_program(path: &Path) -> Result<PathBuf, TrustError> {
     Ok(real)
 }
 
-/// A bare program name (`ssh`) looked up as execvp would, in `PATH` (root's
-/// own environment; [`crate::SAFE_PATH`] when it is unset); an absolute
-/// path is returned as it is. The allowlist then names the path found.
-pub fn locate(program: &str) -> Option<PathBuf> {
+/// Where the program a command names lives, as Piranha's `execvp` found
+/// it, with the daemons' fixed environment: an absolute path is returned as
+/// it is; a relative path with a slash (`bin/release`) is taken from the
+/// daemons' working directory, [`crate::ROOT_DIR`]; a bare name (`ssh`) is
+/// looked up in [`crate::ROOT_PATH`] (or `$LVS_PROGRAM_PATH`), the first
+/// executable regular file wins. `None` when nothing is found. The result
+/// is only a path: the allowlist and the ownership rule then apply to it
+/// exactly as to a path written in lvs.cf.
+pub fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.is_empty() {
+        return None;
+    }
     if program.starts_with('/') {
         return Some(PathBuf::from(program));
     }
-    if program.contains('/') || program.is_empty() {
-        return None;
+    if program.contains('/') {
+        return Some(Path::new(crate::ROOT_DIR).join(program));
     }
-    let dirs: Vec<PathBuf> = match std::env::var_os("PATH") {
-        Some(p) if !p.is_empty() => std::env::split_paths(&p).collect(),
-        _ => crate::SAFE_PATH.iter().map(PathBuf::from).collect(),
-    };
-    dirs.iter()
+    search_path()
+        .iter()
         .filter(|d| d.is_absolute())
         .map(|d| d.join(program))
         .find(|p| {
@@ -143,6 +148,19 @@ pub fn locate(program: &str) -> Option<PathBuf> {
                 .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
                 .unwrap_or(false)
         })
+}
+
+/// [`resolve_program`]; the older name.
+pub fn locate(program: &str) -> Option<PathBuf> {
+    resolve_program(program)
+}
+
+/// The directories bare names are looked up in.
+pub fn search_path() -> Vec<PathBuf> {
+    match std::env::var_os(crate::PROGRAM_PATH_ENV) {
+        Some(p) if !p.is_empty() => std::env::split_paths(&p).collect(),
+        _ => crate::ROOT_PATH.iter().map(PathBuf::from).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -160,7 +178,10 @@ mod tests {
         assert!(trusted_program(Path::new("/tmp")).is_err());
         assert!(trusted_program(Path::new("/usr/bin/../bin/true")).is_err());
         assert!(locate("no-such-program-here").is_none());
-        assert!(locate("bin/true").is_none());
+        // A relative path with a slash is taken from `/`, the daemons'
+        // working directory, as execvp did under Piranha.
+        assert_eq!(locate("bin/true"), Some(PathBuf::from("/bin/true")));
+        assert_eq!(locate(""), None);
     }
 
     /// Reliability catalogue CFG-V08: a set-uid or set-gid program is

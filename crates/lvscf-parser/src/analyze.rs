@@ -154,7 +154,7 @@ impl Analyzer<'_> {
                 ),
                 None,
             ),
-            None => return,
+            None | Some(LexProblem::GluedQuote(_)) => return,
         };
         self.src.push(
             Severity::Error,
@@ -168,6 +168,19 @@ impl Analyzer<'_> {
     }
 
     fn token_line(&mut self, index: usize) {
+        let line = &self.src.lexed().lines[index];
+        if let Some(LexProblem::GluedQuote(at)) = line.problem {
+            let at = line.start as usize + at;
+            self.src.push(
+                Severity::Warning,
+                Code::QuotationMismatch,
+                index,
+                (at, at + 1),
+                None,
+                "text follows a closing quote: read as Piranha read it, the quoted value runs to the last quote of the word (or, when blanks follow, to the next quote), inner quotes included".into(),
+                Some("write the value with one pair of quotes around it; `\\\"` inside send/expect is a quote for nanny".into()),
+            );
+        }
         let tokens = self.src.tokens(index);
         let first = tokens[0];
         let word = self.src.token_text(&first);

@@ -344,9 +344,7 @@ fn apply_virtual(
         (Key::Expect, Value::Text(s)) => v.expect = Some(s.to_string()),
         (Key::UseRegex, Value::Bool(b)) => v.use_regex = b,
         (Key::SendProgram, Value::Text(s)) => v.send_program = Some(CommandLine::new(s)),
-        (Key::LoadMonitor, Value::Text(s)) => {
-            v.load_monitor = LoadMonitor::from_keyword(s).unwrap_or(LoadMonitor::None)
-        }
+        (Key::LoadMonitor, Value::Text(s)) => v.load_monitor = LoadMonitor::from_value(s),
         (Key::Scheduler, Value::Text(s)) => {
             v.scheduler = Scheduler::from_keyword(s).unwrap_or(Scheduler::Wlc)
         }

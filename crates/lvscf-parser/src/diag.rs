@@ -119,6 +119,8 @@ codes! {
     AuthWithoutKey => "auth-without-key", "";
     AnycastNat => "anycast-nat", "";
     AnycastScheduler => "anycast-scheduler", "";
+    LoadMonitorCommand => "load-monitor-command", "";
+    ControlCharacter => "control-character", "";
 }
 
 /// One problem found in a file, with where it is and what was expected.

@@ -446,6 +446,38 @@ impl AddressOnDevice {
     pub fn base_device(&self) -> &str {
         self.device.split(':').next().unwrap_or(&self.device)
     }
+
+    /// Why the device cannot name an interface, if it cannot: the file
+    /// loads (Piranha's ifconfig failed for that address and the rest
+    /// ran), and pulse does not bring the address up.
+    pub fn device_problem(&self) -> Option<&'static str> {
+        device_problem(&self.device)
+    }
+}
+
+/// Why `device` cannot be an interface name (with an optional `:alias`
+/// label), or `None`: what the kernel accepts, minus what could be taken
+/// for an option or a path by the tools that receive it.
+pub fn device_problem(device: &str) -> Option<&'static str> {
+    if device.is_empty() {
+        return Some("empty");
+    }
+    if device.len() > crate::value::MAX_DEVICE_LEN {
+        return Some("longer than 15 characters");
+    }
+    if device.starts_with('-') {
+        return Some("starts with `-`");
+    }
+    if device.contains("..") || device == "." {
+        return Some("contains `..`");
+    }
+    if !device
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '@'))
+    {
+        return Some("only letters, digits and _ - . : @ are allowed");
+    }
+    None
 }
 
 /// A contiguous IPv4 netmask.
@@ -771,7 +803,7 @@ impl Scheduler {
 }
 
 /// `load_monitor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadMonitor {
     /// No load monitoring (also when absent).
@@ -782,10 +814,15 @@ pub enum LoadMonitor {
     Ruptime,
     /// `RSH_COMMAND HOST uptime`.
     Uptime,
+    /// Any other value: Piranha's lvsd passed it to nanny (`-U`), which ran
+    /// it as a command, `VALUE HOST` (`rsh HOST uptime` and `ssh HOST
+    /// uptime` for `rsh` and `ssh`). It runs under the allowlist like every
+    /// program lvs.cf names (`exec_policy::load_monitor_template`).
+    Command(String),
 }
 
 impl LoadMonitor {
-    /// Parses the lvs.cf value.
+    /// Parses the lvs.cf value: one of the four keywords, else a command.
     pub fn from_keyword(text: &str) -> Option<LoadMonitor> {
         match text {
             "none" => Some(LoadMonitor::None),
@@ -796,13 +833,19 @@ impl LoadMonitor {
         }
     }
 
+    /// The value as lvs.cf gives it (a keyword, or the command).
+    pub fn from_value(text: &str) -> LoadMonitor {
+        LoadMonitor::from_keyword(text).unwrap_or_else(|| LoadMonitor::Command(text.to_string()))
+    }
+
     /// The lvs.cf spelling.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             LoadMonitor::None => "none",
             LoadMonitor::Rup => "rup",
             LoadMonitor::Ruptime => "ruptime",
             LoadMonitor::Uptime => "uptime",
+            LoadMonitor::Command(c) => c,
         }
     }
 }

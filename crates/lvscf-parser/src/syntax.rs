@@ -49,6 +49,12 @@ pub enum LexProblem {
     UnterminatedQuote(usize),
     /// Text glued to a closing quote, as in `"abc"def` (offset of that text).
     TextAfterQuote(usize),
+    /// Not fatal: a quoted word whose first closing quote has text glued to
+    /// it, read as Piranha's tokenizer read it (`"a\"b"` is `a\"b`: the
+    /// word runs to the last quote of its blank-separated chunk, or, when
+    /// blanks follow, to the next quote). Offset of the text after the
+    /// first closing quote.
+    GluedQuote(usize),
     /// More than [`MAX_TOKENS_PER_LINE`] tokens.
     TooManyTokens(usize),
 }
@@ -256,10 +262,21 @@ fn lex_line(
         } else {
             (bare_end(text, start + at, end) - start, 0)
         };
+        let mut token_end = token_end;
         if quote != 0 && s.get(token_end).is_some_and(|&b| !is_blank(b)) {
-            tokens.truncate(first_token as usize);
-            bad(&mut line, LexProblem::TextAfterQuote(token_end));
-            return line;
+            match piranha_quoted_end(s, at, quote) {
+                Some(e) => {
+                    if line.problem.is_none() {
+                        line.problem = Some(LexProblem::GluedQuote(token_end));
+                    }
+                    token_end = e;
+                }
+                None => {
+                    tokens.truncate(first_token as usize);
+                    bad(&mut line, LexProblem::TextAfterQuote(token_end));
+                    return line;
+                }
+            }
         }
         if tokens.len() - first_token as usize == MAX_TOKENS_PER_LINE {
             tokens.truncate(first_token as usize);
@@ -352,6 +369,25 @@ fn find_newline(s: &[u8], at: usize) -> Option<usize> {
     (i < s.len()).then_some(i)
 }
 
+/// Where Piranha's tokenizer ended a quoted word that starts at `at` (one
+/// past its closing quote), when its first closing quote has text glued to
+/// it: at the end of the line if the blank-separated chunk ends there with
+/// the quote; else, when blanks follow the chunk, at the next quote after
+/// it. `None` where Piranha reported a quotation mismatch.
+fn piranha_quoted_end(s: &[u8], at: usize, quote: u8) -> Option<usize> {
+    let chunk_end = s[at..]
+        .iter()
+        .position(|&b| is_blank(b))
+        .map_or(s.len(), |p| at + p);
+    if chunk_end == s.len() {
+        return (chunk_end - at >= 2 && s[chunk_end - 1] == quote).then_some(chunk_end);
+    }
+    s[chunk_end..]
+        .iter()
+        .position(|&b| b == quote)
+        .map(|p| chunk_end + p + 1)
+}
+
 fn quoted(input: &[u8], quote: u8) -> IResult<&[u8], &[u8]> {
     let mark: &'static [u8] = if quote == b'"' { b"\"" } else { b"'" };
     delimited(tag(mark), take_till(move |b| b == quote), tag(mark)).parse(input)
@@ -384,6 +420,32 @@ mod tests {
             vec![vec!["send", "=", "GET / HTTP/1.0"]]
         );
         assert_eq!(words("a = 'x \"y'\n"), vec![vec!["a", "=", "x \"y"]]);
+    }
+
+    /// I15 part 3: text glued to a closing quote is read as Piranha's
+    /// tokenizer read it, where it read one; elsewhere it stays refused.
+    #[test]
+    fn glued_quotes_are_read_as_piranha_read_them() {
+        // The chunk ends at the end of the line with the quote: one word.
+        assert_eq!(words("e = \"a\\\"b\"\n"), vec![vec!["e", "=", "a\\\"b"]]);
+        assert_eq!(words("e = \"a\"b\"\n"), vec![vec!["e", "=", "a\"b"]]);
+        // Blanks follow the chunk: the word runs to the next quote, and the
+        // next word starts right after it.
+        assert_eq!(words("e = \"a\"b c\"\n"), vec![vec!["e", "=", "a\"b c"]]);
+        assert_eq!(words("e = \"a b\"c\n"), vec![vec!["e", "=", "a b", "c"]]);
+        assert_eq!(
+            lex(b"e = \"a\\\"b\"\n").lines[0].problem,
+            Some(LexProblem::GluedQuote(8))
+        );
+        // Where Piranha reported a quotation mismatch, so do we.
+        for bad in ["e = \"a\"b\n", "e = \"a\"b x\n", "e = \"a\\\"b\" \n"] {
+            let lexed = lex(bad.as_bytes());
+            assert!(
+                matches!(lexed.lines[0].problem, Some(LexProblem::TextAfterQuote(_))),
+                "{bad:?}: {:?}",
+                lexed.lines[0]
+            );
+        }
     }
 
     /// Reliability catalogue CFG-L04 (docs/RELIABILITY.md).

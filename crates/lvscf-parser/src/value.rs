@@ -182,7 +182,9 @@ pub(crate) fn parse_value<'w>(
                 .at(2));
             }
             let host = parse_host(name, word, notes)?;
-            check_device(words[1]).map_err(|p| p.at(1))?;
+            if let Some(why) = device_problem(words[1]) {
+                notes.push(unusable_device(name, words[1], why).at(1));
+            }
             Ok(Value::HostDevice(AddressOnDevice {
                 host,
                 device: words[1].to_string(),
@@ -286,17 +288,17 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::Word => {
             single(words)?;
-            check_text(word, 256)?;
+            check_text(name, word, 256, notes)?;
             Ok(Value::Text(word))
         }
         ValueKind::Text => {
             single(words)?;
-            check_text(word, MAX_TEXT_BYTES)?;
+            check_text(name, word, MAX_TEXT_BYTES, notes)?;
             Ok(Value::Text(word))
         }
         ValueKind::Command => {
             single(words)?;
-            check_text(word, MAX_TEXT_BYTES)?;
+            check_text(name, word, MAX_TEXT_BYTES, notes)?;
             let cmd = CommandLine::new(word);
             let argv = cmd.argv();
             let Some(program) = argv.first() else {
@@ -306,11 +308,7 @@ pub(crate) fn parse_value<'w>(
                 ));
             };
             if !program.starts_with('/') {
-                return Err(Problem::error(
-                    Code::RelativeProgram,
-                    format!("`{program}` is not an absolute path: programs named in lvs.cf run without a shell and without a PATH search"),
-                )
-                .hint(format!("write the full path, e.g. `/usr/local/bin/{program}`")));
+                notes.push(relative_program(program));
             }
             if argv.len() > MAX_COMMAND_WORDS {
                 return Err(Problem::error(
@@ -325,7 +323,7 @@ pub(crate) fn parse_value<'w>(
         }
         ValueKind::Path => {
             single(words)?;
-            check_text(word, 4096)?;
+            check_text(name, word, 4096, notes)?;
             if !word.starts_with('/') {
                 return Err(Problem::error(
                     Code::RelativeProgram,
@@ -346,6 +344,11 @@ pub(crate) fn parse_value<'w>(
             } else {
                 format!("expected one of: {}", values.join(", "))
             };
+            if keyword.key == Key::LoadMonitor && !word.is_empty() {
+                check_text(name, word, 256, notes)?;
+                notes.push(load_monitor_command(word, &hint));
+                return Ok(Value::Text(word));
+            }
             Err(Problem::error(
                 Code::InvalidArgument,
                 format!("invalid argument `{word}` for `{name}`"),
@@ -361,7 +364,7 @@ pub(crate) fn parse_value<'w>(
                 .at(max));
             }
             for w in words {
-                check_text(w, 256)?;
+                check_text(name, w, 256, notes)?;
             }
             Ok(Value::List(words.iter().map(|s| s.to_string()).collect()))
         }
@@ -387,7 +390,55 @@ pub(crate) fn parse_value<'w>(
     }
 }
 
-fn check_text(text: &str, max: usize) -> Result<(), Problem> {
+/// The warning for a program written without its full path: Piranha ran
+/// it with `execvp`, so it still runs, found as execvp found it, under the
+/// same allowlist as a full path.
+fn relative_program(program: &str) -> Problem {
+    let (found, example) = if program.contains('/') {
+        (
+            format!("take it from `/`, their working directory (`/{program}`)"),
+            format!("/{program}"),
+        )
+    } else {
+        (
+            "look it up in /usr/sbin:/usr/bin:/sbin:/bin, the PATH Piranha's daemons inherited from init".to_string(),
+            format!("/usr/sbin/{program}"),
+        )
+    };
+    Problem::error(
+        Code::RelativeProgram,
+        format!(
+            "`{program}` is not an absolute path: when they run it, the daemons {found}, as Piranha's execvp did; \
+             /etc/sysconfig/lvs-programs must list the path found"
+        ),
+    )
+    .hint(format!("write the full path, e.g. `{example}`"))
+    .warning()
+}
+
+/// The warning for a `load_monitor` that is none of its keywords: Piranha's
+/// nanny ran it as a command, and so does ours, under the allowlist.
+fn load_monitor_command(word: &str, hint: &str) -> Problem {
+    let command = if word == "rsh" || word == "ssh" {
+        format!("{word} ADDRESS uptime")
+    } else {
+        format!("{word} ADDRESS")
+    };
+    Problem::error(
+        Code::LoadMonitorCommand,
+        format!(
+            "`load_monitor = {word}` is not none, rup, ruptime or uptime: Piranha's nanny ran it as a command, \
+             `{command}` for each real server, and nanny still does, only if /etc/sysconfig/lvs-programs \
+             lists it (else the weights are left alone and the refusal is logged)"
+        ),
+    )
+    .hint(format!(
+        "{hint}; `load_monitor = uptime` with `rsh_command = ssh` runs `ssh ADDRESS uptime`"
+    ))
+    .warning()
+}
+
+fn check_text(name: &str, text: &str, max: usize, notes: &mut Vec<Problem>) -> Result<(), Problem> {
     if text.len() > max {
         return Err(Problem::error(
             Code::ValueTooLong,
@@ -397,45 +448,58 @@ fn check_text(text: &str, max: usize) -> Result<(), Problem> {
             ),
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(Problem::error(
-            Code::InvalidArgument,
-            "invalid argument: control characters are not allowed in values",
-        )
-        .hint("write escapes such as \\r\\n as two characters each; nanny translates them"));
+    if let Some((at, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && *c != '\t')
+    {
+        // Piranha's reader split lines at CR and LF and words at blanks
+        // only: any other control character stayed in the value, byte for
+        // byte, and so it does here.
+        notes.push(
+            Problem::error(
+                Code::ControlCharacter,
+                format!(
+                    "`{name}` has the control character U+{:04X} at byte {at} of its value: it is kept as it is, as Piranha kept it",
+                    c as u32
+                ),
+            )
+            .hint("write escapes such as \\r\\n as two characters each (nanny translates them in send and expect), or remove the character")
+            .warning(),
+        );
     }
     Ok(())
 }
 
-/// Interface names: what the kernel accepts, minus what could be mistaken
-/// for an option or a path by the tools that receive it.
+/// Interface names ([`device_problem`]): an error where the device is
+/// used for nothing else (`syncd_iface`).
 pub(crate) fn check_device(device: &str) -> Result<(), Problem> {
-    let bad = |why: &str| {
-        Err(Problem::error(
+    match device_problem(device) {
+        None => Ok(()),
+        Some(why) => Err(Problem::error(
             Code::InvalidDevice,
             format!("invalid device `{device}`: {why}"),
         )
-        .hint("write an interface name such as `eth0` or an alias such as `eth0:1`"))
+        .hint("write an interface name such as `eth0` or an alias such as `eth0:1`")),
+    }
+}
+
+/// The warning for an `address`/`nat_router` device that cannot name an
+/// interface: Piranha's ifconfig failed for that address and everything
+/// else ran, so the file loads and only that address is left down.
+fn unusable_device(name: &str, device: &str, why: &str) -> Problem {
+    let what = if name == "nat_router" {
+        "the NAT router address is not brought up"
+    } else {
+        "pulse does not bring this VIP up (and logs it), lvsd still programs the virtual server"
     };
-    if device.is_empty() {
-        return bad("empty");
-    }
-    if device.len() > MAX_DEVICE_LEN {
-        return bad("longer than 15 characters");
-    }
-    if device.starts_with('-') {
-        return bad("starts with `-`");
-    }
-    if device.contains("..") || device == "." {
-        return bad("contains `..`");
-    }
-    if !device
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '@'))
-    {
-        return bad("only letters, digits and _ - . : @ are allowed");
-    }
-    Ok(())
+    Problem::error(
+        Code::InvalidDevice,
+        format!(
+            "invalid device `{device}`: {why}; Piranha's ifconfig failed for this address and the rest ran: {what}"
+        ),
+    )
+    .hint("write an interface name such as `eth0` or an alias such as `eth0:1`")
+    .warning()
 }
 
 /// The unit a number of `keyword` counts, for messages.

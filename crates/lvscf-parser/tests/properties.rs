@@ -173,6 +173,9 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             LoadMonitor::Rup,
             LoadMonitor::Ruptime,
             LoadMonitor::Uptime,
+            // Piranha's nanny ran any other value as a command.
+            LoadMonitor::Command("ssh".into()),
+            LoadMonitor::Command("/usr/local/bin/load-of".into()),
         ]),
         any::<bool>(),
     );
@@ -806,5 +809,96 @@ proptest! {
         let errors: Vec<_> = doc.diagnostics().iter().filter(|d| d.is_error()).collect();
         prop_assert!(errors.is_empty(), "{text}\n{errors:#?}");
         prop_assert_eq!(doc.config(), base.config(), "{}", text);
+    }
+}
+
+// ----- values Piranha ran that read oddly ------------------------------------
+
+/// One spelling of each slot Piranha loaded and we once refused: a program
+/// without its full path, a `load_monitor` command, a device that cannot
+/// be an interface name, a control character, a quote glued inside a
+/// quoted word. `(lvs.cf text, what the model must hold)`.
+fn odd_program(style: u8) -> (&'static str, &'static str) {
+    match style % 4 {
+        0 => ("/usr/sbin/notify --up", "/usr/sbin/notify --up"),
+        1 => ("notify --up", "notify --up"),
+        2 => ("sbin/notify --up", "sbin/notify --up"),
+        _ => ("./notify", "./notify"),
+    }
+}
+
+fn odd_load_monitor(style: u8) -> &'static str {
+    [
+        "none",
+        "uptime",
+        "ssh",
+        "rsh",
+        "/usr/local/bin/load-of",
+        "NONE",
+    ][style as usize % 6]
+}
+
+fn odd_device(style: u8) -> &'static str {
+    [
+        "eth0:1",
+        "abcdefghijklmnop",
+        "eth0;rm",
+        "-eth0",
+        "../x",
+        "$(x)",
+        "bond0.100:7",
+    ][style as usize % 7]
+}
+
+fn odd_send(style: u8) -> (&'static str, &'static str) {
+    match style % 4 {
+        0 => (
+            "\"GET / HTTP/1.0\\r\\n\\r\\n\"",
+            "GET / HTTP/1.0\\r\\n\\r\\n",
+        ),
+        1 => ("\"GET \u{1} /\"", "GET \u{1} /"),
+        2 => ("\"a\\\"b\"", "a\\\"b"),
+        _ => ("\"x\u{1b}[0m\"", "x\u{1b}[0m"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// I15 part 3: files that differ from one that loads only in these
+    /// spellings load too (warnings, never errors), holding what Piranha
+    /// read.
+    #[test]
+    fn values_piranha_ran_are_never_refused(styles in proptest::collection::vec(any::<u8>(), 7)) {
+        let (active, active_read) = odd_program(styles[0]);
+        let (program, program_read) = odd_program(styles[1]);
+        let load = odd_load_monitor(styles[2]);
+        let vip_device = odd_device(styles[3]);
+        let nat_device = odd_device(styles[4]);
+        let (send, send_read) = odd_send(styles[5]);
+        let (expect, expect_read) = odd_send(styles[6]);
+        let text = format!(
+            "primary = 10.0.0.1\nnetwork = nat\nnat_router = 10.0.0.254 {nat_device}\n\
+             active_cmd = \"{active}\"\n\
+             virtual web {{\n     active = 1\n     address = 10.0.0.100 {vip_device}\n\
+             \x20    send_program = \"{program} %h\"\n     send = {send}\n     expect = {expect}\n\
+             \x20    load_monitor = {load}\n\
+             \x20    server r1 {{\n         address = 10.0.1.1\n         active = 1\n     }}\n}}\n"
+        );
+        let doc = Document::parse("odd.cf", text.clone());
+        let errors: Vec<_> = doc.diagnostics().iter().filter(|d| d.is_error()).collect();
+        prop_assert!(errors.is_empty(), "{text}\n{errors:#?}");
+        let c = doc.config();
+        prop_assert_eq!(c.active_cmd.as_ref().map(|a| a.text.as_str()), Some(active_read));
+        let v = &c.virtuals[0];
+        prop_assert_eq!(
+            v.send_program.as_ref().map(|p| p.text.clone()),
+            Some(format!("{program_read} %h"))
+        );
+        prop_assert_eq!(v.send.as_deref(), Some(send_read));
+        prop_assert_eq!(v.expect.as_deref(), Some(expect_read));
+        prop_assert_eq!(&v.load_monitor, &LoadMonitor::from_value(load));
+        prop_assert_eq!(v.address.as_ref().map(|a| a.device.as_str()), Some(vip_device));
+        prop_assert_eq!(c.nat_router.as_ref().map(|a| a.device.as_str()), Some(nat_device));
     }
 }

@@ -126,4 +126,21 @@ mod tests {
         .to_line()
         .contains("check"));
     }
+
+    /// I15 part 3: a `load_monitor` value Piranha passed to nanny -U as a
+    /// command reaches nanny as it is; nanny builds `VALUE ADDRESS`
+    /// (`rsh`/`ssh`: `VALUE ADDRESS uptime`, exec-policy's
+    /// `load_monitor_template`) and asks the allowlist.
+    #[test]
+    fn a_load_monitor_command_reaches_nanny_as_written() {
+        let text = "virtual web {\n active = 1\n address = 10.0.0.100 eth0:1\n load_monitor = ssh\n server r1 {\n  address = 10.0.1.1\n  active = 1\n }\n}\n";
+        let parsed = lvscf_parser::parse("lvs.cf", text.as_bytes()).unwrap();
+        assert!(parsed
+            .warnings
+            .iter()
+            .any(|d| d.code == lvscf_parser::Code::LoadMonitorCommand));
+        let c = parsed.config;
+        let v = virtual_check(&c, &c.virtuals[0]);
+        assert_eq!(v.load_monitor, "ssh");
+    }
 }

@@ -111,3 +111,83 @@ fn a_job_cannot_make_nanny_run_the_attackers_program() {
     assert!(!sh_mark.exists(), "the shell ran as root");
     let _ = std::fs::remove_dir_all(&user_dir);
 }
+
+/// I15 part 3: a `send_program` written without its full path (Piranha ran
+/// it with execvp) is found on the daemons' search path and then checked
+/// exactly as the path found: listed, it runs; a name that resolves to a
+/// program the allowlist does not list is refused, and does not run.
+#[test]
+fn a_relative_send_program_runs_only_as_the_listed_path_it_resolves_to() {
+    if !is_root() {
+        test_support::skip(module_path!(), "needs root");
+        return;
+    }
+    let dir = std::path::PathBuf::from(format!("/run/nanny-relative-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let program = |name: &str| {
+        let mark = dir.join(format!("{name}-ran"));
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\necho \"$1 $2\" >> {}\necho OK\n", mark.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (p, mark)
+    };
+    let (listed, listed_mark) = program("listed-check");
+    let (_unlisted, unlisted_mark) = program("unlisted-check");
+    let programs = allow_programs(
+        "relative-programs",
+        &[format!("{} %h %p", listed.display())],
+    );
+    let a = Server::hang();
+    let b = Server::hang();
+    let mut n = Nanny::spawn_env(
+        &["--lvsd", "-v"],
+        &[
+            ("LVS_PROGRAMS_FILE", programs.display().to_string()),
+            ("LVS_PROGRAM_PATH", dir.display().to_string()),
+        ],
+    );
+    let virt = |name: &str, program: &str, server: &Server| {
+        json!({"name": name, "port": 7000, "protocol": "tcp", "timeout": 1, "reentry": 2,
+               "send_program": program, "expect": "OK",
+               "servers": [{"name": format!("{name}1"), "address": server.addr.ip().to_string(),
+                            "port": server.addr.port(), "weight": 1}]})
+    };
+    n.send(&json!({"virtuals": [
+        virt("listed", "listed-check %h %p", &a),
+        virt("unlisted", "unlisted-check %h %p", &b),
+    ]}));
+    let t = Instant::now();
+    let (mut listed_up, mut unlisted_down) = (false, false);
+    while !(listed_up && unlisted_down) {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "first reports missing (listed up {listed_up}, unlisted down {unlisted_down}); log:\n{}",
+            n.stderr_text()
+        );
+        for v in n.collect(Duration::from_millis(100)) {
+            listed_up |= is(&v, "listed1", "up");
+            unlisted_down |= is(&v, "unlisted1", "down");
+        }
+    }
+    let ran = std::fs::read_to_string(&listed_mark).expect("the listed program ran");
+    assert!(
+        ran.starts_with(&format!("{} {}", a.addr.ip(), a.addr.port())),
+        "{ran}"
+    );
+    let log = n.stderr_text();
+    assert!(
+        log.contains(&format!(
+            "send_program 'unlisted-check %h %p' not run: `unlisted-check %h %p` is not listed in {}",
+            programs.display()
+        )),
+        "{log}"
+    );
+    assert!(!unlisted_mark.exists(), "an unlisted program ran as root");
+    let _ = std::fs::remove_dir_all(&dir);
+}

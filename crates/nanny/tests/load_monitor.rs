@@ -249,7 +249,8 @@ fn rup_and_ruptime_from_path() {
     let ruptime = Remote::new(&dir, "ruptime");
     rup.load("0.00");
     ruptime.load("9.00");
-    // Bare names are found on root's PATH, and the list names what they
+    // Bare names are found on the daemons' search path ($LVS_PROGRAM_PATH
+    // here, /usr/sbin:/usr/bin:/sbin:/bin by default), and the list names what they
     // resolve to.
     let path = format!("{}:/usr/bin:/bin", dir.display());
     let programs = allow_programs(
@@ -262,7 +263,7 @@ fn rup_and_ruptime_from_path() {
     let mut n = Nanny::spawn_env(
         &["--lvsd", "-v"],
         &[
-            ("PATH", path),
+            ("LVS_PROGRAM_PATH", path),
             ("LVS_PROGRAMS_FILE", programs.display().to_string()),
         ],
     );

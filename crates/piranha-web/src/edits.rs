@@ -401,7 +401,10 @@ pub fn apply_virtual_edit(
         }
     }
     if let Some(l) = param(p, "load") {
-        if !["none", "rup", "ruptime", "uptime"].contains(&l) {
+        // The command already in the file (Piranha's nanny ran any value
+        // as one) may be kept; a new one is typed in lvs.cf, not chosen.
+        let kept = l == virtual_shown(ed.before(), vname, "load_monitor");
+        if !kept && !["none", "rup", "ruptime", "uptime"].contains(&l) {
             ed.errors
                 .field("load", "choose none, rup, ruptime or uptime");
         } else {

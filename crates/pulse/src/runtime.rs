@@ -364,6 +364,9 @@ impl Loop {
                         Err(e.to_string())
                     }
                     Ok(new) => {
+                        for line in &new.not_brought_up {
+                            self.log.info(line);
+                        }
                         let old = &self.settings;
                         if new.own != old.own
                             || new.partner != old.partner
@@ -534,6 +537,9 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         }
     }
     remove_leftovers(&s, &log);
+    for line in &s.not_brought_up {
+        log.info(line);
+    }
     let now = Instant::now();
     let settings = Arc::new(s);
     let machine = Machine::new(role, settings.timing, settings.sends_heartbeats, now);

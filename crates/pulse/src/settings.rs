@@ -73,6 +73,11 @@ pub struct Settings {
     pub syncd_id: u8,
     /// monitor_links.
     pub monitor_links: bool,
+    /// Addresses lvs.cf names on a device that cannot be an interface name
+    /// (loaded with a warning): not brought up, one log line each. lvsd
+    /// still programs their virtual servers, as Piranha's did when its
+    /// ifconfig failed.
+    pub not_brought_up: Vec<String>,
 }
 
 impl Settings {
@@ -139,12 +144,20 @@ pub fn is_master(
 fn vip_of(
     v: &VirtualServer,
     resolve: &dyn Fn(&Host) -> Result<IpAddr, SettingsError>,
+    skipped: &mut Vec<String>,
 ) -> Result<Option<Vip>, SettingsError> {
     let Some(a) = &v.address else { return Ok(None) };
     let addr = resolve(&a.host)?;
     if addr.is_unspecified() {
         // Loaded with a warning (Piranha's default address): nothing to
         // bring up.
+        return Ok(None);
+    }
+    if let Some(why) = a.device_problem() {
+        skipped.push(format!(
+            "virtual {}: not bringing up VIP {addr}: device `{}` is not an interface name ({why}); the virtual server is still programmed",
+            v.name, a.device
+        ));
         return Ok(None);
     }
     let prefix = match addr {
@@ -209,18 +222,28 @@ pub fn settings_from(
         ServiceKind::Fos => ServiceMode::Fos,
     };
     let mut vips: Vec<Vip> = Vec::new();
+    let mut not_brought_up = Vec::new();
     let blocks: Vec<&VirtualServer> = match service {
         ServiceMode::Lvs => cfg.active_virtuals().collect(),
         ServiceMode::Fos => cfg.failovers.iter().filter(|f| f.active).collect(),
     };
     for v in blocks {
-        if let Some(vip) = vip_of(v, resolve)? {
+        if let Some(vip) = vip_of(v, resolve, &mut not_brought_up)? {
             if !vips.iter().any(|x| x.addr == vip.addr) {
                 vips.push(vip);
             }
         }
     }
     let nat = match (&cfg.nat_router, cfg.network) {
+        (Some(n), Network::Nat) if n.device_problem().is_some() => {
+            not_brought_up.push(format!(
+                "not bringing up the NAT router address {}: device `{}` is not an interface name ({})",
+                n.host,
+                n.device,
+                n.device_problem().unwrap_or_default()
+            ));
+            None
+        }
         (Some(n), Network::Nat) => {
             let addr = resolve(&n.host)?;
             let prefix = match addr {
@@ -266,6 +289,7 @@ pub fn settings_from(
         syncd_iface: cfg.syncd_iface.clone(),
         syncd_id: cfg.syncd_id,
         monitor_links: cfg.monitor_links,
+        not_brought_up,
     })
 }
 
@@ -396,6 +420,35 @@ mod tests {
     }
 
     use crate::netlink::IFA_F_SECONDARY as IFA_SECONDARY;
+
+    /// I15 part 3: a VIP on a device that cannot be an interface name
+    /// loads (Piranha's ifconfig failed for it and the rest ran): it is not
+    /// brought up, with a line saying why; the other VIPs are.
+    #[test]
+    fn a_vip_on_an_impossible_device_is_skipped_with_a_line() {
+        let text = "primary = 192.0.2.1\nnetwork = nat\nnat_router = 192.0.2.254 eth1;rm\n\
+             virtual a {\n active = 1\n address = 192.0.2.100 abcdefghijklmnop\n}\n\
+             virtual b {\n active = 1\n address = 192.0.2.101 eth0:2\n}\n";
+        let loaded = lvscf_parser::parse("lvs.cf", text.as_bytes()).expect("loads");
+        assert_eq!(
+            loaded
+                .warnings
+                .iter()
+                .filter(|d| d.code == lvscf_parser::Code::InvalidDevice)
+                .count(),
+            2
+        );
+        let s = settings_from(&loaded.config, true, &resolve_host).unwrap();
+        assert_eq!(
+            s.vips.iter().map(|v| v.addr).collect::<Vec<_>>(),
+            [ip("192.0.2.101")]
+        );
+        assert_eq!(s.nat, None);
+        assert_eq!(s.not_brought_up.len(), 2, "{:?}", s.not_brought_up);
+        assert!(s.not_brought_up[0]
+            .contains("virtual a: not bringing up VIP 192.0.2.100: device `abcdefghijklmnop`"));
+        assert!(s.not_brought_up[1].contains("NAT router address 192.0.2.254"));
+    }
 
     #[test]
     fn settings_master_and_backup() {

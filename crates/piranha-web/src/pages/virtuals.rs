@@ -97,10 +97,16 @@ pub fn virtual_edit(ctx: &Ctx, doc: &Document, hash: &str, vname: &str, fs: &For
         ("1".to_string(), "Yes".to_string()),
         ("0".to_string(), "No".to_string()),
     ];
-    let loads: Vec<(String, String)> = ["none", "rup", "ruptime", "uptime"]
+    let mut loads: Vec<(String, String)> = ["none", "rup", "ruptime", "uptime"]
         .iter()
         .map(|p| (p.to_string(), p.to_string()))
         .collect();
+    // A command Piranha's nanny ran (`load_monitor = ssh`) stays selected,
+    // so saving the page does not turn it into `none`.
+    let current_load = v("load_monitor");
+    if !loads.iter().any(|(k, _)| *k == current_load) {
+        loads.push((current_load.clone(), format!("{current_load} (command)")));
+    }
     let scheds: Vec<(String, String)> = forms::SCHEDULERS
         .iter()
         .map(|(k, l)| (k.to_string(), format!("{l} ({k})")))

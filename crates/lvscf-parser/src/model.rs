@@ -231,7 +231,7 @@ pub struct VirtualServer {
     /// Our extension keywords: native checks, quorum and hysteresis
     /// (absent from the JSON when none is set).
     #[serde(flatten)]
-    pub health: crate::native::Health,
+    pub health: crate::health::Health,
     /// `server` blocks, in file order.
     pub servers: Vec<RealServer>,
 }
@@ -266,7 +266,7 @@ impl VirtualServer {
             stop_cmd: None,
             master: None,
             dirs: None,
-            health: crate::native::Health::default(),
+            health: crate::health::Health::default(),
             servers: Vec::new(),
         }
     }

@@ -18,7 +18,7 @@
 
 use lvscf_parser::CommandLine;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -30,21 +30,16 @@ use tokio::process::{Child, Command};
 pub const READY_FD: i32 = 3;
 
 fn set_pdeathsig(cmd: &mut Command, keep_fd: Option<i32>) {
-    // SAFETY: the closure only calls async-signal-safe functions.
+    // SAFETY: tokio's (and std's) Command has no option for a parent-death
+    // signal or for placing a descriptor at a chosen number, so a pre_exec
+    // hook (unsafe by nature: it runs in the forked child) does both. The
+    // closure only makes async-signal-safe system calls (prctl, getppid,
+    // fcntl, dup2) and allocates nothing on the success path.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
             // The parent may already be gone.
-            if libc::getppid() == 1 {
+            if nix::unistd::getppid().as_raw() == 1 {
                 return Err(io::Error::other("parent exited"));
             }
             if let Some(fd) = keep_fd {
@@ -103,13 +98,7 @@ pub fn start_lvsd(
     verbose: bool,
     syslog: bool,
 ) -> io::Result<Lvsd> {
-    let mut fds = [0i32; 2];
-    // SAFETY: fds is valid for two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 returned two fresh descriptors we now own.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let wfd = wr.as_raw_fd();
     let mut c = Command::new(lvsd);
     c.arg(if nodaemon { "--nodaemon" } else { "--nofork" });
@@ -183,9 +172,8 @@ pub fn exit_line(pid: u32, status: &ExitStatus) -> String {
 /// Sends `sig` to `pid` (ignores errors: it may be gone).
 pub fn signal(pid: i32, sig: i32) {
     if pid > 0 {
-        // SAFETY: kill(2) with a positive pid.
-        unsafe {
-            libc::kill(pid, sig);
+        if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
         }
     }
 }

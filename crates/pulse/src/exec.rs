@@ -56,16 +56,30 @@ fn set_pdeathsig(cmd: &mut Command, keep_fd: Option<i32>) {
     }
 }
 
+/// Why a command from lvs.cf was not started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The exec policy refuses it.
+    #[error("{0}")]
+    Refused(exec_policy::Refusal),
+    /// The system could not start it.
+    #[error("{}: {source}", program.display())]
+    Spawn {
+        program: std::path::PathBuf,
+        source: io::Error,
+    },
+}
+
 /// Spawns a command from lvs.cf without a shell, if the exec policy allows
 /// it: the command line is listed in the root-owned allowlist
 /// (`/etc/sysconfig/lvs-programs`, read again for every command so an edit
 /// applies at once) and the program and its directories are root-owned and
 /// not group/other writable. Not waited for (Piranha semantics); tokio
 /// reaps it.
-pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
+pub fn spawn_command(cmd: &CommandLine) -> Result<Child, SpawnError> {
     let approved = exec_policy::Policy::load()
         .check(&cmd.text)
-        .map_err(|refusal| refusal.to_string())?;
+        .map_err(SpawnError::Refused)?;
     let mut c = Command::new(&approved.program);
     if let Some(arg0) = approved.argv.first() {
         c.arg0(arg0);
@@ -73,8 +87,10 @@ pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
     c.args(&approved.argv[1..]);
     c.stdin(std::process::Stdio::null());
     set_pdeathsig(&mut c, None);
-    c.spawn()
-        .map_err(|e| format!("{}: {e}", approved.program.display()))
+    c.spawn().map_err(|source| SpawnError::Spawn {
+        program: approved.program,
+        source,
+    })
 }
 
 /// `PR_SET_PDEATHSIG` for another child of pulse (fos).

@@ -124,7 +124,7 @@ impl Loop {
         }
     }
 
-    /// The network check after a monitor exit (spec 2.11).
+    /// The network check after a monitor exit ([`crate::fos::netcheck`]).
     fn on_netcheck(&mut self, v: crate::fos::netcheck::Verdict) {
         use crate::fos::netcheck::Verdict;
         self.fos.checking = false;

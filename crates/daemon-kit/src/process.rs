@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 /// on the standard descriptors. Call it before any thread exists.
 pub fn daemonize() -> nix::Result<()> {
     use nix::unistd::{fork, setsid, ForkResult};
-    // SAFETY: called before any thread or runtime exists, so the child is a
-    // faithful copy; it only makes system calls before returning.
+    // SAFETY: fork has no safe form (nix marks it unsafe: a child of a
+    // threaded process may only make async-signal-safe calls). It is called
+    // before any thread or runtime exists, so the child is a faithful copy;
+    // it only makes system calls before returning.
     match unsafe { fork() }? {
         ForkResult::Parent { child } => {
             let _ = nix::sys::wait::waitpid(child, None);
@@ -25,6 +27,8 @@ pub fn daemonize() -> nix::Result<()> {
     match unsafe { fork() }? {
         // _exit: the intermediate child must not run atexit handlers or
         // flush buffers that the daemon also holds.
+        // SAFETY: _exit(2) takes no pointer and never returns; neither nix
+        // nor std wraps it (std::process::exit runs the atexit handlers).
         ForkResult::Parent { .. } => unsafe { nix::libc::_exit(0) },
         ForkResult::Child => {}
     }

@@ -96,8 +96,10 @@ fn command(program: &std::path::Path, argv: &[String]) -> Command {
     }
     c.args(argv.iter().skip(1));
     c.stdin(Stdio::null());
-    // SAFETY: the closure only makes the prctl system call, which is
-    // async-signal-safe.
+    // SAFETY: std's Command has no option for a parent-death signal, so a
+    // pre_exec hook (unsafe by nature: it runs in the forked child) sets
+    // it; the closure only makes the prctl system call, which is
+    // async-signal-safe, and allocates nothing.
     unsafe {
         c.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)

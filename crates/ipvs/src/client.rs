@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
 use neli::utils::Groups;
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+use nix::{setsockopt_impl, sockopt_impl};
 
 use crate::codec::{self, Body, Message, Query, NLM_F_DUMP_INTR};
 use crate::consts::IPVS_GENL_NAME;
@@ -33,75 +35,46 @@ pub struct Ipvs {
     window: usize,
 }
 
-fn setsockopt_int(
-    fd: libc::c_int,
-    level: libc::c_int,
-    opt: libc::c_int,
-    val: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: passes a valid pointer to an int of the right size.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            &val as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-fn getsockopt_int(
-    fd: libc::c_int,
-    level: libc::c_int,
-    opt: libc::c_int,
-) -> io::Result<libc::c_int> {
-    let mut val: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: passes a valid pointer to an int and its length.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            level,
-            opt,
-            &mut val as *mut libc::c_int as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(val)
-    }
-}
+// The netlink-level options nix has no names for.
+sockopt_impl!(
+    /// NETLINK_CAP_ACK: errors echo only the request's header.
+    CapAck,
+    SetOnly,
+    SOL_NETLINK,
+    NETLINK_CAP_ACK,
+    bool
+);
+sockopt_impl!(
+    /// NETLINK_EXT_ACK: errors carry the kernel's text.
+    ExtAck,
+    SetOnly,
+    SOL_NETLINK,
+    NETLINK_EXT_ACK,
+    bool
+);
 
 impl Ipvs {
     /// Opens a generic netlink socket and resolves the IPVS family.
     /// [`Error::NotAvailable`] when the kernel has no IPVS.
     pub fn connect() -> Result<Ipvs, Error> {
         let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())?;
-        let fd = sock.as_raw_fd();
         // Big buffers so that a window of outstanding requests and their
         // acks fits; the forced variants need CAP_NET_ADMIN, which changing
         // IPVS needs anyway.
-        for (force, plain) in [
-            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
-            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
-        ] {
-            if setsockopt_int(fd, libc::SOL_SOCKET, force, SOCKET_BUFFER as libc::c_int).is_err() {
-                let _ = setsockopt_int(fd, libc::SOL_SOCKET, plain, SOCKET_BUFFER as libc::c_int);
-            }
+        // SAFETY: neli's NlSocket offers only AsRawFd, not AsFd, which nix's
+        // socket options take; the descriptor stays open while `sock` lives,
+        // and `fd` is used only below, before `sock` moves.
+        let fd = unsafe { BorrowedFd::borrow_raw(sock.as_raw_fd()) };
+        if setsockopt(&fd, sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
+            let _ = setsockopt(&fd, sockopt::SndBuf, &SOCKET_BUFFER);
+        }
+        if setsockopt(&fd, sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
+            let _ = setsockopt(&fd, sockopt::RcvBuf, &SOCKET_BUFFER);
         }
         // Errors echo only the request's header, and carry the kernel's text.
-        let _ = setsockopt_int(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-        let _ = setsockopt_int(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
-        let rcvbuf =
-            getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).unwrap_or(212_992) as usize;
+        let _ = setsockopt(&fd, CapAck, &true);
+        let _ = setsockopt(&fd, ExtAck, &true);
+        let rcvbuf = getsockopt(&fd, sockopt::RcvBuf).unwrap_or(212_992);
         // An ack costs about 1 KiB of receive buffer (skb truesize): keep
         // the outstanding requests well under what fits.
         let window = (rcvbuf / 2048).clamp(16, 1024);

@@ -5,7 +5,7 @@
 
 use crate::diag::{Code, Severity};
 use crate::model::{Config, Network, RouterMode, Scheduler};
-use crate::validate::Reporter;
+use crate::report::Reporter;
 
 /// Appends the anycast-mode diagnostics of `config` to `r`.
 pub(crate) fn check(r: &mut Reporter<'_>, config: &Config) {

@@ -218,7 +218,7 @@ table! {
     Virtual StopCmd "stop_cmd" Command;
     Virtual Master "master" Host;
     Virtual Dirs "dirs" List;
-    Virtual Check "check" Enum(crate::native::CheckType::KEYWORDS);
+    Virtual Check "check" Enum(crate::health::CheckType::KEYWORDS);
     Virtual CheckUrl "check_url" Word;
     Virtual CheckStatus "check_status" Word;
     Virtual CheckHost "check_host" Word;

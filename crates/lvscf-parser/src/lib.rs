@@ -37,11 +37,13 @@ mod blocks;
 mod creading;
 pub mod diag;
 pub mod document;
+mod health;
 pub mod incremental;
 pub mod keypath;
 pub mod keywords;
 pub mod model;
 pub mod native;
+mod report;
 mod settle;
 mod source;
 pub mod structure;
@@ -53,10 +55,11 @@ pub mod write;
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
 pub use document::{Document, EditError, Loaded, Target};
 pub use incremental::{BlockMap, ChangedVirtual};
+pub use model::MAX_DEVICE_LEN;
 pub use model::*;
-pub use native::{CheckType, DnsQuery, Health, StatusSet};
+pub use native::{CheckType, DnsQuery, Health, StatusSet, StatusSetError};
 pub use structure::{BlockInfo, BlockKind, Keys, Structure};
-pub use value::{MAX_COMMAND_WORDS, MAX_DEVICE_LEN, MAX_TEXT_BYTES};
+pub use value::{MAX_COMMAND_WORDS, MAX_TEXT_BYTES};
 pub use write::write_config;
 
 /// Parses lvs.cf text. `file` is the name used in messages.

@@ -10,6 +10,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+/// The longest interface name the kernel takes (IFNAMSIZ - 1).
+pub const MAX_DEVICE_LEN: usize = 15;
+
 /// Default location of the configuration file, as in Piranha.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/sysconfig/ha/lvs.cf";
 
@@ -253,7 +256,7 @@ pub struct VirtualServer {
     /// Our extension keywords: native checks, quorum and hysteresis
     /// (absent from the JSON when none is set).
     #[serde(flatten)]
-    pub health: crate::native::Health,
+    pub health: crate::health::Health,
     /// `server` blocks, in file order.
     pub servers: Vec<RealServer>,
 }
@@ -288,7 +291,7 @@ impl VirtualServer {
             stop_cmd: None,
             master: None,
             dirs: None,
-            health: crate::native::Health::default(),
+            health: crate::health::Health::default(),
             servers: Vec::new(),
         }
     }
@@ -462,7 +465,7 @@ pub fn device_problem(device: &str) -> Option<&'static str> {
     if device.is_empty() {
         return Some("empty");
     }
-    if device.len() > crate::value::MAX_DEVICE_LEN {
+    if device.len() > MAX_DEVICE_LEN {
         return Some("longer than 15 characters");
     }
     if device.starts_with('-') {

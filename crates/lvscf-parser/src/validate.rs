@@ -9,7 +9,7 @@
 
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::model::*;
-use crate::source::Source;
+pub(crate) use crate::report::Reporter;
 use crate::structure::Structure;
 use crate::syntax::Lexed;
 use std::collections::HashMap as StdHashMap;
@@ -44,85 +44,6 @@ use std::net::IpAddr;
 /// Compiled size limit for `expect` regular expressions.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-/// Places diagnostics of the checks across lines on the lines they are
-/// about.
-pub(crate) struct Reporter<'a> {
-    pub(crate) src: Source<'a>,
-    pub(crate) structure: &'a Structure,
-}
-
-impl<'a> Reporter<'a> {
-    /// For `text`, appending to `diags`.
-    pub(crate) fn new(
-        text: &'a [u8],
-        lexed: &'a Lexed,
-        structure: &'a Structure,
-        diags: &'a mut Vec<Diagnostic>,
-    ) -> Self {
-        Reporter {
-            src: Source::for_placing(text, lexed, diags),
-            structure,
-        }
-    }
-
-    /// Reports at the value of `key` in `block` (or at the block header, or
-    /// line 1 for the global section when the key is absent).
-    pub(crate) fn at(
-        &mut self,
-        severity: Severity,
-        code: Code,
-        block: Option<usize>,
-        key: &str,
-        message: String,
-        hint: Option<String>,
-    ) {
-        let lexed = self.src.lexed();
-        if lexed.lines.is_empty() {
-            self.src.push_placed(Diagnostic {
-                severity,
-                code,
-                line: 1,
-                column: 1,
-                width: 1,
-                keyword: Some(key.to_string()),
-                message,
-                hint,
-                source_line: String::new(),
-            });
-            return;
-        }
-        let (line, from, to) = match self.structure.key_line(block, key) {
-            Some(line) => {
-                let l = &lexed.lines[line];
-                match (self.src.tokens(line).get(2), self.src.tokens(line).last()) {
-                    (Some(first), Some(last)) => (line, first.start, last.end),
-                    _ => (line, l.start, l.end),
-                }
-            }
-            None => match block {
-                Some(b) => {
-                    let line = self.structure.blocks[b].header;
-                    let l = &lexed.lines[line];
-                    match self.src.tokens(line).get(1) {
-                        Some(t) => (line, t.start, t.end),
-                        None => (line, l.start, l.end),
-                    }
-                }
-                None => (0, 0, 0),
-            },
-        };
-        self.src.push(
-            severity,
-            code,
-            line,
-            (from as usize, to as usize),
-            Some(key),
-            message,
-            hint,
-        );
-    }
-}
-
 fn same_family(a: IpAddr, b: IpAddr) -> bool {
     a.is_ipv4() == b.is_ipv4()
 }
@@ -135,10 +56,7 @@ pub fn validate(
     structure: &Structure,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut r = Reporter {
-        src: Source::for_placing(text, lexed, diags),
-        structure,
-    };
+    let mut r = Reporter::new(text, lexed, structure, diags);
     use Severity::Warning;
     let had_errors = r.src.diagnostics().iter().any(Diagnostic::is_error);
 

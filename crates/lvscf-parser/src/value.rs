@@ -23,8 +23,6 @@ use std::time::Duration;
 pub const MAX_TEXT_BYTES: usize = 8192;
 /// Most words accepted in a command line.
 pub const MAX_COMMAND_WORDS: usize = 256;
-/// Longest interface name (IFNAMSIZ - 1).
-pub const MAX_DEVICE_LEN: usize = 15;
 
 /// A problem with a value, before it is located.
 pub(crate) struct Problem {

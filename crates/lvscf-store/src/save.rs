@@ -369,8 +369,7 @@ pub fn write_atomic_with<O: SaveOps>(ops: &mut O, path: &Path, bytes: &[u8]) -> 
 pub fn remove_stale_temps(config: &Path) -> io::Result<Vec<PathBuf>> {
     let (dir, name) = split_path(config)?;
     let _lock = ConfigLock::acquire(config)?;
-    // SAFETY: geteuid cannot fail and touches no memory.
-    let me = unsafe { libc::geteuid() };
+    let me = nix::unistd::geteuid().as_raw();
     let mut removed = Vec::new();
     for entry in fs::read_dir(&dir)? {
         let entry = entry?;

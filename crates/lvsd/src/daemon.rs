@@ -180,7 +180,7 @@ impl Daemon {
         rec.reconcile(Scope::All);
         let (active, inactive) = match rec.live_status() {
             Ok(st) => crate::drain::connections(&st, v, s),
-            Err(e) => return lvs_status::DrainResult::failed(e),
+            Err(e) => return lvs_status::DrainResult::failed(e.to_string()),
         };
         if !req.cancel {
             info!(

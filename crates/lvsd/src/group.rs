@@ -128,7 +128,7 @@ fn check_keys(vc: &VirtualCheck, kinds: &mut Kinds) -> Vec<CheckKey> {
     // Grouping needs only which checks are equal, not whether their
     // programs may run (nanny asks the exec policy): every program line is
     // taken as approved, which keeps equal lines equal.
-    let mut same_line = |t: &str| Ok(std::path::PathBuf::from(t));
+    let mut same_line = |t: &str| Ok::<_, std::convert::Infallible>(std::path::PathBuf::from(t));
     let shared = (!per_server).then(|| {
         let spec = nanny::check::resolve(vc, s0, &mut same_line).spec;
         (spec.protocol, spec.timeout, kinds.id(spec.kind))

@@ -185,7 +185,9 @@ pub fn spawn(
     } else {
         cmd.stderr(Stdio::inherit());
     }
-    // SAFETY: the closure runs in the forked child before exec, where only
+    // SAFETY: std's Command has no option for a parent-death signal or the
+    // child's signal mask, so a pre_exec hook (unsafe by nature) sets them.
+    // The closure runs in the forked child before exec, where only
     // async-signal-safe calls are allowed: it makes two system calls
     // (prctl, sigprocmask) through nix, allocates nothing and takes no
     // lock. Errors become io::Error from the errno alone (no allocation).

@@ -48,7 +48,8 @@ impl ReadyFd {
         if is_open(fd) == Some(false) {
             return ReadyFd::NotOpen(fd);
         }
-        // SAFETY: the descriptor is open (or, without procfs, promised
+        // SAFETY: adopting an inherited descriptor by number has no safe
+        // form in std or nix. The descriptor is open (or, without procfs, promised
         // open by the one who started us) and was inherited: nothing in
         // this process opened it, so nothing else owns or closes it.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };

@@ -39,6 +39,11 @@ pub struct Steps {
     pub model: Duration,
 }
 
+/// The kernel's table could not be read for the status document.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the IPVS table: {0}")]
+pub struct LiveTableError(ipvs::Error);
+
 /// The running configuration, nanny's reports and the kernel, and the one
 /// path from them to the kernel's table.
 pub struct Reconciler {
@@ -297,12 +302,9 @@ impl Reconciler {
 
     /// The live table (counters included) with the names and states of
     /// what was last wanted: the status socket's document.
-    pub fn live_status(&mut self) -> Result<lvs_status::LvsdStatus, String> {
+    pub fn live_status(&mut self) -> Result<lvs_status::LvsdStatus, LiveTableError> {
         let owned: BTreeSet<ServiceKey> = self.last.info.keys().copied().collect();
-        let live = self
-            .kernel
-            .live(&owned)
-            .map_err(|e| format!("cannot read the IPVS table: {e}"))?;
+        let live = self.kernel.live(&owned).map_err(LiveTableError)?;
         let order: Vec<String> = self
             .config
             .virtuals
@@ -325,7 +327,7 @@ impl Reconciler {
         match self.live_status() {
             Ok(out) => serde_json::to_string(&out)
                 .unwrap_or_else(|e| lvs_status::ErrorAnswer::new(e.to_string()).line()),
-            Err(e) => lvs_status::ErrorAnswer::new(e).line(),
+            Err(e) => lvs_status::ErrorAnswer::new(e.to_string()).line(),
         }
     }
 }

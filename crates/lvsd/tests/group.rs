@@ -403,7 +403,7 @@ proptest! {
             .map(|vc| {
                 vc.servers
                     .iter()
-                    .map(|s| format!("{:?}", nanny::check::resolve(vc, s, &mut |t: &str| Ok(std::path::PathBuf::from(t))).spec))
+                    .map(|s| format!("{:?}", nanny::check::resolve(vc, s, &mut |t: &str| Ok::<_, String>(std::path::PathBuf::from(t))).spec))
                     .collect()
             })
             .collect();

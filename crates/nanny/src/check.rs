@@ -7,7 +7,7 @@
 
 use crate::escape;
 use crate::expect::Expect;
-use crate::protocol::{Protocol, ServerCheck, VirtualCheck};
+use crate::protocol::{NativeCheck, NativeKind, Protocol, ServerCheck, VirtualCheck};
 use crate::state::Params;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 /// The exec policy's answer for a command line as configured (`%h`/`%p`
 /// not yet replaced): the real path of the program to execute, or why it
-/// may not run. [`crate::program::Programs`] asks the allowlist.
-pub type ProgramGate<'a> = dyn FnMut(&str) -> Result<PathBuf, String> + 'a;
+/// may not run. [`crate::program::Programs`] asks the allowlist (its
+/// refusal is an [`exec_policy::Refusal`]); only the refusal's text is used.
+pub type ProgramGate<'a, E> = dyn FnMut(&str) -> Result<PathBuf, E> + 'a;
 
 /// Piranha's default send string for a port-80 virtual without a monitor.
 pub const HTTP_DEFAULT_SEND: &[u8] = b"GET / HTTP/1.0\r\n\r\n";
@@ -79,6 +80,63 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
+/// The check kind of a native check of the server at `addr`.
+pub fn native_kind(n: &NativeCheck, addr: SocketAddr, expect: Expect) -> CheckKind {
+    match n.kind {
+        NativeKind::Dns => match &n.query {
+            None => CheckKind::Invalid("check = dns without check_query".into()),
+            Some(name) => CheckKind::Dns(Box::new(crate::native::DnsCheck {
+                name: name.clone(),
+                qtype: n
+                    .query_type
+                    .clone()
+                    .unwrap_or_else(|| "A".into())
+                    .to_ascii_uppercase(),
+                answer: expect,
+            })),
+        },
+        NativeKind::Http | NativeKind::Https => {
+            let tls = n.kind == NativeKind::Https;
+            let default_port = if tls { 443 } else { 80 };
+            let host = match &n.host {
+                Some(h) => h.clone(),
+                None => {
+                    let ip = match addr {
+                        SocketAddr::V4(a) => a.ip().to_string(),
+                        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+                    };
+                    if addr.port() == default_port {
+                        ip
+                    } else {
+                        format!("{ip}:{}", addr.port())
+                    }
+                }
+            };
+            let request = format!(
+                "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: nanny\r\nAccept: */*\r\n\r\n",
+                n.url
+            )
+            .into_bytes();
+            let status = if n.status.is_empty() {
+                vec![(200, 299)]
+            } else {
+                n.status.iter().map(|[a, b]| (*a, *b)).collect()
+            };
+            CheckKind::Http(Box::new(crate::native::HttpCheck {
+                request,
+                url: n.url.clone(),
+                status,
+                body: expect,
+                tls: tls.then(|| crate::native::TlsCheck {
+                    server_name: n.host.clone().unwrap_or_else(|| addr.ip().to_string()),
+                    ca: n.ca.as_ref().map(PathBuf::from),
+                    cert_days: n.cert_days,
+                }),
+            }))
+        }
+    }
+}
+
 /// Format `IP:PORT` (`[v6]:PORT` for IPv6).
 pub fn hostport(a: SocketAddr) -> String {
     a.to_string()
@@ -98,7 +156,11 @@ pub fn program_argv(cmd: &str, addr: IpAddr, port: u16) -> Vec<String> {
 
 /// Resolve one (virtual, server); `gate` decides whether its programs may
 /// run.
-pub fn resolve(v: &VirtualCheck, s: &ServerCheck, gate: &mut ProgramGate) -> Resolved {
+pub fn resolve<E: std::fmt::Display>(
+    v: &VirtualCheck,
+    s: &ServerCheck,
+    gate: &mut ProgramGate<E>,
+) -> Resolved {
     let port = s.check_port(v);
     let addr = SocketAddr::new(s.address, port);
     let interval = v.timeout.max(1);
@@ -124,7 +186,7 @@ pub fn resolve(v: &VirtualCheck, s: &ServerCheck, gate: &mut ProgramGate) -> Res
         }
         match Expect::compile(expect_raw.as_deref(), v.use_regex, v.suppress_escapes) {
             Err(e) => CheckKind::Invalid(e.to_string()),
-            Ok(expect) => crate::native::resolve(native, addr, expect),
+            Ok(expect) => native_kind(native, addr, expect),
         }
     } else if let Some(cmd) = program {
         if let Some(s) = &send_raw {

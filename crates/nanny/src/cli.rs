@@ -1,4 +1,4 @@
-//! Piranha's single-server command line (spec 4.1), kept for people who run
+//! Piranha's single-server command line (its option letters), kept for people who run
 //! nanny by hand. It runs the same checker and state machine for one server,
 //! logs Piranha's lines on stderr and writes the JSON reports on stdout. It
 //! never runs ipvsadm: lvsd programs the kernel. With `--test-start`/`--norun`
@@ -317,7 +317,7 @@ fn run_lvs(cli: &Cli, job: Job) -> i32 {
     })
 }
 
-/// FOS mode (spec 4.8): watch the partner's service; exit 0 when it fails
+/// FOS mode (`--fos`): watch the partner's service; exit 0 when it fails
 /// after having been available, exit 1 when it never becomes available
 /// (two consecutive failed probes).
 fn run_fos(job: Job) -> i32 {
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn lvsd_style_argv() {
-        // spec 3.3 order
+        // the order lvsd passes them in (docs/ARCHITECTURE.md, "lvsd: the nanny command line")
         let c = parse(&[
             "-c",
             "-h",

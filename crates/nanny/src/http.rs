@@ -127,7 +127,7 @@ async fn connect(
     session.connects += 1;
     let tcp = match timeout_at(deadline, socket.connect(hp)).await {
         Err(_) => return Err(Outcome::Bad(format!("CONNECT to {hp} timed out"))),
-        Ok(Err(e)) => return Err(Outcome::Bad(crate::probe::err_text(&e))),
+        Ok(Err(e)) => return Err(Outcome::Bad(crate::oserror::err_text(&e))),
         Ok(Ok(s)) => s,
     };
     let _ = tcp.set_nodelay(true);
@@ -176,7 +176,7 @@ async fn exchange(
         Ok(Err(e)) => {
             return Exchange::Failed(Outcome::Bad(format!(
                 "WRITE operation for {hp} returned error: {}",
-                crate::probe::err_text(&e)
+                crate::oserror::err_text(&e)
             )))
         }
         Ok(Ok(())) => {}
@@ -199,7 +199,7 @@ async fn exchange(
             Ok(Err(e)) => {
                 return Exchange::Failed(Outcome::Bad(format!(
                     "{} after reading \"{}\"",
-                    crate::probe::err_text(&e),
+                    crate::oserror::err_text(&e),
                     show(&buf, 64)
                 )))
             }

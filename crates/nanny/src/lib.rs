@@ -32,6 +32,7 @@ pub mod dns;
 pub mod engine;
 pub mod http;
 pub mod log;
+mod oserror;
 pub mod probe;
 pub mod program;
 pub mod service;

@@ -1,4 +1,4 @@
-//! Load monitoring (spec 4.5): which command to run, how to read its output,
+//! Load monitoring (`load_monitor`): which command to run, how to read its output,
 //! and Piranha's weight formula. Pure.
 
 use std::net::IpAddr;

@@ -5,8 +5,6 @@
 //! [`crate::tls`] and [`crate::dns`].
 
 use crate::expect::{Expect, MAX_READ};
-use crate::protocol::{NativeCheck, NativeKind};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// An HTTP or HTTPS check.
@@ -44,64 +42,6 @@ pub struct DnsCheck {
     pub qtype: String,
     /// What one answer record's data must hold.
     pub answer: Expect,
-}
-
-/// The check kind of a native check of the server at `addr`.
-pub fn resolve(n: &NativeCheck, addr: SocketAddr, expect: Expect) -> crate::check::CheckKind {
-    use crate::check::CheckKind;
-    match n.kind {
-        NativeKind::Dns => match &n.query {
-            None => CheckKind::Invalid("check = dns without check_query".into()),
-            Some(name) => CheckKind::Dns(Box::new(DnsCheck {
-                name: name.clone(),
-                qtype: n
-                    .query_type
-                    .clone()
-                    .unwrap_or_else(|| "A".into())
-                    .to_ascii_uppercase(),
-                answer: expect,
-            })),
-        },
-        NativeKind::Http | NativeKind::Https => {
-            let tls = n.kind == NativeKind::Https;
-            let default_port = if tls { 443 } else { 80 };
-            let host = match &n.host {
-                Some(h) => h.clone(),
-                None => {
-                    let ip = match addr {
-                        SocketAddr::V4(a) => a.ip().to_string(),
-                        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-                    };
-                    if addr.port() == default_port {
-                        ip
-                    } else {
-                        format!("{ip}:{}", addr.port())
-                    }
-                }
-            };
-            let request = format!(
-                "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: nanny\r\nAccept: */*\r\n\r\n",
-                n.url
-            )
-            .into_bytes();
-            let status = if n.status.is_empty() {
-                vec![(200, 299)]
-            } else {
-                n.status.iter().map(|[a, b]| (*a, *b)).collect()
-            };
-            CheckKind::Http(Box::new(HttpCheck {
-                request,
-                url: n.url.clone(),
-                status,
-                body: expect,
-                tls: tls.then(|| TlsCheck {
-                    server_name: n.host.clone().unwrap_or_else(|| addr.ip().to_string()),
-                    ca: n.ca.as_ref().map(PathBuf::from),
-                    cert_days: n.cert_days,
-                }),
-            }))
-        }
-    }
 }
 
 impl HttpCheck {
@@ -264,7 +204,7 @@ pub fn parse_response(buf: &[u8], eof: bool) -> Parsed {
             }
         }
         Framing::Chunked => match dechunk(rest) {
-            Err(e) => Parsed::Invalid(e),
+            Err(e) => Parsed::Invalid(e.to_string()),
             Ok(Chunks::Done { body, consumed }) => {
                 done(&body, keep_alive && consumed == rest.len())
             }
@@ -290,13 +230,27 @@ enum Chunks {
     Partial(Vec<u8>),
 }
 
-fn dechunk(data: &[u8]) -> Result<Chunks, String> {
+/// Why a chunked body cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum ChunkError {
+    /// No line end within 1 KiB of a chunk's start.
+    #[error("chunk size line too long")]
+    SizeLineTooLong,
+    /// The size is not a hexadecimal number.
+    #[error("bad chunk size `{0}`")]
+    BadSize(String),
+    /// A chunk's data is not followed by a line end.
+    #[error("chunk not followed by CRLF")]
+    NoCrlfAfterChunk,
+}
+
+fn dechunk(data: &[u8]) -> Result<Chunks, ChunkError> {
     let mut body = Vec::new();
     let mut pos = 0;
     loop {
         let Some(eol) = memchr::memmem::find(&data[pos..], b"\r\n") else {
             if data.len() - pos > 1024 {
-                return Err("chunk size line too long".into());
+                return Err(ChunkError::SizeLineTooLong);
             }
             return Ok(Chunks::Partial(body));
         };
@@ -304,7 +258,7 @@ fn dechunk(data: &[u8]) -> Result<Chunks, String> {
         let size_text = line.split(|&b| b == b';').next().unwrap_or(&[]);
         let size_text = String::from_utf8_lossy(size_text);
         let size = usize::from_str_radix(size_text.trim(), 16)
-            .map_err(|_| format!("bad chunk size `{}`", size_text.trim()))?;
+            .map_err(|_| ChunkError::BadSize(size_text.trim().to_string()))?;
         pos += eol + 2;
         if size == 0 {
             // Trailers, then an empty line.
@@ -329,7 +283,7 @@ fn dechunk(data: &[u8]) -> Result<Chunks, String> {
         }
         body.extend_from_slice(&data[pos..pos + size]);
         if &data[pos + size..pos + size + 2] != b"\r\n" {
-            return Err("chunk not followed by CRLF".into());
+            return Err(ChunkError::NoCrlfAfterChunk);
         }
         pos += size + 2;
         if body.len() >= MAX_READ {

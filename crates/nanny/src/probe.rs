@@ -24,12 +24,18 @@
 use crate::check::{CheckKind, CheckSpec};
 use crate::escape::show;
 use crate::expect::{Expect, Verdict, MAX_READ};
+use crate::oserror::err_text;
 use crate::program::{self, Exit};
 use crate::protocol::Protocol;
 use crate::state::Outcome;
+use nix::sys::socket::{
+    self, getsockopt, setsockopt, sockopt, AddressFamily, SockFlag, SockProtocol, SockType,
+    SockaddrIn, SockaddrIn6, SockaddrStorage,
+};
+use nix::{setsockopt_impl, sockopt_impl};
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
@@ -153,8 +159,8 @@ impl SocketPool {
         match self.list(v4).borrow_mut().pop_back() {
             Some((_, s)) => Ok(s),
             None => {
-                let s = new_stream_socket(v4, libc::IPPROTO_TCP)?;
-                hold_back_final_ack(s.as_raw_fd());
+                let s = new_stream_socket(v4, SockProtocol::Tcp)?;
+                hold_back_final_ack(&s);
                 Ok(s)
             }
         }
@@ -183,27 +189,31 @@ impl SocketPool {
 /// accepted and torn down on the real server for every probe, and about a
 /// quarter of the kernel's work per probe is saved. Best effort: without it the probe
 /// is an ordinary connect and reset, with the same verdict.
-fn hold_back_final_ack(fd: RawFd) {
-    let seconds: libc::c_int = 1;
-    // SAFETY: valid descriptor, an int option of its own size.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            &seconds as *const _ as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+fn hold_back_final_ack(fd: &OwnedFd) {
+    let _ = setsockopt(fd, TcpDeferAccept, &1);
 }
+
+// TCP_DEFER_ACCEPT, which nix names for listening sockets only on FreeBSD.
+sockopt_impl!(
+    /// Seconds the final ACK of a handshake may wait (Linux).
+    TcpDeferAccept,
+    SetOnly,
+    libc::IPPROTO_TCP,
+    libc::TCP_DEFER_ACCEPT,
+    libc::c_int
+);
 
 /// `connect(AF_UNSPEC)`: back to an unconnected socket, resetting a
 /// connection (RST) or an attempt in progress.
 fn disconnect(fd: RawFd) -> io::Result<()> {
-    // SAFETY: an all-zero sockaddr with family AF_UNSPEC, its own size.
+    let sa = libc::sockaddr {
+        sa_family: libc::AF_UNSPEC as libc::sa_family_t,
+        sa_data: [0; 14],
+    };
+    // SAFETY: nix has no AF_UNSPEC address to connect to (its address types
+    // are the real families), so the call is made directly; `sa` is a
+    // complete sockaddr that lives across the call, passed with its size.
     let rc = unsafe {
-        let mut sa: libc::sockaddr = std::mem::zeroed();
-        sa.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
         libc::connect(
             fd,
             &sa as *const libc::sockaddr,
@@ -243,7 +253,7 @@ async fn pooled_connect_probe(spec: &CheckSpec, pool: &SocketPool, deadline: Ins
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
             let mut pause = POLL_FIRST;
             loop {
-                match connect_status(raw, &sa, false) {
+                match connect_status(fd.as_fd(), &sa, false) {
                     Some(Ok(())) => break Outcome::Good,
                     Some(Err(e)) => break Outcome::Bad(err_text(&e)),
                     None => {}
@@ -266,105 +276,54 @@ async fn pooled_connect_probe(spec: &CheckSpec, pool: &SocketPool, deadline: Ins
     outcome
 }
 
-/// An I/O error in Piranha's words (`connection refused`, ...).
-pub(crate) fn err_text(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED) => "connection refused".into(),
-        Some(libc::ECONNRESET) => "connection reset by peer".into(),
-        Some(libc::EHOSTUNREACH) => "no route to host".into(),
-        Some(libc::ENETUNREACH) => "network unreachable".into(),
-        _ => {
-            let s = e.to_string();
-            // "Connection refused (os error 111)" -> "connection refused"
-            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
-            s.to_lowercase()
-        }
-    }
-}
-
 /// A peer address in the kernel's form, kept to ask `connect()` again.
 enum RawAddr {
-    V4(libc::sockaddr_in),
-    V6(libc::sockaddr_in6),
+    V4(SockaddrIn),
+    V6(SockaddrIn6),
 }
 
 impl RawAddr {
     fn new(addr: SocketAddr) -> RawAddr {
         match addr {
-            SocketAddr::V4(a) => RawAddr::V4(libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            }),
-            SocketAddr::V6(a) => RawAddr::V6(libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            }),
+            SocketAddr::V4(a) => RawAddr::V4(SockaddrIn::from(a)),
+            SocketAddr::V6(a) => RawAddr::V6(SockaddrIn6::from(a)),
         }
     }
 
     /// `connect(fd, self)`: Ok(()) on 0, the errno otherwise.
     fn connect(&self, fd: RawFd) -> io::Result<()> {
-        let (ptr, len) = match self {
-            RawAddr::V4(sin) => (
-                sin as *const _ as *const libc::sockaddr,
-                std::mem::size_of_val(sin),
-            ),
-            RawAddr::V6(sin6) => (
-                sin6 as *const _ as *const libc::sockaddr,
-                std::mem::size_of_val(sin6),
-            ),
+        let r = match self {
+            RawAddr::V4(sin) => socket::connect(fd, sin),
+            RawAddr::V6(sin6) => socket::connect(fd, sin6),
         };
-        // SAFETY: the sockaddr lives in `self` for the duration of the call
-        // and `len` is its size.
-        if unsafe { libc::connect(fd, ptr, len as libc::socklen_t) } == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        r.map_err(io::Error::from)
     }
 }
 
 /// A non-blocking stream socket with SO_LINGER 0 (closed with an RST, so
 /// the director keeps no TIME_WAIT).
-fn new_stream_socket(v4: bool, proto: libc::c_int) -> io::Result<OwnedFd> {
-    let domain = if v4 { libc::AF_INET } else { libc::AF_INET6 };
-    // SAFETY: plain syscalls on a descriptor we own.
-    unsafe {
-        let fd = libc::socket(
-            domain,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            proto,
-        );
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let fd = OwnedFd::from_raw_fd(fd);
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const _ as *const libc::c_void,
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-        Ok(fd)
-    }
+fn new_stream_socket(v4: bool, proto: SockProtocol) -> io::Result<OwnedFd> {
+    let domain = if v4 {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket::socket(
+        domain,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        proto,
+    )?;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let _ = setsockopt(&fd, sockopt::Linger, &linger);
+    Ok(fd)
 }
 
 /// A new stream socket whose connect to `addr` has been started.
-fn stream_socket(addr: SocketAddr, proto: libc::c_int) -> io::Result<(OwnedFd, RawAddr)> {
+fn stream_socket(addr: SocketAddr, proto: SockProtocol) -> io::Result<(OwnedFd, RawAddr)> {
     let fd = new_stream_socket(addr.is_ipv4(), proto)?;
     let sa = RawAddr::new(addr);
     match sa.connect(fd.as_raw_fd()) {
@@ -382,9 +341,9 @@ fn stream_socket(addr: SocketAddr, proto: libc::c_int) -> io::Result<(OwnedFd, R
 /// getpeername, which matters at 10,000 probes a second. SCTP: a second
 /// connect after a failed attempt would start a new association, so it asks
 /// SO_ERROR and getpeername instead.
-fn connect_status(fd: RawFd, sa: &RawAddr, sctp: bool) -> Option<io::Result<()>> {
+fn connect_status(fd: BorrowedFd<'_>, sa: &RawAddr, sctp: bool) -> Option<io::Result<()>> {
     if !sctp {
-        return match sa.connect(fd) {
+        return match sa.connect(fd.as_raw_fd()) {
             Ok(()) => Some(Ok(())),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EISCONN) => Some(Ok(())),
@@ -393,30 +352,14 @@ fn connect_status(fd: RawFd, sa: &RawAddr, sctp: bool) -> Option<io::Result<()>>
             },
         };
     }
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: valid descriptor and out-pointers of the right sizes.
-    unsafe {
-        if libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            &mut err as *mut _ as *mut libc::c_void,
-            &mut len,
-        ) != 0
-        {
-            return Some(Err(io::Error::last_os_error()));
-        }
-        if err != 0 {
-            return Some(Err(io::Error::from_raw_os_error(err)));
-        }
-        let mut ss: libc::sockaddr_storage = std::mem::zeroed();
-        let mut sl = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        if libc::getpeername(fd, &mut ss as *mut _ as *mut libc::sockaddr, &mut sl) == 0 {
-            Some(Ok(()))
-        } else {
-            None
-        }
+    match getsockopt(&fd, sockopt::SocketError) {
+        Err(e) => return Some(Err(e.into())),
+        Ok(0) => {}
+        Ok(err) => return Some(Err(io::Error::from_raw_os_error(err))),
+    }
+    match socket::getpeername::<SockaddrStorage>(fd.as_raw_fd()) {
+        Ok(_) => Some(Ok(())),
+        Err(_) => None,
     }
 }
 
@@ -428,9 +371,9 @@ async fn stream_probe(
 ) -> Outcome {
     let hp = spec.addr;
     let proto = if spec.protocol == Protocol::Sctp {
-        libc::IPPROTO_SCTP
+        SockProtocol::Sctp
     } else {
-        libc::IPPROTO_TCP
+        SockProtocol::Tcp
     };
     let sctp = spec.protocol == Protocol::Sctp;
     let (fd, sa) = match stream_socket(spec.addr, proto) {
@@ -446,7 +389,7 @@ async fn stream_probe(
     // handshake may already be complete: then a connect-only check needs no
     // poller registration at all.
     let need_io = send.is_some() || expect.wants_reply();
-    let connected = match connect_status(fd.as_raw_fd(), &sa, sctp) {
+    let connected = match connect_status(fd.as_fd(), &sa, sctp) {
         Some(Err(e)) => return Outcome::Bad(err_text(&e)),
         Some(Ok(())) if !need_io => return Outcome::Good,
         Some(Ok(())) => true,
@@ -467,7 +410,7 @@ async fn stream_probe(
                 Ok(Err(e)) => return Outcome::Bad(err_text(&e)),
                 Ok(Ok(())) => {}
             }
-            let raw = stream.as_raw_fd();
+            let raw = stream.as_fd();
             let status = stream.try_io(tokio::io::Interest::WRITABLE, || {
                 connect_status(raw, &sa, sctp)
                     .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()))

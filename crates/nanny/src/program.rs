@@ -52,8 +52,10 @@ impl Drop for Group {
 
 fn kill_group(pgid: i32) {
     if pgid > 1 {
-        // SAFETY: plain syscall; a negative pid addresses the process group.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
@@ -75,7 +77,7 @@ pub fn kill_all() -> Vec<i32> {
 /// the checks are set up), one decision per distinct command line.
 pub struct Programs {
     policy: exec_policy::Policy,
-    decided: HashMap<String, Result<PathBuf, String>>,
+    decided: HashMap<String, Result<PathBuf, exec_policy::Refusal>>,
 }
 
 impl Programs {
@@ -94,15 +96,11 @@ impl Programs {
 
     /// The real path to execute for `template` (a command line as
     /// configured), or why it may not run.
-    pub fn decide(&mut self, template: &str) -> Result<PathBuf, String> {
+    pub fn decide(&mut self, template: &str) -> Result<PathBuf, exec_policy::Refusal> {
         if let Some(d) = self.decided.get(template) {
             return d.clone();
         }
-        let d = self
-            .policy
-            .check(template)
-            .map(|a| a.program)
-            .map_err(|r| r.to_string());
+        let d = self.policy.check(template).map(|a| a.program);
         self.decided.insert(template.to_string(), d.clone());
         d
     }

@@ -32,15 +32,10 @@ pub fn stdout_sink() -> Sink {
 /// Raise RLIMIT_NOFILE's soft limit to the hard limit (thousands of checks
 /// can be in flight at once).
 pub fn raise_nofile() {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls with a valid pointer.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
         }
     }
 }
@@ -89,16 +84,7 @@ pub fn run_lvsd() -> i32 {
     // Die with lvsd even if it forgot PR_SET_PDEATHSIG. (If lvsd died before
     // this call, stdin is already at EOF, which ends the loop below; no
     // getppid() == 1 test, which would be wrong when lvsd is PID 1.)
-    // SAFETY: plain syscall.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGTERM as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-    }
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
     raise_nofile();
     let rt = runtime();
     let local = tokio::task::LocalSet::new();
@@ -198,7 +184,8 @@ fn handle_line(engine: &Shared, line: &[u8]) {
             drop(job);
             // Parsing a big job leaves freed memory in the heap: give it back.
             #[cfg(target_env = "gnu")]
-            // SAFETY: plain glibc call.
+            // SAFETY: malloc_trim is a glibc call with no nix or std
+            // binding; it takes no pointer and only returns free pages.
             unsafe {
                 libc::malloc_trim(0);
             }

@@ -1,4 +1,5 @@
-//! The per-(virtual, server) state machine of spec 4.4-4.7, as a pure
+//! The per-(virtual, server) state machine (docs/ARCHITECTURE.md, "nanny:
+//! command line, checks, state machine, load, FOS"), as a pure
 //! function of its inputs. No I/O, no tokio: the caller passes the time
 //! (`now`, any monotonic origin) and the probe outcomes, and gets back the
 //! change to report, the events to log, and whether to run the load monitor.

@@ -64,7 +64,7 @@ pub fn error_text(e: &std::io::Error) -> String {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         Some(t) => t.to_string(),
-        None => crate::probe::err_text(e),
+        None => crate::oserror::err_text(e),
     }
 }
 

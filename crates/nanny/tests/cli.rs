@@ -1,4 +1,4 @@
-//! Piranha's single-server command line (spec 4.1).
+//! Piranha's single-server command line (nanny's option letters).
 
 mod common;
 

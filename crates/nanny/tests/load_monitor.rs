@@ -1,4 +1,4 @@
-//! `load_monitor` end to end (spec 4.5): the real `nanny --lvsd` binary,
+//! `load_monitor` end to end: the real `nanny --lvsd` binary,
 //! stand-in `ssh`, `rup` and `ruptime` programs that pass the exec policy
 //! (root-owned directory under /run when run as root), whose output the test
 //! changes between load runs; the weights nanny reports must follow

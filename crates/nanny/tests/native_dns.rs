@@ -128,7 +128,7 @@ fn spec_of(addr: SocketAddr, query: &str, expect: Expect, timeout: u64) -> Check
         protocol: Protocol::Udp,
         addr,
         timeout: Duration::from_secs(timeout),
-        kind: nanny::native::resolve(&n, addr, expect),
+        kind: nanny::check::native_kind(&n, addr, expect),
     }
 }
 

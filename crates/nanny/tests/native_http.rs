@@ -104,7 +104,7 @@ fn spec_of(addr: SocketAddr, n: &NativeCheck, expect: Expect, timeout: u64) -> C
         protocol: Protocol::Tcp,
         addr,
         timeout: Duration::from_secs(timeout),
-        kind: nanny::native::resolve(n, addr, expect),
+        kind: nanny::check::native_kind(n, addr, expect),
     }
 }
 

@@ -152,7 +152,7 @@ fn spec_of(addr: SocketAddr, n: &NativeCheck, timeout: u64) -> CheckSpec {
         protocol: Protocol::Tcp,
         addr,
         timeout: Duration::from_secs(timeout),
-        kind: nanny::native::resolve(n, addr, Expect::Prefix(b"ok".to_vec())),
+        kind: nanny::check::native_kind(n, addr, Expect::Prefix(b"ok".to_vec())),
     }
 }
 

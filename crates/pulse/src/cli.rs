@@ -1,4 +1,4 @@
-//! pulse's command line (spec 2.1), parsed popt-style by hand so that the
+//! pulse's command line (Piranha's popt options, docs/ARCHITECTURE.md), parsed popt-style by hand so that the
 //! error messages are Piranha's: `pulse: bad argument <opt>: <why>` and
 //! `pulse: unexpected arguments`, both exit 1.
 

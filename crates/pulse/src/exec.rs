@@ -18,7 +18,7 @@
 
 use lvscf_parser::CommandLine;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -30,21 +30,16 @@ use tokio::process::{Child, Command};
 pub const READY_FD: i32 = 3;
 
 fn set_pdeathsig(cmd: &mut Command, keep_fd: Option<i32>) {
-    // SAFETY: the closure only calls async-signal-safe functions.
+    // SAFETY: tokio's (and std's) Command has no option for a parent-death
+    // signal or for placing a descriptor at a chosen number, so a pre_exec
+    // hook (unsafe by nature: it runs in the forked child) does both. The
+    // closure only makes async-signal-safe system calls (prctl, getppid,
+    // fcntl, dup2) and allocates nothing on the success path.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
             // The parent may already be gone.
-            if libc::getppid() == 1 {
+            if nix::unistd::getppid().as_raw() == 1 {
                 return Err(io::Error::other("parent exited"));
             }
             if let Some(fd) = keep_fd {
@@ -61,16 +56,30 @@ fn set_pdeathsig(cmd: &mut Command, keep_fd: Option<i32>) {
     }
 }
 
+/// Why a command from lvs.cf was not started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The exec policy refuses it.
+    #[error("{0}")]
+    Refused(exec_policy::Refusal),
+    /// The system could not start it.
+    #[error("{}: {source}", program.display())]
+    Spawn {
+        program: std::path::PathBuf,
+        source: io::Error,
+    },
+}
+
 /// Spawns a command from lvs.cf without a shell, if the exec policy allows
 /// it: the command line is listed in the root-owned allowlist
 /// (`/etc/sysconfig/lvs-programs`, read again for every command so an edit
 /// applies at once) and the program and its directories are root-owned and
 /// not group/other writable. Not waited for (Piranha semantics); tokio
 /// reaps it.
-pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
+pub fn spawn_command(cmd: &CommandLine) -> Result<Child, SpawnError> {
     let approved = exec_policy::Policy::load()
         .check(&cmd.text)
-        .map_err(|refusal| refusal.to_string())?;
+        .map_err(SpawnError::Refused)?;
     let mut c = Command::new(&approved.program);
     if let Some(arg0) = approved.argv.first() {
         c.arg0(arg0);
@@ -78,8 +87,10 @@ pub fn spawn_command(cmd: &CommandLine) -> Result<Child, String> {
     c.args(&approved.argv[1..]);
     c.stdin(std::process::Stdio::null());
     set_pdeathsig(&mut c, None);
-    c.spawn()
-        .map_err(|e| format!("{}: {e}", approved.program.display()))
+    c.spawn().map_err(|source| SpawnError::Spawn {
+        program: approved.program,
+        source,
+    })
 }
 
 /// `PR_SET_PDEATHSIG` for another child of pulse (fos).
@@ -103,13 +114,7 @@ pub fn start_lvsd(
     verbose: bool,
     syslog: bool,
 ) -> io::Result<Lvsd> {
-    let mut fds = [0i32; 2];
-    // SAFETY: fds is valid for two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 returned two fresh descriptors we now own.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let wfd = wr.as_raw_fd();
     let mut c = Command::new(lvsd);
     c.arg(if nodaemon { "--nodaemon" } else { "--nofork" });
@@ -183,9 +188,8 @@ pub fn exit_line(pid: u32, status: &ExitStatus) -> String {
 /// Sends `sig` to `pid` (ignores errors: it may be gone).
 pub fn signal(pid: i32, sig: i32) {
     if pid > 0 {
-        // SAFETY: kill(2) with a positive pid.
-        unsafe {
-            libc::kill(pid, sig);
+        if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
         }
     }
 }

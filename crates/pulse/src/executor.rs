@@ -1,13 +1,13 @@
 //! Performs the takeover, relinquish and re-announce sequences, one at a
 //! time, in the order the machine asked for them.
 //!
-//! Takeover (spec 2.6, DESIGN.md): active_cmd, lvsd started and *ready*
+//! Takeover (docs/ARCHITECTURE.md, "Takeover and relinquish"): active_cmd, lvsd started and *ready*
 //! (table built), sync daemon master, VIPs and the NAT address up as labelled
 //! secondary addresses, then gratuitous ARP request + reply (or unsolicited
 //! NA for IPv6) per address, 5 rounds 1 s apart in a background task, then
 //! `gratuitous lvs arps finished`.
 //!
-//! Relinquish (2.7): stop the ARP task, inactive_cmd, sync daemon backup,
+//! Relinquish: stop the ARP task, inactive_cmd, sync daemon backup,
 //! SIGTERM lvsd and wait (10 s, then SIGKILL), remove the VIPs and the NAT
 //! address.
 //!
@@ -35,7 +35,8 @@ const REANNOUNCE_ROUNDS: u32 = 2;
 
 /// A request to the executor.
 pub enum Op {
-    /// At start: inactive_cmd and sync daemon backup (spec 2.2 step 9).
+    /// At start: inactive_cmd and sync daemon backup (as Piranha's pulse
+    /// did on entering its loop).
     Initial,
     /// Become active. The number is the relinquish generation when the
     /// takeover was decided: a relinquish decided later cancels it, even

@@ -37,13 +37,17 @@ impl ArpWatch {
     /// Opens the socket (root only).
     pub fn open() -> std::io::Result<ArpWatch> {
         let proto = (libc::ETH_P_ARP as u16).to_be();
-        // SAFETY: plain socket(2) call; nix has no ETH_P_ARP protocol.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fd was just returned by socket(2) and is owned by no one else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: nix's socket() takes only the protocols its SockProtocol
+        // names, and ETH_P_ARP is not one of them (ETH_P_ALL would see every
+        // packet), so socket(2) is called directly; it takes no pointer, and
+        // a descriptor it returns is new and owned by nothing else.
+        let fd = unsafe {
+            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto));
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            OwnedFd::from_raw_fd(fd)
+        };
         setsockopt(&fd, ReceiveTimeout, &TimeVal::new(0, 50_000)).map_err(std::io::Error::from)?;
         Ok(ArpWatch { fd })
     }

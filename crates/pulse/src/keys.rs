@@ -28,7 +28,7 @@
 
 use std::fmt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The header line of the key-list layout.
 pub const HEADER: &str = "pulse-heartbeat-keys 1";
@@ -115,13 +115,79 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[start..]
 }
 
+/// What is wrong with the contents of a key file; the list layout's errors
+/// name the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyListError {
+    /// A one-key file with too short a secret.
+    #[error("is shorter than {MIN_SECRET} bytes")]
+    ShortFile,
+    /// `key` without a numeric id.
+    #[error("line {line}: `key` needs a numeric id 0..=4294967295")]
+    KeyId { line: usize },
+    /// A listed secret that is too short.
+    #[error("line {line}: the secret of key {id} is shorter than {MIN_SECRET} bytes")]
+    ShortSecret { line: usize, id: u32 },
+    /// An id listed twice.
+    #[error("line {line}: key {id} is listed twice")]
+    Duplicate { line: usize, id: u32 },
+    /// `send` without exactly one numeric id.
+    #[error("line {line}: `send` needs one numeric key id")]
+    SendId { line: usize },
+    /// A second `send` line.
+    #[error("line {line}: `send` is given twice")]
+    SendTwice { line: usize },
+    /// A line that is none of the three kinds.
+    #[error("line {line}: expected `key ID SECRET`, `send ID` or a # comment")]
+    Unknown { line: usize },
+    /// The header and nothing else.
+    #[error("lists no key")]
+    NoKey,
+    /// Several keys, none named for signing.
+    #[error("lists several keys but no `send ID` line")]
+    NoSend,
+    /// `send` names an id that is not listed.
+    #[error("`send {0}` names a key that is not listed")]
+    SendUnlisted(u32),
+}
+
+/// Why the key file cannot be used; every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// It cannot be examined or read.
+    #[error("heartbeat key {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A symlink, directory or other non-file.
+    #[error("heartbeat key {} is not a regular file", path.display())]
+    NotRegular { path: PathBuf },
+    /// Owned by someone else than root.
+    #[error("heartbeat key {} is owned by uid {uid}, not root", path.display())]
+    NotRoot { path: PathBuf, uid: u32 },
+    /// Readable or writable by group or others.
+    #[error("heartbeat key {} has mode {mode:04o}; it must be readable by root only (0600)", path.display())]
+    Mode { path: PathBuf, mode: u32 },
+    /// Its contents are wrong.
+    #[error("heartbeat key {} {source}", path.display())]
+    Contents { path: PathBuf, source: KeyListError },
+}
+
+// pulse's start-up still reports its errors as text.
+impl From<KeyFileError> for String {
+    fn from(e: KeyFileError) -> String {
+        e.to_string()
+    }
+}
+
 /// Parses the contents of a key file (either layout). Errors name the line.
-pub fn parse(bytes: &[u8]) -> Result<Keyring, String> {
+pub fn parse(bytes: &[u8]) -> Result<Keyring, KeyListError> {
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
     if trim_end(first) != HEADER.as_bytes() {
         let secret = trim_end(bytes);
         if secret.len() < MIN_SECRET {
-            return Err(format!("is shorter than {MIN_SECRET} bytes"));
+            return Err(KeyListError::ShortFile);
         }
         return Ok(Keyring::single(0, secret.to_vec()));
     }
@@ -137,16 +203,12 @@ pub fn parse(bytes: &[u8]) -> Result<Keyring, String> {
         match word {
             b"key" => {
                 let (id, secret) = split_word(rest);
-                let id = parse_id(id).ok_or_else(|| {
-                    format!("line {lineno}: `key` needs a numeric id 0..=4294967295")
-                })?;
+                let id = parse_id(id).ok_or(KeyListError::KeyId { line: lineno })?;
                 if secret.len() < MIN_SECRET {
-                    return Err(format!(
-                        "line {lineno}: the secret of key {id} is shorter than {MIN_SECRET} bytes"
-                    ));
+                    return Err(KeyListError::ShortSecret { line: lineno, id });
                 }
                 if keys.iter().any(|k| k.0 == id) {
-                    return Err(format!("line {lineno}: key {id} is listed twice"));
+                    return Err(KeyListError::Duplicate { line: lineno, id });
                 }
                 keys.push((id, secret.to_vec()));
             }
@@ -154,26 +216,22 @@ pub fn parse(bytes: &[u8]) -> Result<Keyring, String> {
                 let (id, extra) = split_word(rest);
                 let id = match parse_id(id) {
                     Some(id) if extra.is_empty() => id,
-                    _ => return Err(format!("line {lineno}: `send` needs one numeric key id")),
+                    _ => return Err(KeyListError::SendId { line: lineno }),
                 };
                 if send.replace(id).is_some() {
-                    return Err(format!("line {lineno}: `send` is given twice"));
+                    return Err(KeyListError::SendTwice { line: lineno });
                 }
             }
-            _ => {
-                return Err(format!(
-                    "line {lineno}: expected `key ID SECRET`, `send ID` or a # comment"
-                ))
-            }
+            _ => return Err(KeyListError::Unknown { line: lineno }),
         }
     }
     let send = match (send, keys.as_slice()) {
-        (_, []) => return Err("lists no key".into()),
+        (_, []) => return Err(KeyListError::NoKey),
         (Some(id), _) => id,
         (None, [only]) => only.0,
-        (None, _) => return Err("lists several keys but no `send ID` line".into()),
+        (None, _) => return Err(KeyListError::NoSend),
     };
-    Keyring::new(keys, send).ok_or_else(|| format!("`send {send}` names a key that is not listed"))
+    Keyring::new(keys, send).ok_or(KeyListError::SendUnlisted(send))
 }
 
 fn split_word(b: &[u8]) -> (&[u8], &[u8]) {
@@ -192,32 +250,25 @@ fn parse_id(b: &[u8]) -> Option<u32> {
 
 /// Reads and checks the key file (HB-10), then parses it. The error names
 /// the file and what is wrong.
-pub fn load(path: &Path) -> Result<Keyring, String> {
+pub fn load(path: &Path) -> Result<Keyring, KeyFileError> {
+    let at = || path.to_path_buf();
     let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| format!("heartbeat key {}: {e}", path.display()))?;
+        .map_err(|source| KeyFileError::Io { path: at(), source })?;
     if !meta.file_type().is_file() {
-        return Err(format!(
-            "heartbeat key {} is not a regular file",
-            path.display()
-        ));
+        return Err(KeyFileError::NotRegular { path: at() });
     }
     if meta.uid() != 0 {
-        return Err(format!(
-            "heartbeat key {} is owned by uid {}, not root",
-            path.display(),
-            meta.uid()
-        ));
+        return Err(KeyFileError::NotRoot {
+            path: at(),
+            uid: meta.uid(),
+        });
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(format!(
-            "heartbeat key {} has mode {mode:04o}; it must be readable by root only (0600)",
-            path.display()
-        ));
+        return Err(KeyFileError::Mode { path: at(), mode });
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("heartbeat key {}: {e}", path.display()))?;
-    parse(&bytes).map_err(|e| format!("heartbeat key {} {e}", path.display()))
+    let bytes = std::fs::read(path).map_err(|source| KeyFileError::Io { path: at(), source })?;
+    parse(&bytes).map_err(|source| KeyFileError::Contents { path: at(), source })
 }
 
 #[cfg(test)]
@@ -238,7 +289,7 @@ mod tests {
         let k = parse(b"key 1 for the lvs routers\nsend 1\n").unwrap();
         assert_eq!(k.ids(), vec![0]);
         assert_eq!(
-            parse(b"short\n").unwrap_err(),
+            parse(b"short\n").unwrap_err().to_string(),
             "is shorter than 16 bytes".to_string()
         );
     }
@@ -296,7 +347,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let e = parse(text).unwrap_err();
+            let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{e:?} lacks {want:?}");
         }
     }

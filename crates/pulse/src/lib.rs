@@ -28,7 +28,7 @@ pub mod settings;
 pub mod status;
 pub mod syncd;
 
-/// `--version` text (spec 0).
+/// `--version` text: Piranha's version line, then ours.
 pub fn version_text() -> String {
     format!(
         "Program Version:\t{}\nBuilt:\t\t\t(rust)\nA component of:\t\tpiranha-rs-{}\n",

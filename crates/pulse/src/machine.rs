@@ -1,4 +1,5 @@
-//! The role state machine (spec 2.5 with DESIGN.md's fixes), as a pure
+//! The role state machine (docs/ARCHITECTURE.md, "pulse's role state
+//! machine", with the fixes listed there), as a pure
 //! function of events and an injected monotonic clock.
 //!
 //! The runtime calls [`Machine::step`] with every event and the current
@@ -107,9 +108,10 @@ pub enum Action {
     Log(String),
     /// Log only in verbose mode (`DEBUG -- ...`).
     Debug(String),
-    /// Run the takeover sequence (spec 2.6).
+    /// Run the takeover sequence (docs/ARCHITECTURE.md, "Takeover and
+    /// relinquish").
     Takeover,
-    /// Run the relinquish sequence (spec 2.7).
+    /// Run the relinquish sequence (same section).
     Relinquish,
     /// A planned stop with a willing partner: keep the VIPs until the
     /// partner announces them (at most `deadtime`), then relinquish.
@@ -580,7 +582,7 @@ mod tests {
         a.contains(want)
     }
 
-    // ---- spec 2.5, row by row ----
+    // ---- Piranha's state table (docs/ARCHITECTURE.md), row by row ----
 
     #[test]
     fn row_send_timer() {

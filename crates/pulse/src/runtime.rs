@@ -124,7 +124,7 @@ impl Loop {
         }
     }
 
-    /// The network check after a monitor exit (spec 2.11).
+    /// The network check after a monitor exit ([`crate::fos::netcheck`]).
     fn on_netcheck(&mut self, v: crate::fos::netcheck::Verdict) {
         use crate::fos::netcheck::Verdict;
         self.fos.checking = false;
@@ -430,21 +430,10 @@ impl Loop {
 /// partner's heartbeats are not dropped by the kernel. SO_RCVBUFFORCE works
 /// as root beyond rmem_max; SO_RCVBUF is the fallback.
 fn set_rcvbuf(sock: &UdpSocket, bytes: i32) {
-    use std::os::fd::AsRawFd;
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: valid int option on our socket.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                &bytes as *const i32 as *const libc::c_void,
-                std::mem::size_of::<i32>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            return;
-        }
+    use nix::sys::socket::{setsockopt, sockopt};
+    let bytes = usize::try_from(bytes).unwrap_or(0);
+    if setsockopt(sock, sockopt::RcvBufForce, &bytes).is_err() {
+        let _ = setsockopt(sock, sockopt::RcvBuf, &bytes);
     }
 }
 

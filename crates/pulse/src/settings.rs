@@ -1,6 +1,6 @@
 //! What pulse acts on, resolved once from lvs.cf: role, addresses, timers,
 //! the VIPs to carry. Pure except [`resolve_host`] (name lookup, done once at
-//! load as DESIGN.md requires).
+//! load, so that a resolver failing later cannot change what pulse carries).
 
 use crate::codec::{AuthMode, Role, ServiceMode};
 use crate::machine::Timing;

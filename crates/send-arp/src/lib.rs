@@ -7,11 +7,14 @@
 //! [`unsolicited_na_frame`]) is pure and byte-exact; [`Sender`] is a thin
 //! AF_PACKET layer around it.
 
-use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{
+    bind, sendto, socket, AddressFamily, LinkAddr, MsgFlags, SockFlag, SockType, SockaddrLike,
+};
 
 /// A 48-bit Ethernet address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,44 +237,28 @@ pub struct Sender {
 
 /// The index of interface `dev`.
 pub fn ifindex(dev: &str) -> io::Result<u32> {
-    let name = CString::new(dev).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: name is a valid NUL-terminated string.
-    let idx = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if idx == 0 {
-        return Err(io::Error::last_os_error());
+    if dev.as_bytes().contains(&0) {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
-    Ok(idx)
+    Ok(nix::net::if_::if_nametoindex(dev)?)
 }
 
-/// The hardware address of interface `dev` (SIOCGIFHWADDR).
+/// The hardware address of interface `dev` (its link-layer entry in
+/// getifaddrs(3); all zeros for an interface without one, as SIOCGIFHWADDR
+/// reports it).
 pub fn interface_mac(dev: &str) -> io::Result<Mac> {
     if dev.is_empty() || dev.len() >= libc::IFNAMSIZ {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
-    // SAFETY: plain socket(2) call.
-    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
+    for ifa in nix::ifaddrs::getifaddrs()? {
+        if ifa.interface_name != dev {
+            continue;
+        }
+        if let Some(link) = ifa.address.as_ref().and_then(|a| a.as_link_addr()) {
+            return Ok(Mac(link.addr().unwrap_or([0; 6])));
+        }
     }
-    // SAFETY: raw is a fresh, owned descriptor.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: ifreq is plain old data; zeroed is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(dev.as_bytes()) {
-        *dst = *src as libc::c_char;
-    }
-    // SAFETY: req is a valid ifreq for SIOCGIFHWADDR.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel filled ifru_hwaddr.
-    let sa = unsafe { req.ifr_ifru.ifru_hwaddr };
-    let mut mac = [0u8; 6];
-    for (dst, src) in mac.iter_mut().zip(sa.sa_data.iter()) {
-        *dst = *src as u8;
-    }
-    Ok(Mac(mac))
+    Err(io::Error::from_raw_os_error(libc::ENODEV))
 }
 
 impl Sender {
@@ -279,25 +266,13 @@ impl Sender {
     pub fn open(dev: &str) -> io::Result<Sender> {
         let ifindex = ifindex(dev)? as i32;
         // Protocol 0: this socket only sends, it receives nothing.
-        // SAFETY: plain socket(2) call.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: raw is a fresh, owned descriptor.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let sll = sockaddr_ll(ifindex, 0, Mac::ZERO);
-        // SAFETY: sll is a valid sockaddr_ll of the given size.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let fd = socket(
+            AddressFamily::Packet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        bind(fd.as_raw_fd(), &link_addr(ifindex, 0, Mac::ZERO)?)?;
         Ok(Sender { fd, ifindex })
     }
 
@@ -310,22 +285,9 @@ impl Sender {
         let mut dst = [0u8; 6];
         dst.copy_from_slice(&frame[0..6]);
         let proto = u16::from_be_bytes([frame[12], frame[13]]);
-        let sll = sockaddr_ll(self.ifindex, proto, Mac(dst));
-        // SAFETY: frame and sll are valid for the given lengths.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr() as *const libc::c_void,
-                frame.len(),
-                0,
-                &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != frame.len() {
+        let to = link_addr(self.ifindex, proto, Mac(dst))?;
+        let n = sendto(self.fd.as_raw_fd(), frame, &to, MsgFlags::empty())?;
+        if n != frame.len() {
             return Err(io::Error::new(io::ErrorKind::WriteZero, "short send"));
         }
         Ok(())
@@ -344,15 +306,31 @@ impl Sender {
     }
 }
 
-fn sockaddr_ll(ifindex: i32, proto: u16, addr: Mac) -> libc::sockaddr_ll {
-    // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = proto.to_be();
-    sll.sll_ifindex = ifindex;
-    sll.sll_halen = 6;
-    sll.sll_addr[..6].copy_from_slice(&addr.0);
-    sll
+/// The AF_PACKET address of `addr` on interface `ifindex` for protocol
+/// `proto`.
+fn link_addr(ifindex: i32, proto: u16, addr: Mac) -> io::Result<LinkAddr> {
+    let mut sll_addr = [0u8; 8];
+    sll_addr[..6].copy_from_slice(&addr.0);
+    let sll = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: proto.to_be(),
+        sll_ifindex: ifindex,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 6,
+        sll_addr,
+    };
+    // SAFETY: nix's LinkAddr has no constructor from an index, protocol and
+    // hardware address, only from a raw sockaddr_ll; `sll` is a complete
+    // sockaddr_ll (family AF_PACKET) that lives across the call, passed
+    // with its own size.
+    let link = unsafe {
+        LinkAddr::from_raw(
+            &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
+            Some(std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t),
+        )
+    };
+    link.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
 #[cfg(test)]

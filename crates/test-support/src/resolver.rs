@@ -103,18 +103,43 @@ pub struct ResolverNs {
     server: Option<JoinHandle<()>>,
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
+/// Why the resolver namespace could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NsError {
+    /// An `ip` command could not start or failed (its error output).
+    #[error("ip {args}: {why}")]
+    Ip { args: String, why: String },
+    /// A file under /etc/netns, or the DNS socket.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    /// The socket's read timeout could not be set.
+    #[error("{0}")]
+    Timeout(std::io::Error),
+    /// Joining the namespace failed.
+    #[error("setns {path}: {source}")]
+    Setns { path: String, source: nix::Error },
+    /// The thread that joins the namespace panicked.
+    #[error("the namespace thread panicked")]
+    ThreadPanicked,
+}
+
+fn ip(args: &[&str]) -> Result<(), NsError> {
+    let failed = |why: String| NsError::Ip {
+        args: args.join(" "),
+        why,
+    };
     let out = Command::new("ip")
         .args(args)
         .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+        .map_err(|e| failed(e.to_string()))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
+        Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ))
     }
 }
@@ -124,7 +149,7 @@ impl ResolverNs {
     /// 127.0.0.1, a hosts file with only localhost, and the server
     /// answering `answers` (an A record each; every other name is NXDOMAIN,
     /// every other type of a known name is an empty answer).
-    pub fn create(name: &str, answers: &[(&str, Ipv4Addr)]) -> Result<ResolverNs, String> {
+    pub fn create(name: &str, answers: &[(&str, Ipv4Addr)]) -> Result<ResolverNs, NsError> {
         let etc = PathBuf::from("/etc/netns").join(name);
         let _ = ip(&["netns", "del", name]);
         ip(&["netns", "add", name])?;
@@ -145,10 +170,16 @@ impl ResolverNs {
         ip(&["-n", name, "addr", "add", "10.9.255.1/24", "dev", "v02a"])?;
         ip(&["-n", name, "link", "set", "v02a", "up"])?;
         ip(&["-n", name, "link", "set", "v02b", "up"])?;
-        std::fs::create_dir_all(&etc).map_err(|e| format!("{}: {e}", etc.display()))?;
+        std::fs::create_dir_all(&etc).map_err(|source| NsError::Io {
+            what: etc.display().to_string(),
+            source,
+        })?;
         let write = |file: &str, text: &str| {
             let p = etc.join(file);
-            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+            std::fs::write(&p, text).map_err(|source| NsError::Io {
+                what: p.display().to_string(),
+                source,
+            })
         };
         // One attempt, no search domains: each lookup is one question per
         // record type, so the counts are exact.
@@ -172,19 +203,29 @@ impl ResolverNs {
 
     /// Binds 127.0.0.1:53 inside the namespace, from a thread that joins
     /// it (the socket keeps its namespace afterwards).
-    fn bind_inside(&self) -> Result<UdpSocket, String> {
+    fn bind_inside(&self) -> Result<UdpSocket, NsError> {
         let path = format!("/run/netns/{}", self.name);
         std::thread::spawn(move || {
-            let ns = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| format!("setns {path}: {e}"))?;
-            let s = UdpSocket::bind("127.0.0.1:53").map_err(|e| format!("bind :53: {e}"))?;
+            let ns = File::open(&path).map_err(|source| NsError::Io {
+                what: path.clone(),
+                source,
+            })?;
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|source| {
+                NsError::Setns {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            let s = UdpSocket::bind("127.0.0.1:53").map_err(|source| NsError::Io {
+                what: "bind :53".into(),
+                source,
+            })?;
             s.set_read_timeout(Some(Duration::from_millis(50)))
-                .map_err(|e| e.to_string())?;
+                .map_err(NsError::Timeout)?;
             Ok(s)
         })
         .join()
-        .map_err(|_| "the namespace thread panicked".to_string())?
+        .map_err(|_| NsError::ThreadPanicked)?
     }
 
     /// `program` to be run inside the namespace (through `ip netns exec`,

@@ -59,7 +59,10 @@ fn start(log: &str, argv: &[String]) -> Result<(), String> {
         .stdin(Stdio::null())
         .stdout(logf)
         .stderr(logf2);
-    // SAFETY: dup2 is async-signal-safe.
+    // SAFETY: std's Command cannot place a descriptor at a chosen number in
+    // the child, so a pre_exec hook (unsafe by nature: it runs in the forked
+    // child) does it; the hook only calls dup2, which is async-signal-safe
+    // and allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
             if libc::dup2(wfd, 3) < 0 {

@@ -1,6 +1,6 @@
 //! Piranha's heartbeat: one native-endian `u32` magic per datagram.
 //!
-//! Each service type has its own pair of magics (spec 2.4): LVS routers
+//! Each service type has its own pair of magics: LVS routers
 //! send `LVS_RUNNING`/`LVS_STOPPED`, failover-service routers
 //! `FOS_RUNNING`/`FOS_STOPPED`, and only an FOS router sends "stop me"
 //! (it took over after the partner's service failed and asks the partner

@@ -1,4 +1,4 @@
-//! `service = fos` (spec 2.11): the fos child of pulse, and when the
+//! `service = fos` (docs/ARCHITECTURE.md, "pulse: FOS mode"): the fos child of pulse, and when the
 //! inactive router watches the partner's services.
 //!
 //! * Active: pulse brings the failover addresses up, then runs `fos
@@ -116,7 +116,7 @@ pub struct FosCommand {
 
 impl FosCommand {
     /// argv after the program: `--active|--monitor -c CONFIG
-    /// --nodaemon|--nofork [-v] [--syslog]` (spec 2.11).
+    /// --nodaemon|--nofork [-v] [--syslog]`, as Piranha's pulse ran fos.
     pub fn args(&self, mode: FosMode) -> Vec<String> {
         let mut v = vec![
             mode.flag().to_string(),

@@ -1,5 +1,5 @@
 //! Before taking over from a partner whose service failed, an FOS router
-//! checks that the fault is not its own (spec 2.11): it pings its default
+//! checks that the fault is not its own, as Piranha's pulse did: it pings its default
 //! gateway up to 3 times, 1 s each. An answer means the fault is remote
 //! (take over); no answer means our own network is broken (stay inactive,
 //! `I SEEM TO HAVE A NETWORK FAULT!`, until a heartbeat arrives on the
@@ -134,7 +134,7 @@ fn ping_once(gw: Ipv4Addr, id: u16, seq: u16, wait: Duration) -> Result<bool, St
     }
 }
 
-/// The check of spec 2.11 (blocking: run it off the event loop).
+/// The network fault check described above (blocking: run it off the event loop).
 pub fn check(route: &str) -> Verdict {
     let Some(gw) = default_gateway(route) else {
         return Verdict::NoGateway;

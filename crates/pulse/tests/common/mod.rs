@@ -554,7 +554,7 @@ pub fn wait_until_every(
 }
 
 /// A UDP socket in `ns` bound to `addr` (for fake peers and attackers).
-/// The dual-active gate (reliability catalogue §6): after a heal or a
+/// The dual-active gate: after a heal or a
 /// restart, the VIP is never on both routers, sampled every 100 ms for
 /// 10 s. Returns the number of samples.
 pub fn assert_never_dual_active(t: &Topo, what: &str) -> usize {

@@ -16,6 +16,7 @@ use lvs_status::{ReloadResult, Request};
 use lvscf_parser::{Document, Target};
 
 use crate::drain::DrainKey;
+use crate::{info, warn};
 
 /// Why the server could not be deactivated in lvs.cf.
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +74,63 @@ pub fn deactivate(path: &Path, virtual_name: &str, server: &str) -> Result<bool,
     if edited.as_bytes() == doc.as_bytes() {
         return Ok(false);
     }
+    // Every save of lvs.cf keeps the version it replaces, with who made it
+    // and what changed, as the web tool's and lvscf's saves do.
+    let change = lvscf_store::history::Change {
+        who: "lvsd (end of a drain)".into(),
+        from: "local".into(),
+        summary: lvscf_store::history::summarize(&doc, &edited),
+    };
+    if let Err(e) = lvscf_store::history::record(
+        path,
+        doc.as_bytes(),
+        doc.config().serial_no,
+        edited.config().serial_no,
+        &change,
+    ) {
+        warn!(
+            "the version of {name} before the drain's edit could not be kept in {}: {e}",
+            lvscf_store::history::dir_for(path).display()
+        );
+    }
     lvscf_store::write_atomic(path, edited.as_bytes()).map_err(io)?;
+    info!("lvs.cf saved by lvsd (end of a drain): {}", change.summary);
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The drain's edit of lvs.cf is kept in its history like every other
+    /// save: who, from where, and the one-line summary.
+    #[test]
+    fn the_drains_edit_is_kept_in_the_history() {
+        let dir = std::env::temp_dir().join(format!("lvsd-deactivate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("lvs.cf");
+        let text = "serial_no = 3\nprimary = 10.0.0.1\nvirtual web {\n     active = 1\n     address = 10.0.0.100 eth0:1\n     server r1 {\n         address = 10.0.1.11\n         active = 1\n     }\n}\n";
+        std::fs::write(&path, text).expect("write");
+        assert!(deactivate(&path, "web", "r1").expect("deactivate"));
+        let now = std::fs::read_to_string(&path).expect("read");
+        assert!(now.contains("         active = 0\n"), "{now}");
+        let kept = lvscf_store::history::list(&path).expect("history");
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].change.who, "lvsd (end of a drain)");
+        assert_eq!(kept[0].change.from, "local");
+        assert!(
+            kept[0].change.summary.contains("r1"),
+            "{}",
+            kept[0].change.summary
+        );
+        let before = lvscf_store::history::read_version(&path, kept[0].seq).expect("version");
+        assert_eq!(before, text.as_bytes());
+        // Already inactive: nothing written, nothing kept.
+        assert!(!deactivate(&path, "web", "r1").expect("again"));
+        assert_eq!(lvscf_store::history::list(&path).expect("history").len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// How a finished drain ended, for the main loop.

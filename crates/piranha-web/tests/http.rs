@@ -1891,7 +1891,7 @@ fn native_check_fields_on_monitoring_scripts() {
         all.extend_from_slice(fields);
         c.submit("/virtual/web/scripts", &all)
     };
-    let r = accept(&[
+    let fields = [
         ("check", "https"),
         ("check_url", "/healthz"),
         ("check_status", "200-299,301"),
@@ -1901,7 +1901,15 @@ fn native_check_fields_on_monitoring_scripts() {
         ("check_query", ""),
         ("quorum", "2"),
         ("hysteresis", "1"),
-    ]);
+    ];
+    // The file's `send` now has no effect: the warning comes first (I16
+    // item 5), and SAVE ANYWAY saves.
+    let r = accept(&fields);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("`send` is not used"), "{}", r.body);
+    let mut anyway = fields.to_vec();
+    anyway.push(("save_anyway", "1"));
+    let r = accept(&anyway);
     assert_eq!(r.status, 303, "{}", r.body);
     let text = std::fs::read_to_string(&env.config).expect("read");
     let order = [
@@ -1964,7 +1972,18 @@ fn native_check_fields_on_monitoring_scripts() {
 
     // A DNS check with its question; then none, and empty fields remove
     // their keywords.
-    let r = accept(&[("check", "dns"), ("check_query", "www.example.com AAAA")]);
+    // The http-only fields left in the file have no effect with dns: a
+    // warning first, then SAVE ANYWAY.
+    let dns = [("check", "dns"), ("check_query", "www.example.com AAAA")];
+    let r = accept(&dns);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body
+            .contains("`check_url` has no effect with `check = dns`"),
+        "{}",
+        r.body
+    );
+    let r = accept(&[dns[0], dns[1], ("save_anyway", "1")]);
     assert_eq!(r.status, 303, "{}", r.body);
     let text = std::fs::read_to_string(&env.config).expect("read");
     assert!(

@@ -200,6 +200,9 @@ fn main() {
             ("selected", "v1234"),
             ("list_q", "v1"),
             ("list_page", "25"),
+            // (DE)ACTIVATE asks for a confirmation first: this is the
+            // CONFIRM of that page.
+            ("confirm", "1"),
         ],
     );
     let save = t.elapsed();

@@ -22,7 +22,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{signal, SignalKind};
 
 /// How often lvsd's status is asked.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -102,21 +101,16 @@ async fn main_loop(opts: &Options, config: Config, log: &Logger) -> i32 {
     };
     let mut announcer = Announcer::new(virtuals, STALE_AFTER);
     let lvsd_sock = lvsd_socket(&opts.status_socket);
-    let (Ok(mut sigterm), Ok(mut sigint), Ok(mut sighup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        log.info("cannot install signal handlers");
+    // SIGUSR1/SIGUSR2 are handled (and ignored) as in pair mode.
+    let Some(crate::runtime::Signals {
+        term: mut sigterm,
+        int: mut sigint,
+        hup: mut sighup,
+        ..
+    }) = crate::runtime::Signals::install(log)
+    else {
         return 1;
     };
-    // Signals that came during start-up (held by main_with_args) are
-    // handled now.
-    if let Err(e) = daemon_kit::signals::release() {
-        log.warn(&format!(
-            "cannot release the signals held during start-up: {e}"
-        ));
-    }
     let notifier = crate::notify::Notifier::from_env();
     if opts.test_start {
         log.info("test start (-t): lvsd is not started, nothing is announced");

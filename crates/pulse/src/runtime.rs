@@ -444,6 +444,45 @@ async fn recv_on(s: Option<&HbSocket>, buf: &mut [u8]) -> std::io::Result<(usize
     }
 }
 
+/// The signals pulse's loops (pair and anycast mode) handle.
+pub(crate) struct Signals {
+    pub term: tokio::signal::unix::Signal,
+    pub int: tokio::signal::unix::Signal,
+    pub hup: tokio::signal::unix::Signal,
+    pub usr1: tokio::signal::unix::Signal,
+    pub usr2: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers, then releases the signals held since
+    /// start-up (`daemon_kit::signals`): those that came meanwhile are
+    /// handled now. `None` (logged) when a handler cannot be installed.
+    pub(crate) fn install(log: &Logger) -> Option<Signals> {
+        let (Ok(term), Ok(int), Ok(hup), Ok(usr1), Ok(usr2)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::user_defined1()),
+            signal(SignalKind::user_defined2()),
+        ) else {
+            log.info("cannot install signal handlers");
+            return None;
+        };
+        if let Err(e) = daemon_kit::signals::release() {
+            log.warn(&format!(
+                "cannot release the signals held during start-up: {e}"
+            ));
+        }
+        Some(Signals {
+            term,
+            int,
+            hup,
+            usr1,
+            usr2,
+        })
+    }
+}
+
 /// Runs pulse after [`prepare`]; returns the exit code.
 pub fn run(p: Prepared) -> i32 {
     let opts = p.opts.clone();
@@ -641,22 +680,16 @@ async fn main_loop(p: Prepared, log: Arc<Logger>) -> i32 {
         let a = lp.machine.step(Event::ForceActive, Instant::now());
         lp.perform(a);
     }
-    let (Ok(mut sigterm), Ok(mut sigint), Ok(mut sighup), Ok(mut sigusr1), Ok(mut sigusr2)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::user_defined2()),
-    ) else {
-        log.info("cannot install signal handlers");
+    let Some(Signals {
+        term: mut sigterm,
+        int: mut sigint,
+        hup: mut sighup,
+        usr1: mut sigusr1,
+        usr2: mut sigusr2,
+    }) = Signals::install(&log)
+    else {
         return 1;
     };
-    // Signals that came during start-up are handled now.
-    if let Err(e) = daemon_kit::signals::release() {
-        log.warn(&format!(
-            "cannot release the signals held during start-up: {e}"
-        ));
-    }
     // Role known, sockets bound, leftovers removed: tell systemd we are up.
     let notifier = crate::notify::Notifier::from_env();
     let status = crate::notify::status_text(lp.machine.is_active(), role, None, None);

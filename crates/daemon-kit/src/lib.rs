@@ -18,3 +18,11 @@ pub mod log;
 pub mod process;
 pub mod signals;
 pub mod socket;
+
+/// The `--version` text of a daemon, in Piranha's layout (its version
+/// line, then ours): `version` is the daemon crate's `CARGO_PKG_VERSION`.
+pub fn version_text(version: &str) -> String {
+    format!(
+        "Program Version:\t{version}\nBuilt:\t\t\t(rust)\nA component of:\t\tpiranha-rs-{version}\n"
+    )
+}

@@ -30,11 +30,7 @@ pub mod syncd;
 
 /// `--version` text: Piranha's version line, then ours.
 pub fn version_text() -> String {
-    format!(
-        "Program Version:\t{}\nBuilt:\t\t\t(rust)\nA component of:\t\tpiranha-rs-{}\n",
-        env!("CARGO_PKG_VERSION"),
-        env!("CARGO_PKG_VERSION")
-    )
+    daemon_kit::version_text(env!("CARGO_PKG_VERSION"))
 }
 
 /// Runs pulse with `args` (without the program name); returns the exit code.

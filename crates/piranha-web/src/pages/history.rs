@@ -50,7 +50,7 @@ pub fn history(ctx: &Ctx, rows: &[Row], page: usize, pages: usize, total: usize)
         Tab::History,
         ctx,
         html! {
-            p { "Every save of lvs.cf by the web tool or by " code { "lvscf" } " keeps the version it replaced (the newest "
+            p { "Every save of lvs.cf by the web tool, by " code { "lvscf" } " or by lvsd at the end of a drain keeps the version it replaced (the newest "
                 (lvscf_store::history::KEEP) "). RESTORE puts a kept version back, as a new save that is recorded too; it shows the change first." }
             @if total == 0 {
                 p { "No save has been recorded yet." }
